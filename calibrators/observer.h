@@ -1,0 +1,96 @@
+// mqcalib/calibrators/observer.h: the observer interface and its registry.
+//
+// An observer streams over batches of float data (observe many times, finalize once) and returns
+// a Range. It knows nothing of graphs or backends (../shared/ARCHITECTURE-SKETCH.md, boundaries):
+// params come from core's choose_qparams(scheme, range). finalize() receives the scheme because the
+// search-based observers (mse, kl) optimise the error *of that quantizer* (bits, signedness,
+// symmetry, narrow range, rounding).
+//
+// Threading and determinism: observe() may parallelise internally, but only over fixed chunks whose
+// partial results are merged in chunk order, so the range is bit-identical at any thread count.
+// merge() combines an observer that saw other batches (same name, same options), and the result of
+// observe(a); observe(b) equals observe(a) merged with observe(b) up to the documented exception of
+// order-dependent observers (ema).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/qscheme.h"
+#include "core/tensor.h"
+
+namespace mqcalib {
+
+// Options shared by all observers; each reads the ones it documents. Defaults are the field's
+// (REFERENCE.md section 3), cited where they are used.
+struct ObserverOptions {
+  Granularity granularity = Granularity::PerTensor;
+  int axis = 0;                  // channel axis when per-channel (weights: 0, ConvTranspose: 1)
+  double percentile = 99.99;     // percentile observer (PPQ / pytorch-quantization 99.99; ORT 99.999)
+  double ema_ratio = 0.9;        // ema: new = ratio * old + (1 - ratio) * batch  (MQBench 0.9)
+  double lp_norm = 2.0;          // mse: p of mean |x_q - x|^p (BRECQ/QDrop use 2.4)
+  int histogram_bins = 2048;     // kl, percentile (large inputs)
+  int search_steps = 100;        // mse: candidate thresholds
+  std::string aciq_prior = "laplace";  // aciq: "laplace" | "gaussian"
+};
+
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual std::string_view name() const = 0;
+  // Observe one batch. Per-channel observers take channels along options().axis.
+  // Throws mqcalib::Error if the data holds NaN/Inf (the caller adds the tensor name).
+  virtual void observe(ViewF32 x) = 0;
+  // Combines the statistics of `other` (same concrete type and options) into this observer.
+  virtual void merge(const Observer& other) = 0;
+  // A fresh observer with the same options and no data.
+  virtual std::unique_ptr<Observer> clone_empty() const = 0;
+  // The final range for quantizing with `scheme`. Throws Error if nothing was observed.
+  virtual Range finalize(const QScheme& scheme) const = 0;
+  const ObserverOptions& options() const { return options_; }
+
+ protected:
+  explicit Observer(ObserverOptions o) : options_(std::move(o)) {}
+  ObserverOptions options_;
+
+ private:
+  Observer(const Observer&) = delete;
+  Observer& operator=(const Observer&) = delete;
+};
+
+// Algorithm registry (libcamera style): observers register by name; the CLI's choices come from it.
+struct ObserverInfo {
+  std::string name;
+  std::string description;  // one line, shown by --help
+  bool per_channel = false;  // supports Granularity::PerChannel
+  std::function<std::unique_ptr<Observer>(const ObserverOptions&)> create;
+};
+
+class ObserverRegistry {
+ public:
+  static ObserverRegistry& instance();
+  void add(ObserverInfo info);
+  // Throws Error listing the registered names when `name` is unknown, or when per-channel is
+  // asked of an observer that does not support it.
+  std::unique_ptr<Observer> create(std::string_view name, const ObserverOptions& options) const;
+  const ObserverInfo& info(std::string_view name) const;
+  std::vector<std::string> names() const;  // sorted
+
+ private:
+  std::vector<ObserverInfo> infos_;
+};
+
+// Self-registration, in each observer's .cpp:  MQCALIB_REGISTER_OBSERVER(minmax, ObserverInfo{...});
+// The calibrators library is linked whole (meson link_whole), so registrations are never dropped.
+#define MQCALIB_REGISTER_OBSERVER(id, ...)                                     \
+  namespace {                                                                  \
+  const bool mqcalib_observer_registered_##id = [] {                          \
+    ::mqcalib::ObserverRegistry::instance().add(__VA_ARGS__);                  \
+    return true;                                                               \
+  }();                                                                         \
+  }
+
+}  // namespace mqcalib

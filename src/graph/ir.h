@@ -1,0 +1,156 @@
+// mqcalib/src/graph/ir.h: the engine's own graph IR.
+//
+// A Graph is a list of Nodes in topological order over named Values (tensors). Nodes carry their
+// op kind, attributes and float32 parameters (weights). The IR is what every later stage reads:
+// passes rewrite it, the executor runs it, observers and exporters refer to its Value names.
+//
+// Naming (stable, human-meaningful; users read them in reports and deployment tools match them):
+//  - a node is named by its module path, e.g. "layer1.0.conv1"; for a functional op inside a module
+//    the module path plus the op, e.g. "layer1.0.add" / "layer1.0.relu_1" (suffix _N when repeated);
+//  - a node's (first) output value has the node's name; further outputs get ":1", ":2"...;
+//  - the graph input is "input" (then "input_1"...), weights are "<node>.weight" / "<node>.bias".
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace mqcalib {
+
+// X-macro: (enum name, display name). Display names appear in reports and errors.
+#define MQCALIB_OP_KINDS(X)                                                                 \
+  X(Conv2d, "conv2d")              /* in [N,C,H,W], weight [O,C/groups,kh,kw], bias [O]? */ \
+  X(Linear, "linear")              /* in [..., I], weight [O, I], bias [O]? */              \
+  X(BatchNorm, "batch_norm")       /* per-channel on dim 1; params running stats */         \
+  X(Relu, "relu")                                                                           \
+  X(Relu6, "relu6")                                                                         \
+  X(Hardtanh, "hardtanh")          /* attrs.min_val, attrs.max_val */                       \
+  X(Silu, "silu")                                                                           \
+  X(Sigmoid, "sigmoid")                                                                     \
+  X(Tanh, "tanh")                                                                           \
+  X(Hardswish, "hardswish")                                                                 \
+  X(Hardsigmoid, "hardsigmoid")                                                             \
+  X(Gelu, "gelu")                  /* attrs.approximate: "none" | "tanh" */                 \
+  X(Add, "add")                    /* broadcasting, two inputs (or one input + attrs.scalar) */ \
+  X(Mul, "mul")                    /* broadcasting (squeeze-excite), or input * attrs.scalar */ \
+  X(Cat, "cat")                    /* attrs.axis */                                         \
+  X(MaxPool2d, "max_pool2d")       /* kernel, stride, padding, dilation, ceil_mode */       \
+  X(AvgPool2d, "avg_pool2d")       /* kernel, stride, padding, ceil_mode, count_include_pad */ \
+  X(AdaptiveAvgPool2d, "adaptive_avg_pool2d") /* attrs.output_size (oh, ow) */              \
+  X(Mean, "mean")                  /* attrs.dims, attrs.keepdim */                          \
+  X(Flatten, "flatten")            /* attrs.start_dim, attrs.end_dim */                     \
+  X(Reshape, "reshape")            /* attrs.dims = target shape (may contain one -1) */     \
+  X(Transpose, "transpose")        /* attrs.dims = full permutation */                      \
+  X(Chunk, "chunk")                /* attrs.axis, attrs.chunks; one output per chunk */     \
+  X(Split, "split")                /* attrs.axis, attrs.dims = section sizes */             \
+  X(Identity, "identity")          /* dropout in eval, contiguous, clone... */              \
+  X(Softmax, "softmax")            /* attrs.axis */
+
+enum class OpKind {
+#define MQCALIB_X(e, s) e,
+  MQCALIB_OP_KINDS(MQCALIB_X)
+#undef MQCALIB_X
+};
+
+std::string_view op_name(OpKind k);  // display name, e.g. "conv2d"
+
+using ValueId = int32_t;
+constexpr ValueId kNoValue = -1;
+
+// A tensor flowing through the graph. `shape` may be empty when not inferred yet; the batch
+// dimension, when known, is recorded as in the example input.
+struct Value {
+  std::string name;
+  Shape shape;
+  ValueId id = kNoValue;
+};
+
+struct Attrs {
+  std::array<int64_t, 2> kernel{0, 0};
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  std::array<int64_t, 2> output_size{1, 1};
+  int64_t groups = 1;
+  int64_t axis = 1;
+  int64_t chunks = 0;
+  int64_t start_dim = 1;
+  int64_t end_dim = -1;
+  bool keepdim = false;
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+  std::vector<int64_t> dims;
+  float min_val = 0.0f;    // hardtanh
+  float max_val = 0.0f;    // hardtanh
+  float eps = 1e-5f;       // batch_norm
+  float scalar = 0.0f;     // add/mul by a constant when has_scalar
+  bool has_scalar = false;
+  std::string approximate = "none";  // gelu
+};
+
+// Parameters: conv/linear use weight and bias; batch_norm uses weight (gamma), bias (beta),
+// running_mean, running_var. An absent parameter is an empty tensor.
+struct Params {
+  TensorF32 weight;
+  TensorF32 bias;
+  TensorF32 running_mean;
+  TensorF32 running_var;
+};
+
+struct Node {
+  OpKind kind = OpKind::Identity;
+  std::string name;              // module path based, see the naming rule above
+  std::string source;            // source location from TorchScript ("file:line"), for errors
+  std::vector<ValueId> inputs;
+  std::vector<ValueId> outputs;
+  Attrs attrs;
+  Params params;
+  // Provenance of folds: names of BN nodes folded into this conv/linear (filled by the BN fold pass).
+  std::vector<std::string> folded;
+};
+
+class Graph {
+ public:
+  ValueId add_value(std::string name, Shape shape = {});
+  // Appends a node (nodes must be appended in topological order); returns its index.
+  size_t add_node(Node n);
+
+  const std::vector<Node>& nodes() const { return nodes_; }
+  std::vector<Node>& nodes() { return nodes_; }
+  const std::vector<Value>& values() const { return values_; }
+  std::vector<Value>& values() { return values_; }
+  const Value& value(ValueId id) const { return values_.at(static_cast<size_t>(id)); }
+  Value& value(ValueId id) { return values_.at(static_cast<size_t>(id)); }
+
+  std::vector<ValueId>& inputs() { return inputs_; }
+  const std::vector<ValueId>& inputs() const { return inputs_; }
+  std::vector<ValueId>& outputs() { return outputs_; }
+  const std::vector<ValueId>& outputs() const { return outputs_; }
+
+  // Lookups by name; throw mqcalib::Error naming the missing node/value.
+  ValueId find_value(std::string_view name) const;
+  const Node& find_node(std::string_view name) const;
+  // Index of the node producing `v`, or -1 for graph inputs.
+  int64_t producer(ValueId v) const;
+  // Indices of the nodes that read `v`.
+  std::vector<size_t> consumers(ValueId v) const;
+
+  // Removes nodes flagged in `dead` (same size as nodes()), keeping order.
+  void erase_nodes(const std::vector<bool>& dead);
+  // Replaces every read of `from` (node inputs and graph outputs) by `to`.
+  void replace_uses(ValueId from, ValueId to);
+  // Checks: inputs defined before use, ids in range, unique node names. Throws Error naming the node.
+  void validate() const;
+
+ private:
+  std::vector<Value> values_;
+  std::vector<Node> nodes_;
+  std::vector<ValueId> inputs_;
+  std::vector<ValueId> outputs_;
+};
+
+}  // namespace mqcalib
