@@ -230,7 +230,19 @@ class Partitioner {
     run_layers_ = 0;
   }
 
+  // Name from the block's own nodes (before stray pooling etc. is attached to it).
+  std::string name_of(const std::vector<size_t>& nodes) const {
+    std::vector<std::string> names;
+    for (size_t k : nodes) names.push_back(g_.nodes()[k].name);
+    std::string name = common_module_prefix(names);
+    if (!name.empty()) return name;
+    for (size_t k : nodes)
+      if (is_weight_layer(g_.nodes()[k].kind)) return g_.nodes()[k].name;
+    return nodes.empty() ? std::string() : g_.nodes()[nodes.front()].name;
+  }
+
   void push(Block b) {
+    b.name = name_of(b.nodes);
     if (!pending_.empty()) {
       b.nodes.insert(b.nodes.end(), pending_.begin(), pending_.end());
       pending_.clear();
@@ -291,11 +303,9 @@ class Partitioner {
     std::sort(b.nodes.begin(), b.nodes.end());
     std::set<size_t> in(b.nodes.begin(), b.nodes.end());
     std::set<ValueId> produced;
-    std::vector<std::string> names;
     b.weight_layers = 0;
     for (size_t k : b.nodes) {
       const Node& n = g_.nodes()[k];
-      names.push_back(n.name);
       if (is_weight_layer(n.kind)) ++b.weight_layers;
       for (ValueId v : n.inputs)
         if (!produced.count(v) && std::find(b.inputs.begin(), b.inputs.end(), v) == b.inputs.end()) b.inputs.push_back(v);
@@ -309,15 +319,7 @@ class Partitioner {
         if (outside) b.output = o;
       }
     if (b.output == kNoValue && !b.nodes.empty()) b.output = g_.nodes()[b.nodes.back()].outputs.at(0);
-    b.name = common_module_prefix(names);
-    if (b.name.empty()) {
-      for (size_t k : b.nodes)
-        if (is_weight_layer(g_.nodes()[k].kind)) {
-          b.name = g_.nodes()[k].name;
-          break;
-        }
-      if (b.name.empty() && !b.nodes.empty()) b.name = g_.nodes()[b.nodes.front()].name;
-    }
+    if (b.name.empty()) b.name = name_of(b.nodes);
   }
 
   struct Region {
