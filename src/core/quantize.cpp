@@ -7,8 +7,8 @@
 //   HalfToEven:        std::nearbyint under the default rounding mode (FE_TONEAREST); the fast kernel
 //                      uses the same call, which the compiler vectorizes (vroundps, imm 0xC / 0x4).
 //   HalfAwayFromZero:  std::round in the reference; in the fast kernel the exact, vectorizable
-//                      equivalent t = trunc(v); t + (|v - t| >= 0.5 ? copysign(1, v) : 0)
-//                      (v - t is exact in float32: t is v with its fraction bits cleared).
+//                      equivalent r = nearbyint(v); r + copysign(v - r == copysign(0.5, v) ? 1 : 0, v)
+//                      (v - r is exact in float32; only ties rounded toward zero move).
 // The clamp is applied to r = round(x / s) against [qmin - zp, qmax - zp] (exact small integers in
 // float32), then q = int(r) + zp. This is the same value as clamp(r + zp, qmin, qmax), and never
 // converts an out-of-range float to int. NaN input gives qmin (the clamp's max(lo, min(NaN, hi))
@@ -82,9 +82,15 @@ ChannelConsts consts_of(const QParams& p) {
 
 // r = clamp(round(v), lo, hi) with the tie rule of the template parameter; vectorizable.
 inline float round_half_even_fast(float v) { return std::nearbyint(v); }
+// Half away from zero from the half-even rounding: r = nearbyint(v), d = v - r (exact: |d| <= 0.5 and
+// Sterbenz); only a tie that went toward zero (d == copysign(0.5, v)) moves one step away from zero.
+// Written as a select of 1/0 plus copysign (GCC if-converts and vectorizes this form, not trunc() or a
+// select between two sums under -ftrapping-math). Equals std::round for every float, incl. -0, +-inf
+// and NaN (NaN stays NaN).
 inline float round_half_away_fast(float v) {
-  const float t = std::trunc(v);
-  return t + (std::fabs(v - t) >= 0.5f ? std::copysign(1.0f, v) : 0.0f);
+  const float r = std::nearbyint(v);
+  const float adj = (v - r) == std::copysign(0.5f, v) ? 1.0f : 0.0f;
+  return r + std::copysign(adj, v);
 }
 inline float clampf(float r, float lo, float hi) { return std::max(lo, std::min(r, hi)); }
 
@@ -167,7 +173,7 @@ void drive(const Layout& l, RowFn&& row, RowPcFn&& row_pc) {
 
 // ---- quantize ----------------------------------------------------------------------------------
 // q = clamp(round(x / s[c]) + zp[c], qmin, qmax), true division; round = p.rounding
-// (HalfToEven: nearbyint; HalfAwayFromZero: trunc + exact half test, == std::round).
+// (HalfToEven: nearbyint; HalfAwayFromZero: nearbyint + exact tie fix-up, == std::round).
 void quantize_f32_i32(ViewF32 x, const QParams& p, int32_t* q) {
   const Layout l = layout_of(x.shape, p, "quantize_f32_i32");
   const ChannelConsts k = consts_of(p);

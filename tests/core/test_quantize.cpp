@@ -224,3 +224,33 @@ TEST_CASE("quantize: identical results at 1 and 2 threads") {
   }
   omp_set_num_threads(saved);
 }
+
+TEST_CASE("quantize: special values (near-ties, +-0, +-inf, NaN, beyond 2^23) fast == ref") {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> base = {0.0f, -0.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 0.49999997f, -0.49999997f,
+                             0.50000006f, -0.50000006f, 8388607.5f, -8388607.5f, 8388609.0f, 16777216.0f,
+                             1e-45f, -1e-45f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 32767.5f,
+                             -32768.5f, 12345.5f, -12344.5f};
+  for (float v = 0.25f; v < 40.0f; v += 0.25f) {
+    base.push_back(v);
+    base.push_back(-v);
+    base.push_back(std::nextafter(v, 0.0f));
+    base.push_back(std::nextafter(-v, 0.0f));
+  }
+  for (Rounding r : {Rounding::HalfToEven, Rounding::HalfAwayFromZero})
+    for (float s : {1.0f, 0.25f, 1.0f / 1048576.0f, 3.0f})
+      for (int32_t zp : {0, 5, -7}) {
+        CAPTURE(s);
+        CAPTURE(zp);
+        check_twins(base, {static_cast<int64_t>(base.size())}, per_tensor(s, zp, -32768, 32767, r));
+        // the reference rounding itself: ties
+        std::vector<int32_t> q(base.size());
+        quantize_f32_i32(ViewF32{base.data(), {static_cast<int64_t>(base.size())}}, per_tensor(1.0f, 0, -32768, 32767, r),
+                         q.data());
+        CHECK(q[4] == (r == Rounding::HalfToEven ? 2 : 2));    // 1.5
+        CHECK(q[6] == (r == Rounding::HalfToEven ? 2 : 3));    // 2.5
+        CHECK(q[3] == (r == Rounding::HalfToEven ? 0 : -1));   // -0.5
+        CHECK(q[8] == 0);                                      // 0.49999997
+        CHECK(q[10] == 1);                                     // 0.50000006
+      }
+}
