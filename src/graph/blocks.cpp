@@ -149,6 +149,26 @@ class Partitioner {
     return true;
   }
 
+  bool in_found_region(size_t k) const {
+    for (const Region& r : regions_)
+      if (r.nodes.count(k)) return true;
+    return false;
+  }
+
+  void extend_with_squeeze(size_t d, std::set<size_t>& region) const {
+    size_t k = d;
+    if (is_activation(g_.nodes()[k].kind)) {
+      if (g_.nodes()[k].inputs.size() != 1) return;
+      const int64_t p = prod(g_.nodes()[k].inputs[0]);
+      if (p < 0 || !is_weight_layer(g_.nodes()[static_cast<size_t>(p)].kind)) return;
+      if (in_found_region(k) || !all_readers_in(g_.nodes()[k], region)) return;
+      region.insert(k);
+      k = static_cast<size_t>(p);
+    }
+    if (is_weight_layer(g_.nodes()[k].kind) && !in_found_region(k) && all_readers_in(g_.nodes()[k], region))
+      region.insert(k);
+  }
+
   void find_merge_regions() {
     block_of_.assign(n_, -1);
     group_of_.assign(n_, -1);
@@ -168,6 +188,9 @@ class Partitioner {
         if ((dn.kind == OpKind::Chunk || dn.kind == OpKind::Split) && all_readers_in(dn, region))
           region.insert(static_cast<size_t>(d));
       }
+      // A concat whose branches all start from one conv (+ activation) read only by them takes
+      // that conv in: SqueezeNet's fire module starts at its squeeze conv.
+      if (node.kind == OpKind::Cat && d >= 0) extend_with_squeeze(static_cast<size_t>(d), region);
       // Activations / shape ops reading the merge result alone belong to the block.
       size_t cur = m;
       for (;;) {

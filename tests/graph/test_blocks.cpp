@@ -252,3 +252,39 @@ TEST_CASE("blocks: common_module_prefix") {
   CHECK(common_module_prefix({"layer10.conv", "layer1.conv"}) == "");
   CHECK(common_module_prefix({"fc"}) == "fc");
 }
+
+TEST_CASE("blocks: SqueezeNet fire modules start at their squeeze conv") {
+  GraphBuilder b;
+  ValueId x = b.input("input", {1, 3, 32, 32});
+  ValueId h = b.conv("features.0", x, 8, 3);
+  h = b.unary(OpKind::Relu, "features.1", h);
+  h = b.op(OpKind::MaxPool2d, "features.2", {h});
+  Attrs cat;
+  cat.axis = 1;
+  std::vector<ValueId> outs;
+  for (int f = 3; f <= 4; ++f) {
+    const std::string p = "features." + std::to_string(f);
+    ValueId s = b.conv(p + ".squeeze", h, 4, 8, 1);
+    s = b.unary(OpKind::Relu, p + ".squeeze_activation", s);
+    ValueId e1 = b.conv(p + ".expand1x1", s, 4, 4, 1);
+    e1 = b.unary(OpKind::Relu, p + ".expand1x1_activation", e1);
+    ValueId e3 = b.conv(p + ".expand3x3", s, 4, 4, 3);
+    e3 = b.unary(OpKind::Relu, p + ".expand3x3_activation", e3);
+    h = b.op(OpKind::Cat, p + ".cat", {e1, e3}, cat);
+    outs.push_back(h);
+  }
+  h = b.conv("classifier.1", h, 10, 8, 1);
+  h = b.unary(OpKind::Relu, "classifier.2", h);
+  h = b.op(OpKind::AdaptiveAvgPool2d, "classifier.3", {h});
+  b.output(h);
+  const std::vector<Block> blocks = partition_blocks(b.g);
+  check_cover(b.g, blocks);
+  REQUIRE(kinds(blocks) ==
+          std::vector<BlockKind>{BlockKind::FirstLayer, BlockKind::Concat, BlockKind::Concat, BlockKind::LastLayer});
+  CHECK(blocks[1].name == "features.3");
+  CHECK(blocks[1].weight_layers == 3);
+  CHECK(blocks[1].output == outs[0]);
+  CHECK(blocks[2].name == "features.4");
+  CHECK(blocks[2].inputs == std::vector<ValueId>{outs[0]});
+  CHECK(blocks[3].name == "classifier.1");
+}
