@@ -105,7 +105,8 @@ class MobileNetV2S(nn.Module):
 
     def __init__(self, num_classes=10):
         super().__init__()
-        feats = [nn.Sequential(nn.Conv2d(1, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(inplace=True))]
+        # Stride-2 stem (as in MobileNetV2): 28x28 -> 14x14 keeps training within ~15 min on 2 cores.
+        feats = [nn.Sequential(nn.Conv2d(1, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(inplace=True))]
         cin = 32
         for t, c, n, s in self.CFG:
             for i in range(n):
