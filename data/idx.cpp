@@ -18,13 +18,14 @@ class IdxImages final : public Dataset {
     n_ = data_.dims[0];
     h_ = data_.dims[1];
     w_ = data_.dims[2];
+    desc_ = "IDX images '" + path_ + "'";
     validate_preprocess(pp_, 1, description());
     shape_ = preprocessed_shape(1, h_, w_, pp_, description());
   }
 
   int64_t size() const override { return n_; }
   Shape sample_shape() const override { return shape_; }
-  std::string description() const override { return "IDX images '" + path_ + "'"; }
+  std::string description() const override { return desc_; }
 
   void load(int64_t index, float* out) const override {
     if (index < 0 || index >= n_)
@@ -33,11 +34,12 @@ class IdxImages final : public Dataset {
     const uint8_t* src = data_.bytes.data() + data_.data_offset + static_cast<size_t>(index * h_ * w_);
     std::vector<float> raw(static_cast<size_t>(h_ * w_));
     for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<float>(src[i]);
-    finish_sample(raw, 1, h_, w_, /*from_uint8=*/true, pp_, description(), out);
+    finish_sample(raw, 1, h_, w_, /*from_uint8=*/true, pp_, desc_, out);
   }
 
  private:
   std::string path_;
+  std::string desc_;
   Preprocess pp_;
   data_detail::IdxData data_;
   int64_t n_ = 0, h_ = 0, w_ = 0;

@@ -60,6 +60,8 @@ class NpyImages final : public Dataset {
     if (have < need)
       fail("truncated: " + std::to_string(have) + " bytes, but the header (shape " + shape_to_string(s) + ", dtype '" +
            hdr.descr + "') needs " + std::to_string(need));
+    desc_ = ".npy file '" + path_ + "' (" + (dtype_ == NpyDType::F32 ? "float32" : "uint8") + ", " +
+            (nhwc_ ? "NHWC" : "NCHW") + ")";
     validate_preprocess(pp_, c_, description());
     shape_ = preprocessed_shape(c_, h_, w_, pp_, description());
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -73,10 +75,7 @@ class NpyImages final : public Dataset {
 
   int64_t size() const override { return n_; }
   Shape sample_shape() const override { return shape_; }
-  std::string description() const override {
-    return ".npy file '" + path_ + "' (" + (dtype_ == NpyDType::F32 ? "float32" : "uint8") + ", " +
-           (nhwc_ ? "NHWC" : "NCHW") + ")";
-  }
+  std::string description() const override { return desc_; }
 
   void load(int64_t index, float* out) const override {
     if (index < 0 || index >= n_)
@@ -97,7 +96,7 @@ class NpyImages final : public Dataset {
       const int64_t dst = nhwc_ ? (i % c_) * hw + i / c_ : i;
       raw[static_cast<size_t>(dst)] = v;
     }
-    finish_sample(raw, c_, h_, w_, dtype_ == NpyDType::U8, pp_, description(), out);
+    finish_sample(raw, c_, h_, w_, dtype_ == NpyDType::U8, pp_, desc_, out);
   }
 
  private:
@@ -115,6 +114,7 @@ class NpyImages final : public Dataset {
   }
 
   std::string path_;
+  std::string desc_;
   Preprocess pp_;
   NpyDType dtype_ = NpyDType::F32;
   int64_t item_ = 4;
