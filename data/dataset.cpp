@@ -76,8 +76,8 @@ Shape preprocessed_shape(int64_t c, int64_t h, int64_t w, const Preprocess& pp, 
   if (pp.resize > 0) resized_hw(h, w, pp.resize, &h, &w);
   if (pp.center_crop > 0) {
     if (pp.center_crop > h || pp.center_crop > w)
-      throw Error("--center-crop " + std::to_string(pp.center_crop) + " is larger than the " + std::to_string(h) +
-                  "x" + std::to_string(w) + " image" + (pp.resize > 0 ? " (after --resize)" : "") + " of " + source);
+      throw Error("--center-crop " + std::to_string(pp.center_crop) + " is larger than the " + std::to_string(h) + "x" +
+                  std::to_string(w) + " image" + (pp.resize > 0 ? " (after --resize)" : "") + " of " + source);
     h = w = pp.center_crop;
   }
   return Shape{c, h, w};

@@ -108,8 +108,8 @@ IdxData parse_idx_u8(std::vector<uint8_t> bytes, const std::string& path, int ex
   char expect_hex[16];
   std::snprintf(expect_hex, sizeof expect_hex, "0x%08X", static_cast<unsigned>(expect_magic));
   if (b[0] != 0 || b[1] != 0)
-    throw Error("IDX " + std::string(what) + " file '" + path + "': wrong magic number " + magic_hex +
-                " (expected " + expect_hex + "); not an IDX file");
+    throw Error("IDX " + std::string(what) + " file '" + path + "': wrong magic number " + magic_hex + " (expected " +
+                expect_hex + "); not an IDX file");
   const int type = b[2];
   const int ndims = b[3];
   if (type != 0x08) {
@@ -136,10 +136,12 @@ IdxData parse_idx_u8(std::vector<uint8_t> bytes, const std::string& path, int ex
   uint64_t count = 1;
   for (int i = 0; i < ndims; ++i) {
     const uint32_t dim = be32(b.data() + 4 + 4 * i);
-    if (dim == 0) throw Error("IDX " + std::string(what) + " file '" + path + "': dimension " + std::to_string(i) + " is 0");
+    if (dim == 0)
+      throw Error("IDX " + std::string(what) + " file '" + path + "': dimension " + std::to_string(i) + " is 0");
     d.dims.push_back(static_cast<int64_t>(dim));
     count *= dim;
-    if (count > (uint64_t{1} << 40)) throw Error("IDX " + std::string(what) + " file '" + path + "': dimensions too large");
+    if (count > (uint64_t{1} << 40))
+      throw Error("IDX " + std::string(what) + " file '" + path + "': dimensions too large");
   }
   d.data_offset = header;
   const uint64_t need = header + count;
@@ -243,7 +245,8 @@ NpyHeader read_npy_header(const std::string& path) {
   const size_t got = std::fread(buf.data(), 1, buf.size(), f);
   buf.resize(got);
   size_t total = got;
-  if (got >= 10 && buf[6] == 1) total = 10 + (size_t{buf[8]} | (size_t{buf[9]} << 8));
+  if (got >= 10 && buf[6] == 1)
+    total = 10 + (size_t{buf[8]} | (size_t{buf[9]} << 8));
   else if (got >= 12 && (buf[6] == 2 || buf[6] == 3))
     total = 12 + (size_t{buf[8]} | (size_t{buf[9]} << 8) | (size_t{buf[10]} << 16) | (size_t{buf[11]} << 24));
   if (total > got) {

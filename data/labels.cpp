@@ -78,8 +78,7 @@ std::vector<int64_t> labels_from_text(const std::vector<uint8_t>& bytes, const s
     errno = 0;
     char* stop = nullptr;
     const long long v = std::strtoll(line.c_str(), &stop, 10);
-    if (stop == line.c_str() || *stop != '\0')
-      throw Error(where + ": '" + line + "' is not an integer label");
+    if (stop == line.c_str() || *stop != '\0') throw Error(where + ": '" + line + "' is not an integer label");
     if (errno == ERANGE) throw Error(where + ": '" + line + "' is out of range");
     if (v < 0) throw Error(where + ": label " + line + " is negative");
     out.push_back(static_cast<int64_t>(v));

@@ -73,7 +73,8 @@ inline void put_be32(std::vector<uint8_t>& b, uint32_t v) {
 }
 
 // IDX file bytes: magic 0x0000 <type> <ndims>, big-endian dims, payload.
-inline std::vector<uint8_t> idx_bytes(uint8_t type, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& payload) {
+inline std::vector<uint8_t> idx_bytes(uint8_t type, const std::vector<uint32_t>& dims,
+                                      const std::vector<uint8_t>& payload) {
   std::vector<uint8_t> b = {0, 0, type, static_cast<uint8_t>(dims.size())};
   for (uint32_t d : dims) put_be32(b, d);
   b.insert(b.end(), payload.begin(), payload.end());
@@ -88,7 +89,8 @@ inline std::vector<uint8_t> npy_bytes(const std::string& descr, const std::vecto
   for (size_t i = 0; i < shape.size(); ++i) shp += (i ? ", " : "") + std::to_string(shape[i]);
   if (shape.size() == 1) shp += ",";
   shp += ")";
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shp + ", }";
+  std::string dict =
+      "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shp + ", }";
   const size_t pre = major == 1 ? 10 : 12;
   size_t total = pre + dict.size() + 1;
   const size_t pad = (64 - total % 64) % 64;
@@ -114,27 +116,30 @@ inline std::vector<uint8_t> f32_payload(const std::vector<float>& v) {
 
 // PNG with stb_image_write (Debian libstb); pixels interleaved, `comp` channels.
 inline void write_png(const std::string& path, int w, int h, int comp, const std::vector<uint8_t>& px) {
-  if (!stbi_write_png(path.c_str(), w, h, comp, px.data(), w * comp)) throw std::runtime_error("stbi_write_png " + path);
+  if (!stbi_write_png(path.c_str(), w, h, comp, px.data(), w * comp))
+    throw std::runtime_error("stbi_write_png " + path);
 }
 
 // True when `what` (an exception message) mentions `needle`.
-inline bool mentions(const std::string& what, const std::string& needle) { return what.find(needle) != std::string::npos; }
+inline bool mentions(const std::string& what, const std::string& needle) {
+  return what.find(needle) != std::string::npos;
+}
 
 }  // namespace data_test
 
 // CHECK that `expr` throws mqcalib::Error whose message contains every given string.
-#define CHECK_ERROR_MENTIONS(expr, ...)                                                  \
-  do {                                                                                   \
-    bool thrown_ = false;                                                                \
-    try {                                                                                \
-      (void)(expr);                                                                      \
-    } catch (const mqcalib::Error& e_) {                                                 \
-      thrown_ = true;                                                                    \
-      for (const std::string& n_ : std::vector<std::string>{__VA_ARGS__}) {              \
-        INFO("message: " << e_.what() << "  expected to mention: " << n_);               \
-        CHECK(data_test::mentions(e_.what(), n_));                                       \
-      }                                                                                  \
-    }                                                                                    \
-    INFO("expression did not throw mqcalib::Error: " #expr);                             \
-    CHECK(thrown_);                                                                      \
+#define CHECK_ERROR_MENTIONS(expr, ...)                                     \
+  do {                                                                      \
+    bool thrown_ = false;                                                   \
+    try {                                                                   \
+      (void)(expr);                                                         \
+    } catch (const mqcalib::Error& e_) {                                    \
+      thrown_ = true;                                                       \
+      for (const std::string& n_ : std::vector<std::string>{__VA_ARGS__}) { \
+        INFO("message: " << e_.what() << "  expected to mention: " << n_);  \
+        CHECK(data_test::mentions(e_.what(), n_));                          \
+      }                                                                     \
+    }                                                                       \
+    INFO("expression did not throw mqcalib::Error: " #expr);                \
+    CHECK(thrown_);                                                         \
   } while (0)

@@ -15,7 +15,7 @@ using namespace data_test;
 namespace {
 
 const std::string kFashionDir = "/usr/share/datasets/fashion-mnist/";
-constexpr float kTol = 1e-6f;         // float32 arithmetic on values of order 1
+constexpr float kTol = 1e-6f;           // float32 arithmetic on values of order 1
 constexpr float kJpegTol = 4.0f / 255;  // JPEG is lossy even at quality 100 (chroma rounding)
 
 }  // namespace
@@ -40,7 +40,7 @@ TEST_CASE("Fashion-MNIST t10k images and labels, read from the shipped .gz files
     float value;
   };
   const Px pxs[] = {{0, 14, 14, 110}, {0, 20, 10, 126}, {0, 7, 25, 37}, {0, 7, 19, 3},
-                    {2, 5, 20, 129},  {3, 14, 14, 132}, {3, 27, 27, 0},  {1, 10, 10, 0}};
+                    {2, 5, 20, 129},  {3, 14, 14, 132}, {3, 27, 27, 0}, {1, 10, 10, 0}};
   for (const Px& p : pxs) {
     INFO("batch pos " << p.batch_pos << " y " << p.y << " x " << p.x);
     CHECK(b[p.batch_pos * 784 + p.y * 28 + p.x] == p.value);
@@ -163,10 +163,9 @@ TEST_CASE(".npy round trip: float32 and uint8, NCHW and NHWC, format 1.0 and 2.0
     Preprocess::Layout layout;
     bool u8;
   };
-  for (const Case& cs : {Case{"f_nchw.npy", Preprocess::Layout::NCHW, false},
-                         Case{"f_nhwc.npy", Preprocess::Layout::NHWC, false},
-                         Case{"u_nchw.npy", Preprocess::Layout::NCHW, true},
-                         Case{"u_nhwc.npy", Preprocess::Layout::NHWC, true}}) {
+  for (const Case& cs :
+       {Case{"f_nchw.npy", Preprocess::Layout::NCHW, false}, Case{"f_nhwc.npy", Preprocess::Layout::NHWC, false},
+        Case{"u_nchw.npy", Preprocess::Layout::NCHW, true}, Case{"u_nhwc.npy", Preprocess::Layout::NHWC, true}}) {
     INFO(cs.file);
     Preprocess pp;
     pp.npy_layout = cs.layout;
@@ -278,8 +277,8 @@ TEST_CASE("image folder: sorted PNGs, non-images ignored, RGB / BGR / grayscale"
 
   pp.color = Preprocess::ColorMode::BGR;
   const TensorF32 bgr = load_batch(*open_dataset(tmp.path, pp), {1});
-  CHECK(bgr[0] == 210.0f);     // B of b.png at (0, 0)
-  CHECK(bgr[8 + 3] == 103.0f);  // G at (0, 3)
+  CHECK(bgr[0] == 210.0f);          // B of b.png at (0, 0)
+  CHECK(bgr[8 + 3] == 103.0f);      // G at (0, 3)
   CHECK(bgr[16 + 4 + 2] == 22.0f);  // R at (1, 2): 10*2 + 1 + 1
 
   pp.color = Preprocess::ColorMode::Grayscale;
