@@ -178,7 +178,9 @@ std::unique_ptr<Dataset> open_dataset(const std::string& path, const Preprocess&
   if (data_detail::is_directory(path)) return open_image_folder(path, pp);
   if (!data_detail::is_regular_file(path)) throw Error("data path '" + path + "' does not exist");
   if (ends_with_ci(path, ".npy")) return open_npy(path, pp);
-  if (ends_with_ci(path, ".gz") || path.find("idx") != std::string::npos || ends_with_ci(path, "-ubyte"))
+  const size_t slash = path.find_last_of('/');
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (ends_with_ci(name, ".gz") || name.find("idx") != std::string::npos || ends_with_ci(name, "-ubyte"))
     return open_idx_images(path, pp);
   // Sniff the magic number.
   const std::vector<uint8_t> head = data_detail::read_prefix_maybe_gz(path, 6);
