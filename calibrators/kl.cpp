@@ -21,17 +21,17 @@
 //   KL(P || Q) with both normalised to sum 1, over the bins where P > 0.
 // Variant choices for zeros / eps / ties (the peers differ, REFERENCE.md section 3):
 //   - exact zeros of x are counted (bin 0), like TensorRT and pytorch-quantization (ncnn skips them);
-//   - no smoothing eps: a candidate whose Q is 0 where P > 0 (only possible when bin i-1 is empty
-//     in h but receives outside mass, and its group is otherwise empty) has KL = +infinity and is
-//     never chosen (scipy.stats.entropy semantics, as pytorch-quantization);
+//   - smoothing as MXNet / TVM (_smooth_distribution) on the counts of P and of the expanded Q:
+//     empty bins get kKlSmoothEps = 1e-4, non-empty bins lose 1e-4 * n_empty / n_nonempty (totals
+//     unchanged); this keeps candidates finite when bin i-1 holds only outside mass (without it,
+//     a few far outliers make every candidate below them infinite);
+//   - KL = sum_k p_k log(p_k / q_k) over all i bins, p and q the smoothed counts normalised to 1;
 //   - ties: the FIRST (smallest) argmin, up to kKlTieTolerance (pytorch-quantization takes the last).
 // Threshold T = i * bin width (the upper edge of the last bin kept), at most absmax. Range: [0, T] for non-negative
 // data, [-T, T] otherwise.
 //
-// Fast search: with S_g the group sums of h, c_g the non-empty P bins of group g and t_g the outside
-// mass (last group only), sum_k P_k log Q_k = sum_g (S_g + t_g) log(S_g / c_g), so
-//   KL = (sum_k P_k log P_k - sum_g (S_g + t_g) log(S_g / c_g)) / N - log N + log N_i
-// (N total, N_i the mass of the first i bins) costs O(L) per candidate from prefix sums.
+// Fast search (kl_divergences): prefix sums give each group's mass and non-empty count in O(1);
+// only the non-empty bins of P need a log; candidates run in parallel (each computed alone).
 // kl_divergence_ref builds P and Q explicitly (the reference twin used by the tests).
 #include "calibrators/kl.h"
 
@@ -42,8 +42,21 @@
 
 #include "calibrators/common.h"
 #include "calibrators/internal.h"
+#include "core/parallel.h"
 
 namespace mqcalib::calib {
+
+// MXNet / TVM _smooth_distribution on counts: zero bins get eps, non-zero bins lose
+// eps * n_zero / n_nonzero (the total is unchanged).
+namespace {
+void smooth(std::vector<double>& v) {
+  double nz = 0;
+  for (double x : v) nz += x > 0 ? 1 : 0;
+  const double z = static_cast<double>(v.size()) - nz;
+  const double eps1 = nz > 0 ? kKlSmoothEps * z / nz : 0.0;
+  for (double& x : v) x = x > 0 ? x - eps1 : kKlSmoothEps;
+}
+}  // namespace
 
 double kl_divergence_ref(const std::vector<uint64_t>& h, int i, int levels) {
   const size_t n = h.size();
@@ -63,63 +76,75 @@ double kl_divergence_ref(const std::vector<uint64_t>& h, int i, int levels) {
     for (int k = s; k < e; ++k)
       if (p[static_cast<size_t>(k)] > 0) q[static_cast<size_t>(k)] = sum / nz;
   }
+  double sq0 = 0;
+  for (double v : q) sq0 += v;
+  if (sq0 == 0) return std::numeric_limits<double>::infinity();  // nothing inside [0, T): no Q at all
+  smooth(p);
+  smooth(q);
   double sp = 0, sq = 0;
   for (int k = 0; k < i; ++k) sp += p[static_cast<size_t>(k)], sq += q[static_cast<size_t>(k)];
-  if (sq == 0) return std::numeric_limits<double>::infinity();
   double kl = 0;
   for (int k = 0; k < i; ++k) {
     const double pk = p[static_cast<size_t>(k)] / sp, qk = q[static_cast<size_t>(k)] / sq;
-    if (pk == 0) continue;
-    if (qk == 0) return std::numeric_limits<double>::infinity();
     kl += pk * std::log(pk / qk);
+  }
+  return kl;
+}
+
+// Same quantities without building P / Q: bins where P = 0 have Q = 0 as well, so after smoothing
+// both are eps and contribute (eps / N) log(N_i / N) each (the smoothed totals stay N and N_i); only
+// the non-empty bins of P need a log. Candidates are independent: parallel over fixed chunks of
+// candidates, each value computed alone, so the result does not depend on the thread count.
+double kl_divergence_fast(const std::vector<uint64_t>& h, const std::vector<uint64_t>& cum, const std::vector<uint64_t>& nzc,
+                          int i, int levels) {
+  const int n = static_cast<int>(h.size());
+  const size_t ui = static_cast<size_t>(i);
+  const uint64_t tail = cum[static_cast<size_t>(n)] - cum[ui];
+  const uint64_t ni = cum[ui];
+  if (ni == 0) return std::numeric_limits<double>::infinity();
+  const double total = static_cast<double>(cum[static_cast<size_t>(n)]), dni = static_cast<double>(ni);
+  const bool last_from_tail = h[ui - 1] == 0 && tail > 0;
+  const double nz_p = static_cast<double>(nzc[ui]) + (last_from_tail ? 1.0 : 0.0);
+  const int m = i / levels;
+  // Q's zero count: P's zeros plus the non-empty P bins of groups with no mass in h.
+  double nz_q = nz_p;
+  {
+    const int s = (levels - 1) * m;
+    if (cum[ui] - cum[static_cast<size_t>(s)] == 0) nz_q -= last_from_tail ? 1.0 : 0.0;  // only bin i-1 can be non-empty there
+  }
+  const double eps1_p = kKlSmoothEps * (i - nz_p) / nz_p, eps1_q = kKlSmoothEps * (i - nz_q) / nz_q;
+  const double inv_n = 1.0 / total, inv_ni = 1.0 / dni;
+  double kl = (i - nz_p) * (kKlSmoothEps * inv_n) * std::log((kKlSmoothEps * inv_n) / (kKlSmoothEps * inv_ni));
+  for (int g = 0; g < levels; ++g) {
+    const int s = g * m, e = g == levels - 1 ? i : s + m;
+    const uint64_t sg = cum[static_cast<size_t>(e)] - cum[static_cast<size_t>(s)];
+    double cg = static_cast<double>(nzc[static_cast<size_t>(e)] - nzc[static_cast<size_t>(s)]);
+    if (g == levels - 1 && last_from_tail) cg += 1.0;
+    if (cg == 0) continue;
+    const double qk = sg > 0 ? (static_cast<double>(sg) / cg - eps1_q) * inv_ni : kKlSmoothEps * inv_ni;
+    for (int k = s; k < e; ++k) {
+      uint64_t c = h[static_cast<size_t>(k)];
+      if (k == i - 1) c += tail;
+      if (c == 0) continue;
+      const double pk = (static_cast<double>(c) - eps1_p) * inv_n;
+      kl += pk * std::log(pk / qk);
+    }
   }
   return kl;
 }
 
 std::vector<double> kl_divergences(const std::vector<uint64_t>& h, int levels) {
   const int n = static_cast<int>(h.size());
-  std::vector<uint64_t> cum(static_cast<size_t>(n) + 1, 0), nz(static_cast<size_t>(n) + 1, 0);
-  std::vector<double> plogp(static_cast<size_t>(n) + 1, 0.0);
+  std::vector<uint64_t> cum(static_cast<size_t>(n) + 1, 0), nzc(static_cast<size_t>(n) + 1, 0);
   for (int k = 0; k < n; ++k) {
     const uint64_t c = h[static_cast<size_t>(k)];
     cum[static_cast<size_t>(k) + 1] = cum[static_cast<size_t>(k)] + c;
-    nz[static_cast<size_t>(k) + 1] = nz[static_cast<size_t>(k)] + (c > 0 ? 1 : 0);
-    plogp[static_cast<size_t>(k) + 1] = plogp[static_cast<size_t>(k)] + (c > 0 ? static_cast<double>(c) * std::log(static_cast<double>(c)) : 0.0);
+    nzc[static_cast<size_t>(k) + 1] = nzc[static_cast<size_t>(k)] + (c > 0 ? 1 : 0);
   }
-  const double total = static_cast<double>(cum[static_cast<size_t>(n)]);
-  const double inf = std::numeric_limits<double>::infinity();
-  std::vector<double> out;
-  for (int i = levels; i <= n; ++i) {
-    const size_t ui = static_cast<size_t>(i);
-    const uint64_t tail = cum[static_cast<size_t>(n)] - cum[ui];
-    const uint64_t ni = cum[ui];
-    if (ni == 0) {
-      out.push_back(inf);
-      continue;
-    }
-    const uint64_t last = h[ui - 1] + tail;
-    double a = plogp[ui - 1] + (last > 0 ? static_cast<double>(last) * std::log(static_cast<double>(last)) : 0.0);
-    const int m = i / levels;
-    double b = 0;
-    bool infinite = false;
-    for (int g = 0; g < levels; ++g) {
-      const int s = g * m, e = g == levels - 1 ? i : s + m;
-      const uint64_t sg = cum[static_cast<size_t>(e)] - cum[static_cast<size_t>(s)];
-      uint64_t cg = nz[static_cast<size_t>(e)] - nz[static_cast<size_t>(s)];
-      uint64_t tg = 0;
-      if (g == levels - 1) {
-        tg = tail;
-        if (h[ui - 1] == 0 && tail > 0) cg += 1;  // bin i-1 is non-empty in P
-      }
-      if (cg == 0) continue;
-      if (sg == 0) {
-        infinite = true;
-        break;
-      }
-      b += static_cast<double>(sg + tg) * std::log(static_cast<double>(sg) / static_cast<double>(cg));
-    }
-    out.push_back(infinite ? inf : (a - b) / total - std::log(total) + std::log(static_cast<double>(ni)));
-  }
+  std::vector<double> out(static_cast<size_t>(n - levels + 1));
+  parallel_for_chunks(static_cast<int64_t>(out.size()), 64, [&](int64_t b, int64_t e, int64_t) {
+    for (int64_t j = b; j < e; ++j) out[static_cast<size_t>(j)] = kl_divergence_fast(h, cum, nzc, levels + static_cast<int>(j), levels);
+  });
   return out;
 }
 

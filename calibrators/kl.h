@@ -10,9 +10,11 @@ namespace mqcalib::calib {
 // Ties: a candidate replaces the best only if its KL is smaller by more than this (nats), so the
 // first (smallest) argmin wins among candidates equal up to rounding.
 constexpr double kKlTieTolerance = 1e-12;
+// MXNet / TVM smoothing eps, in counts (kl.cpp header).
+constexpr double kKlSmoothEps = 1e-4;
 
-// KL(P || Q) in nats of candidate i (levels <= i <= h.size()), +infinity when Q vanishes where P
-// does not. Reference twin: builds P and Q explicitly.
+// KL(P || Q) in nats of candidate i (levels <= i <= h.size()) after smoothing; +infinity only when
+// the first i bins are all empty. Reference twin: builds P and Q explicitly.
 double kl_divergence_ref(const std::vector<uint64_t>& h, int i, int levels);
 // Fast search: KL of every candidate from prefix sums, O(levels) per candidate.
 // Returns the chosen i (threshold = i bin widths). Requires levels <= h.size().
