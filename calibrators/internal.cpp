@@ -15,33 +15,42 @@ namespace mqcalib::calib {
 // for NaN or Inf, and NaN is sticky under +, so one compare at the end detects both; the min/max
 // selects drop NaN but Inf is caught by the sticky sum.
 ScanResult scan_f32(const float* x, int64_t n) {
-  constexpr int kLanes = 16;
-  float mn[kLanes], mx[kLanes], z[kLanes];
-  for (int j = 0; j < kLanes; ++j) {
-    mn[j] = std::numeric_limits<float>::infinity();
-    mx[j] = -std::numeric_limits<float>::infinity();
-    z[j] = 0.0f;
-  }
+  // GCC vector extensions (lowered to SSE/AVX per -march): 4 x 8 lanes of min and max, and the
+  // maximum of the magnitude bits as integers: >= 0x7f800000 exactly when some x is Inf or NaN.
+  typedef float V8 __attribute__((vector_size(32)));
+  typedef int32_t I8 __attribute__((vector_size(32)));
+  constexpr int kLanes = 32;
+  const float inf = std::numeric_limits<float>::infinity();
+  const V8 pinf = {inf, inf, inf, inf, inf, inf, inf, inf};
+  V8 mn[4] = {pinf, pinf, pinf, pinf}, mx[4] = {-pinf, -pinf, -pinf, -pinf};
+  I8 bits = {};
+  const I8 mag = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) {
-      const float v = x[i + j];
-      mn[j] = v < mn[j] ? v : mn[j];
-      mx[j] = v > mx[j] ? v : mx[j];
-      z[j] += v - v;
+    for (int u = 0; u < 4; ++u) {
+      V8 a;
+      std::memcpy(&a, x + i + 8 * u, sizeof a);
+      mn[u] = a < mn[u] ? a : mn[u];
+      mx[u] = a > mx[u] ? a : mx[u];
+      I8 ai;
+      std::memcpy(&ai, &a, sizeof ai);
+      ai &= mag;
+      bits = ai > bits ? ai : bits;
     }
   }
-  for (int j = 0; i < n; ++i, ++j) {
-    const float v = x[i];
-    mn[j] = v < mn[j] ? v : mn[j];
-    mx[j] = v > mx[j] ? v : mx[j];
-    z[j] += v - v;
-  }
   ScanResult r;
-  for (int j = 0; j < kLanes; ++j) {
-    r.min = mn[j] < r.min ? mn[j] : r.min;
-    r.max = mx[j] > r.max ? mx[j] : r.max;
-    if (!(z[j] == 0.0f)) r.finite = false;
+  for (int j = 0; j < 8; ++j) {
+    for (int u = 0; u < 4; ++u) {
+      r.min = mn[u][j] < r.min ? mn[u][j] : r.min;
+      r.max = mx[u][j] > r.max ? mx[u][j] : r.max;
+    }
+    if (bits[j] >= 0x7f800000) r.finite = false;
+  }
+  for (; i < n; ++i) {
+    const float v = x[i];
+    r.min = v < r.min ? v : r.min;
+    r.max = v > r.max ? v : r.max;
+    if (!std::isfinite(v)) r.finite = false;
   }
   return r;
 }
@@ -153,7 +162,12 @@ void Pow2Histogram::bin_into(const float* x, int64_t n, int e, uint64_t* counts)
       const int m = static_cast<int>(std::min<int64_t>(kBlock, n - b));
       const float* xb = x + b;
       for (int j = 0; j < m; ++j) {
-        const int32_t k = static_cast<int32_t>(std::floor(xb[j] * scale)) + half;
+        // floor without std::floor (which GCC does not vectorise under default math flags):
+        // truncate, then step down where truncation rounded up (negative non-integers).
+        const float y = xb[j] * scale;
+        int32_t t = static_cast<int32_t>(y);
+        t -= static_cast<float>(t) > y ? 1 : 0;
+        const int32_t k = t + half;
         idx[j] = k < last ? (k > 0 ? k : 0) : last;
       }
       for (int j = 0; j < m; ++j) ++counts[idx[j]];
