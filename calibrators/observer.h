@@ -35,6 +35,8 @@ struct ObserverOptions {
   int histogram_bins = 2048;     // kl, percentile (large inputs)
   int search_steps = 100;        // mse: candidate thresholds
   std::string aciq_prior = "laplace";  // aciq: "laplace" | "gaussian"
+  // percentile, mse: values kept exactly up to this many per observer, then fine histograms.
+  int64_t exact_limit = int64_t{1} << 20;
 };
 
 class Observer {

@@ -1,0 +1,205 @@
+// Registry, streaming contract (determinism at 1 vs 2 threads, observe vs merge, NaN/Inf, no data),
+// minmax, ema and the exact-growth histogram.
+#include <doctest/doctest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "calibrators/internal.h"
+#include "calibrators/observer.h"
+#include "core/error.h"
+#include "testdata.h"
+
+using namespace mqcalib;
+using test::view;
+
+namespace {
+const std::vector<std::string> kAll = {"aciq", "ema", "kl", "minmax", "mse", "percentile"};
+
+Range run(const std::string& name, const ObserverOptions& o, const std::vector<std::vector<float>>& batches, const QScheme& s,
+          const Shape& shape = {}) {
+  auto obs = ObserverRegistry::instance().create(name, o);
+  for (const auto& b : batches) {
+    ViewF32 v = view(b);
+    if (!shape.empty()) v.shape = shape;
+    obs->observe(v);
+  }
+  return obs->finalize(s);
+}
+
+bool same(const Range& a, const Range& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::memcmp(&a.min[i], &b.min[i], sizeof(float)) || std::memcmp(&a.max[i], &b.max[i], sizeof(float))) return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("registry lists the six observers and rejects unknown names and illegal per-channel") {
+  CHECK(ObserverRegistry::instance().names() == kAll);
+  try {
+    ObserverRegistry::instance().create("entropy", ObserverOptions{});
+    FAIL("no error");
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("entropy") != std::string::npos);
+    for (const auto& n : kAll) CHECK(m.find(n) != std::string::npos);
+  }
+  ObserverOptions pc;
+  pc.granularity = Granularity::PerChannel;
+  CHECK_THROWS_AS(ObserverRegistry::instance().create("kl", pc), Error);
+  CHECK_THROWS_AS(ObserverRegistry::instance().create("ema", pc), Error);
+  CHECK_THROWS_AS(ObserverRegistry::instance().create("aciq", pc), Error);
+  for (const char* n : {"minmax", "mse", "percentile"}) CHECK(ObserverRegistry::instance().create(n, pc) != nullptr);
+  for (const auto& n : kAll) CHECK(ObserverRegistry::instance().create(n, {})->name() == n);
+}
+
+TEST_CASE("NaN / Inf input and finalize without data are errors") {
+  const QScheme s = test::int_scheme(8);
+  for (const auto& n : kAll) {
+    CAPTURE(n);
+    auto o = ObserverRegistry::instance().create(n, {});
+    CHECK_THROWS_AS(o->finalize(s), Error);
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                      -std::numeric_limits<float>::infinity()}) {
+      std::vector<float> x = test::gaussian(100003, 1);
+      x[77777] = bad;
+      CHECK_THROWS_AS(o->observe(view(x)), Error);
+    }
+  }
+}
+
+TEST_CASE("scan_f32 equals its reference on awkward sizes") {
+  const std::vector<float> x = test::gaussian(1000, 2);
+  for (int64_t n : {0, 1, 15, 16, 17, 31, 33, 999, 1000}) {
+    const auto a = calib::scan_f32(x.data(), n), b = calib::scan_f32_ref(x.data(), n);
+    CHECK(a.min == b.min);
+    CHECK(a.max == b.max);
+    CHECK(a.finite == b.finite);
+  }
+  std::vector<float> y(x.begin(), x.begin() + 37);
+  y[36] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_FALSE(calib::scan_f32(y.data(), 37).finite);
+}
+
+TEST_CASE("every observer is bit-identical at 1 and 2 threads, and observe(a);observe(b) == merge") {
+  const std::vector<std::vector<float>> batches = {test::laplace(700001, 3), test::gaussian(900017, 4, 3.0),
+                                                  test::laplace(300007, 5, 0.5)};
+  const QScheme s = test::int_scheme(8);
+  ObserverOptions small;           // histogram paths of percentile / mse
+  small.exact_limit = 1000000;
+  for (const auto& n : kAll) {
+    for (const ObserverOptions& o : {ObserverOptions{}, small}) {
+      CAPTURE(n);
+      CAPTURE(o.exact_limit);
+      omp_set_num_threads(1);
+      const Range r1 = run(n, o, batches, s);
+      omp_set_num_threads(2);
+      const Range r2 = run(n, o, batches, s);
+      CHECK(same(r1, r2));
+      // merge of observers that saw other batches
+      auto a = ObserverRegistry::instance().create(n, o), b = a->clone_empty();
+      a->observe(view(batches[0]));
+      b->observe(view(batches[1]));
+      b->observe(view(batches[2]));
+      a->merge(*b);
+      const Range rm = a->finalize(s);
+      if (n == "aciq") {  // double sums added in another order: equal up to rounding
+        CHECK(rm.min[0] == doctest::Approx(r2.min[0]).epsilon(1e-6));
+        CHECK(rm.max[0] == doctest::Approx(r2.max[0]).epsilon(1e-6));
+      } else {
+        CHECK(same(rm, r2));
+      }
+    }
+  }
+  // per-channel observers
+  ObserverOptions pc;
+  pc.granularity = Granularity::PerChannel;
+  pc.axis = 1;
+  const Shape shape{100, 7, 1000};
+  const std::vector<std::vector<float>> wb = {test::gaussian(700000, 6), test::laplace(700000, 7)};
+  for (const char* n : {"minmax", "mse", "percentile"}) {
+    for (int64_t lim : {int64_t{1} << 20, int64_t{1} << 30}) {
+      CAPTURE(n);
+      pc.exact_limit = lim;
+      omp_set_num_threads(1);
+      const Range r1 = run(n, pc, wb, s, shape);
+      omp_set_num_threads(2);
+      const Range r2 = run(n, pc, wb, s, shape);
+      CHECK(r1.size() == 7);
+      CHECK(same(r1, r2));
+      auto a = ObserverRegistry::instance().create(n, pc), b = a->clone_empty();
+      a->observe(ViewF32{wb[0].data(), shape});
+      b->observe(ViewF32{wb[1].data(), shape});
+      a->merge(*b);
+      CHECK(same(a->finalize(s), r2));
+    }
+  }
+}
+
+TEST_CASE("minmax per-tensor and per-channel against hand values") {
+  const std::vector<float> x = {1, -2, 3, 4, 5, -6, 0.5f, 8, -9, 10, 11, 12};  // shape [2, 3, 2]
+  const QScheme s = test::int_scheme(8);
+  const Range t = run("minmax", {}, {x}, s);
+  CHECK(t.min[0] == -9.0f);
+  CHECK(t.max[0] == 12.0f);
+  ObserverOptions pc;
+  pc.granularity = Granularity::PerChannel;
+  pc.axis = 1;  // channels: {1,-2,0.5,8}, {3,4,-9,10}, {5,-6,11,12}
+  const Range c = run("minmax", pc, {x}, s, {2, 3, 2});
+  CHECK(c.min == std::vector<float>{-2, -9, -6});
+  CHECK(c.max == std::vector<float>{8, 10, 12});
+  pc.axis = 0;
+  const Range c0 = run("minmax", pc, {x}, s, {2, 3, 2});
+  CHECK(c0.min == std::vector<float>{-6, -9});
+  CHECK(c0.max == std::vector<float>{5, 12});
+  pc.axis = 3;
+  CHECK_THROWS_AS(run("minmax", pc, {x}, s, {2, 3, 2}), Error);
+}
+
+TEST_CASE("ema: MQBench recurrence, order-dependent merge defined as append") {
+  const QScheme s = test::int_scheme(8);
+  const std::vector<float> a = {-1, 2}, b = {-3, 4}, c = {0, 10};
+  const Range r = run("ema", {}, {a, b, c}, s);
+  // min: -1 -> 0.9*-1 + 0.1*-3 = -1.2 -> 0.9*-1.2 + 0.1*0 = -1.08; max: 2 -> 2.2 -> 2.98
+  CHECK(r.min[0] == doctest::Approx(-1.08).epsilon(1e-6));
+  CHECK(r.max[0] == doctest::Approx(2.98).epsilon(1e-6));
+  auto o1 = ObserverRegistry::instance().create("ema", {}), o2 = o1->clone_empty();
+  o1->observe(view(c));
+  o2->observe(view(a));
+  o2->merge(*o1);  // a then c: max 0.9*2 + 0.1*10 = 2.8
+  CHECK(o2->finalize(s).max[0] == doctest::Approx(2.8).epsilon(1e-6));
+  auto o3 = ObserverRegistry::instance().create("ema", {});
+  o3->observe(view(a));
+  o1->merge(*o3);  // c then a: max 0.9*10 + 0.1*2 = 9.2
+  CHECK(o1->finalize(s).max[0] == doctest::Approx(9.2).epsilon(1e-6));
+}
+
+TEST_CASE("Pow2Histogram: binning matches its reference; growth and merge equal binning at once") {
+  for (calib::HistKind kind : {calib::HistKind::Abs, calib::HistKind::Signed}) {
+    const std::vector<float> small = test::gaussian(10007, 8), big = test::laplace(20011, 9, 7.0);
+    std::vector<float> all = small;
+    all.insert(all.end(), big.begin(), big.end());
+    calib::Pow2Histogram once(kind, 2048);
+    once.add(all.data(), static_cast<int64_t>(all.size()));
+    // reference binning at the final exponent
+    std::vector<uint64_t> ref(2048, 0);
+    once.bin_into_ref(all.data(), static_cast<int64_t>(all.size()), once.exponent(), ref.data());
+    CHECK(once.counts() == ref);
+    calib::Pow2Histogram grown(kind, 2048), a(kind, 2048), b(kind, 2048);
+    grown.add(small.data(), static_cast<int64_t>(small.size()));  // grows when `big` arrives
+    grown.add(big.data(), static_cast<int64_t>(big.size()));
+    CHECK(grown.exponent() == once.exponent());
+    CHECK(grown.counts() == once.counts());
+    a.add(big.data(), static_cast<int64_t>(big.size()));
+    b.add(small.data(), static_cast<int64_t>(small.size()));
+    a.merge(b);  // other order
+    CHECK(a.counts() == once.counts());
+  }
+  CHECK(calib::Pow2Histogram::exponent_above(1.0f) == 1);  // strictly above: 2^1 > 1
+  CHECK(calib::Pow2Histogram::exponent_above(0.75f) == 0);
+  CHECK_THROWS_AS(calib::Pow2Histogram(calib::HistKind::Abs, 1000), Error);
+}
