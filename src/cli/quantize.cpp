@@ -1,0 +1,180 @@
+// mqcalib/src/cli/quantize.cpp: `mqcalib quantize`, a thin layer over mqcalib::quantize().
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/data_options.h"
+#include "cli/progress.h"
+#include "core/error.h"
+#include "mqcalib/mqcalib.h"
+
+namespace po = boost::program_options;
+
+namespace mqcalib::cli {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+std::string db(double v) {
+  char b[32];
+  if (!std::isfinite(v)) return "exact";
+  std::snprintf(b, sizeof b, "%.1f", v);
+  return b;
+}
+
+}  // namespace
+
+int run_quantize(const std::vector<std::string>& args) {
+  QuantizeOptions o;
+  PreprocessArgs pre;
+  std::string calib, eval, eval_labels, config;
+  std::vector<std::string> layer_bits;
+  bool quiet = false;
+  const std::string obs = join(observer_names()), backs = join(backend_names());
+
+  po::options_description required("Required");
+  required.add_options()
+      ("model", po::value(&o.model)->required(), "TorchScript model file (scripted or traced), e.g. examples/zoo/resnet20.pt")
+      ("calib", po::value(&calib)->required(), "calibration data: IDX file (.gz ok), .npy, or a folder of PNG/JPEG images")
+      ("out", po::value(&o.out_dir)->required(), "output folder: params.json, report.json and the backend's native files");
+  po::options_description quant("Quantization");
+  quant.add_options()
+      ("backend", po::value(&o.backend)->default_value(o.backend), ("target runtime: " + backs).c_str())
+      ("w-bits", po::value(&o.w_bits)->default_value(0), "weight bits (0: the backend's, 8)")
+      ("a-bits", po::value(&o.a_bits)->default_value(0), "activation bits (0: the backend's, 8)")
+      ("w-granularity", po::value(&o.w_granularity), "per-tensor | per-channel (default: the backend's)")
+      ("w-observer", po::value(&o.w_observer)->default_value(o.w_observer), ("weight range observer: " + obs).c_str())
+      ("a-observer", po::value(&o.a_observer)->default_value(o.a_observer), ("activation range observer: " + obs).c_str())
+      ("percentile", po::value(&o.percentile)->default_value(o.percentile), "percentile observer: the percentile kept")
+      ("lp-norm", po::value(&o.lp_norm)->default_value(o.lp_norm), "mse observer: p of the Lp error searched (BRECQ/QDrop use 2.4)")
+      ("skip", po::value(&o.skip)->composing(), "keep this layer in fp32 (repeatable), e.g. --skip fc")
+      ("layer-bits", po::value(&layer_bits)->composing(), "per-layer bits NAME=B for its weight and input (repeatable)")
+      ("first-last-8bit", po::bool_switch(&o.first_last_8bit), "keep the first and last conv/linear at 8 bits");
+  po::options_description data("Data");
+  data.add_options()
+      ("calib-size", po::value(&o.calib_size)->default_value(o.calib_size), "calibration samples drawn from --calib")
+      ("seed", po::value(&o.seed)->default_value(o.seed), "seed of the calibration sampling")
+      ("eval", po::value(&eval), "evaluation data: reports FP and quantized top-1 on all of it")
+      ("eval-labels", po::value(&eval_labels), "labels of --eval: IDX labels, .npy of ints, or text, one per line")
+      ("eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)");
+  pre.add_to(data);
+  po::options_description run("Run");
+  run.add_options()
+      ("threads", po::value(&o.threads)->default_value(0), "threads (0: all cores); results do not depend on it")
+      ("batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "batch size of calibration and evaluation")
+      ("config", po::value(&config), "read options from FILE (key = value lines, same names as here)")
+      ("quiet", po::bool_switch(&quiet), "no progress on stderr")
+      ("help,h", "this help");
+  po::options_description all("mqcalib quantize: calibrate a TorchScript model for a backend, evaluate it, write its files.\n\n"
+                              "Example:\n  mqcalib quantize --model examples/zoo/resnet20.pt \\\n"
+                              "    --calib /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \\\n"
+                              "    --mean 0.2860 --std 0.3530 --backend tensorrt \\\n"
+                              "    --eval /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \\\n"
+                              "    --eval-labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz --out out\n\nOptions");
+  all.add(required).add(quant).add(data).add(run);
+
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).run(), vm);
+  if (vm.count("help")) {
+    std::cout << all << "\n";
+    return 0;
+  }
+  if (vm.count("config")) {
+    std::ifstream f(vm["config"].as<std::string>());
+    if (!f) throw Error("--config '" + vm["config"].as<std::string>() + "': cannot open the file");
+    po::store(po::parse_config_file(f, all), vm);
+  }
+  po::notify(vm);
+
+  for (const std::string& lb : layer_bits) {
+    const size_t eq = lb.rfind('=');
+    int bits = 0;
+    try {
+      bits = eq == std::string::npos ? 0 : std::stoi(lb.substr(eq + 1));
+    } catch (const std::exception&) {
+      bits = 0;
+    }
+    if (eq == std::string::npos || eq == 0 || bits == 0) throw Error("--layer-bits '" + lb + "': expected NAME=BITS, e.g. fc=8");
+    o.layer_bits[lb.substr(0, eq)] = bits;
+  }
+  o.calib = pre.to_data(calib, "");
+  if (!eval.empty()) {
+    if (eval_labels.empty()) throw Error("--eval needs --eval-labels");
+    o.eval = pre.to_data(eval, eval_labels);
+  }
+  for (const std::string& a : args) o.command_line += (o.command_line.empty() ? "mqcalib quantize " : " ") + a;
+  Progress progress(quiet);
+  o.progress = [&progress](const std::string& p, int64_t d, int64_t t) { progress(p, d, t); };
+
+  const QuantizeResult r = quantize(o);
+  progress.finish();
+
+  std::printf("\nmqcalib %s  model %s  backend %s  observers w=%s a=%s  calib %lld samples\n", version().c_str(),
+              o.model.c_str(), r.backend.c_str(), o.w_observer.c_str(), o.a_observer.c_str(),
+              static_cast<long long>(o.calib_size));
+  std::printf("\n%-28s %6s %6s %14s %14s\n", "layer", "w-bits", "a-bits", "weight SQNR dB", "input SQNR dB");
+  for (const LayerSummary& l : r.layers)
+    std::printf("%-28s %6d %6d %14s %14s\n", l.layer.c_str(), l.w_bits, l.a_bits, db(l.weight_sqnr_db).c_str(),
+                db(l.input_sqnr_db).c_str());
+  if (!r.outliers.empty()) {
+    std::printf("\nOutlier findings (%zu):\n", r.outliers.size());
+    for (const OutlierSummary& f : r.outliers)
+      std::printf("  %s [%s]: %s.\n    -> %s\n", f.layer.c_str(), f.kind.c_str(), f.explanation.c_str(), f.advice.c_str());
+  }
+  if (r.eval) {
+    std::printf("\n%-10s %10s %12s %8s %10s\n", "samples", "FP32 top-1", "quant top-1", "drop", "agreement");
+    std::printf("%-10lld %9.2f%% %11.2f%% %8.2f %9.2f%%\n", static_cast<long long>(r.eval->samples), r.eval->fp_top1,
+                r.eval->q_top1, r.eval->fp_top1 - r.eval->q_top1, r.eval->agreement);
+  }
+  if (!r.files.empty()) {
+    std::printf("\nwrote %s/: ", o.out_dir.c_str());
+    for (size_t i = 0; i < r.files.size(); ++i) std::printf("%s%s", i ? ", " : "", r.files[i].c_str());
+    std::printf("\n");
+  }
+  return 0;
+}
+
+int run_eval(const std::vector<std::string>& args) {
+  EvalOptions o;
+  PreprocessArgs pre;
+  std::string eval, labels;
+  bool quiet = false;
+  po::options_description all("mqcalib eval: re-run the simulation recorded in params.json and report top-1.\n\nOptions");
+  all.add_options()
+      ("model", po::value(&o.model)->required(), "the TorchScript model params.json was made for")
+      ("params", po::value(&o.params)->required(), "params.json written by `mqcalib quantize`")
+      ("eval", po::value(&eval)->required(), "evaluation data (IDX, .npy, image folder)")
+      ("eval-labels", po::value(&labels)->required(), "labels of --eval")
+      ("eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)")
+      ("threads", po::value(&o.threads)->default_value(0), "threads (0: all cores)")
+      ("batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "batch size")
+      ("quiet", po::bool_switch(&quiet), "no progress on stderr")
+      ("help,h", "this help");
+  pre.add_to(all);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).run(), vm);
+  if (vm.count("help")) {
+    std::cout << all << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  o.eval = pre.to_data(eval, labels);
+  Progress progress(quiet);
+  o.progress = [&progress](const std::string& p, int64_t d, int64_t t) { progress(p, d, t); };
+  const EvalSummary s = evaluate(o);
+  progress.finish();
+  std::printf("%-10s %10s %12s %8s %10s\n", "samples", "FP32 top-1", "quant top-1", "drop", "agreement");
+  std::printf("%-10lld %9.2f%% %11.2f%% %8.2f %9.2f%%\n", static_cast<long long>(s.samples), s.fp_top1, s.q_top1,
+              s.fp_top1 - s.q_top1, s.agreement);
+  return 0;
+}
+
+}  // namespace mqcalib::cli
