@@ -1,0 +1,76 @@
+// mqcalib/src/export/exporters.cpp: backend -> native formats, as data.
+#include "export/exporters.h"
+
+#include <utility>
+
+#include "core/error.h"
+
+namespace mqcalib {
+
+namespace {
+
+struct BackendFormats {
+  const char* backend;
+  std::vector<NativeFormat> formats;
+};
+
+// Which runtime files each backend consumes (REFERENCE.md section 7).
+const std::vector<BackendFormats>& native_format_table() {
+  static const std::vector<BackendFormats> kNativeFormats = {
+      {"tensorrt", {NativeFormat::TensorRtCache, NativeFormat::ClipRangesJson}},
+      {"snpe", {NativeFormat::EncodingsJson}},
+      {"qnn", {NativeFormat::EncodingsJson}},
+      {"ncnn", {NativeFormat::NcnnTable}},
+  };
+  return kNativeFormats;
+}
+
+std::string render(NativeFormat f, const QuantRecord& rec) {
+  switch (f) {
+    case NativeFormat::TensorRtCache: return tensorrt_cache_text(rec);
+    case NativeFormat::ClipRangesJson: return clip_ranges_json_text(rec);
+    case NativeFormat::EncodingsJson: return encodings_json_text(rec);
+    case NativeFormat::NcnnTable: return ncnn_table_text(rec);
+  }
+  throw Error("unknown native format");
+}
+
+}  // namespace
+
+std::string_view file_name(NativeFormat f) {
+  switch (f) {
+    case NativeFormat::TensorRtCache: return "calib.cache";
+    case NativeFormat::ClipRangesJson: return "clip_ranges.json";
+    case NativeFormat::EncodingsJson: return "encodings.json";
+    case NativeFormat::NcnnTable: return "ncnn.table";
+  }
+  return "?";
+}
+
+std::vector<NativeFormat> native_formats(std::string_view backend) {
+  for (const BackendFormats& b : native_format_table())
+    if (backend == b.backend) return b.formats;
+  return {};
+}
+
+std::vector<std::string> write_native_formats(const QuantRecord& rec, std::string_view backend, const std::string& dir,
+                                              std::vector<std::string>* notes) {
+  std::vector<std::pair<std::string, std::string>> files;  // name, bytes
+  for (NativeFormat f : native_formats(backend)) {
+    try {
+      files.emplace_back(std::string(file_name(f)), render(f, rec));
+    } catch (const Error& e) {
+      if (!notes) throw;
+      notes->push_back(std::string(file_name(f)) + " not written: " + e.what());
+    }
+  }
+  const std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+  std::vector<std::string> written;
+  for (const auto& f : files) {
+    write_file_atomic(prefix + f.first, f.second);
+    written.push_back(f.first);
+  }
+  return written;
+}
+
+}  // namespace mqcalib

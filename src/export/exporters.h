@@ -1,0 +1,36 @@
+// mqcalib/src/export/exporters.h: all exporters, and the backend -> native formats table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "export/atomic_file.h"
+#include "export/encodings.h"
+#include "export/ncnn_table.h"
+#include "export/params_json.h"
+#include "export/quant_record.h"
+#include "export/report_json.h"
+#include "export/sha256.h"
+#include "export/tensorrt_cache.h"
+
+namespace mqcalib {
+
+enum class NativeFormat { TensorRtCache, ClipRangesJson, EncodingsJson, NcnnTable };
+
+// File name written into the output directory: "calib.cache", "clip_ranges.json",
+// "encodings.json", "ncnn.table".
+std::string_view file_name(NativeFormat format);
+
+// The runtime files a backend reads (a table, kNativeFormats in exporters.cpp):
+//   tensorrt -> calib.cache, clip_ranges.json;  snpe, qnn -> encodings.json;  ncnn -> ncnn.table;
+//   every other backend -> none (params.json is the record; the planned QDQ ONNX export covers them).
+std::vector<NativeFormat> native_formats(std::string_view backend);
+
+// Writes the backend's native files into `dir` (which must exist) and returns their file names.
+// All files are rendered before any is written. A record a format cannot express (e.g. 4-bit layers
+// for TensorRT/ncnn, asymmetric activations for TensorRT) throws mqcalib::Error naming the tensor
+// when `notes` is null; with `notes`, that format is skipped and the reason is appended to `notes`.
+std::vector<std::string> write_native_formats(const QuantRecord& record, std::string_view backend, const std::string& dir,
+                                              std::vector<std::string>* notes = nullptr);
+
+}  // namespace mqcalib

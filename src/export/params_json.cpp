@@ -1,0 +1,342 @@
+// mqcalib/src/export/params_json.cpp: writer and strict reader of params.json (layout: params_json.h).
+#include "export/params_json.h"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "export/atomic_file.h"
+#include "export/format_util.h"
+
+namespace mqcalib {
+
+namespace {
+
+constexpr const char* kFormatName = "mqcalib-params";
+
+FloatJson float_array(const std::vector<float>& v, const TensorQuant& t, const char* what) {
+  FloatJson a = FloatJson::array();
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i]))
+      throw Error("params.json: " + describe_tensor(t) + " has a non-finite " + what + " at index " + std::to_string(i) +
+                  " (JSON cannot hold NaN/Inf)");
+    a.push_back(v[i]);
+  }
+  return a;
+}
+
+FloatJson tensor_json(const TensorQuant& t) {
+  const QScheme& s = t.scheme;
+  const QParams& p = t.params;
+  if (p.scale.size() != p.zero_point.size())
+    throw Error("params.json: " + describe_tensor(t) + " has " + std::to_string(p.scale.size()) + " scales but " +
+                std::to_string(p.zero_point.size()) + " zero points");
+  if (t.observed.min.size() != t.observed.max.size())
+    throw Error("params.json: " + describe_tensor(t) + " has an observed range with " +
+                std::to_string(t.observed.min.size()) + " minima but " + std::to_string(t.observed.max.size()) + " maxima");
+  FloatJson j;
+  j["tensor"] = t.tensor;
+  j["layer"] = t.layer;
+  j["role"] = std::string(to_string(t.role));
+  j["observer"] = t.observer;
+  FloatJson sj;
+  sj["bits"] = s.bits;
+  sj["signed"] = s.signedness == Signedness::Signed;
+  sj["symmetric"] = s.symmetry == Symmetry::Symmetric;
+  sj["narrow_range"] = s.narrow_range;
+  sj["reduce_range"] = s.reduce_range;
+  sj["granularity"] = std::string(to_string(s.granularity));
+  sj["axis"] = s.axis;
+  sj["qmin"] = p.qmin;
+  sj["qmax"] = p.qmax;
+  sj["rounding"] = std::string(to_string(s.rounding));
+  sj["scale_kind"] = std::string(to_string(s.scale_kind));
+  sj["symmetric_scale"] = std::string(to_string(s.symmetric_scale));
+  j["scheme"] = sj;
+  FloatJson pj;
+  pj["axis"] = p.axis;
+  pj["rounding"] = std::string(to_string(p.rounding));
+  pj["scale"] = float_array(p.scale, t, "scale");
+  FloatJson bits = FloatJson::array();
+  for (float x : p.scale) bits.push_back(float_bits_hex(x));
+  pj["scale_bits"] = bits;
+  pj["zero_point"] = p.zero_point;
+  j["params"] = pj;
+  FloatJson oj;
+  oj["min"] = float_array(t.observed.min, t, "observed min");
+  oj["max"] = float_array(t.observed.max, t, "observed max");
+  j["observed"] = oj;
+  return j;
+}
+
+// ---- strict reading ----
+
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
+    throw Error("params file '" + source_ + "': key '" + path + "': " + what);
+  }
+
+  // Every key of `j` must be in `keys`, and every key in `keys` must be present.
+  void expect_keys(const FloatJson& j, const std::string& path, std::initializer_list<const char*> keys) const {
+    if (!j.is_object()) fail(path.empty() ? "<root>" : path, "expected an object, got " + std::string(j.type_name()));
+    std::set<std::string> allowed;
+    for (const char* k : keys) {
+      allowed.insert(k);
+      if (!j.contains(k)) fail(join(path, k), "missing");
+    }
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!allowed.count(it.key())) fail(join(path, it.key()), "unknown key (format_version " + std::to_string(kParamsFormatVersion) + ")");
+  }
+
+  static std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+  static std::string index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+  std::string str(const FloatJson& j, const std::string& path) const {
+    if (!j.is_string()) fail(path, "expected a string, got " + std::string(j.type_name()));
+    return j.get<std::string>();
+  }
+  bool boolean(const FloatJson& j, const std::string& path) const {
+    if (!j.is_boolean()) fail(path, "expected true or false, got " + std::string(j.type_name()));
+    return j.get<bool>();
+  }
+  int64_t integer(const FloatJson& j, const std::string& path, int64_t lo, int64_t hi) const {
+    if (!j.is_number_integer()) fail(path, "expected an integer, got " + j.dump());
+    int64_t v;
+    if (j.is_number_unsigned()) {
+      const uint64_t u = j.get<uint64_t>();
+      if (u > static_cast<uint64_t>(hi)) fail(path, j.dump() + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      v = static_cast<int64_t>(u);
+    } else {
+      v = j.get<int64_t>();
+    }
+    if (v < lo || v > hi) fail(path, j.dump() + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return v;
+  }
+  uint64_t unsigned_integer(const FloatJson& j, const std::string& path) const {
+    if (!j.is_number_unsigned()) fail(path, "expected a non-negative integer, got " + j.dump());
+    return j.get<uint64_t>();
+  }
+  float number(const FloatJson& j, const std::string& path) const {
+    if (j.is_number_float()) return j.get<float>();
+    if (j.is_number_integer()) return static_cast<float>(j.get<int64_t>());
+    fail(path, "expected a number, got " + j.dump());
+  }
+  std::vector<float> floats(const FloatJson& j, const std::string& path) const {
+    if (!j.is_array()) fail(path, "expected an array of numbers, got " + std::string(j.type_name()));
+    std::vector<float> v;
+    for (size_t i = 0; i < j.size(); ++i) {
+      v.push_back(number(j[i], index(path, i)));
+      if (!std::isfinite(v.back())) fail(index(path, i), "not a finite float32");
+    }
+    return v;
+  }
+  std::vector<std::string> strings(const FloatJson& j, const std::string& path) const {
+    if (!j.is_array()) fail(path, "expected an array of strings, got " + std::string(j.type_name()));
+    std::vector<std::string> v;
+    for (size_t i = 0; i < j.size(); ++i) v.push_back(str(j[i], index(path, i)));
+    return v;
+  }
+
+  template <typename Enum, size_t N>
+  Enum enumeration(const FloatJson& j, const std::string& path, const Enum (&values)[N]) const {
+    const std::string s = str(j, path);
+    std::string known;
+    for (Enum e : values) {
+      if (s == to_string(e)) return e;
+      known += (known.empty() ? "" : ", ") + std::string("\"") + std::string(to_string(e)) + "\"";
+    }
+    fail(path, "unknown value \"" + s + "\" (expected one of " + known + ")");
+  }
+
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+};
+
+constexpr TensorRole kRoles[] = {TensorRole::Weight, TensorRole::Bias, TensorRole::Activation};
+constexpr Granularity kGranularities[] = {Granularity::PerTensor, Granularity::PerChannel};
+constexpr Rounding kRoundings[] = {Rounding::HalfToEven, Rounding::HalfAwayFromZero};
+constexpr ScaleKind kScaleKinds[] = {ScaleKind::Float32, ScaleKind::PowerOfTwo};
+constexpr SymmetricScale kSymmetricScales[] = {SymmetricScale::AmaxOverQmax, SymmetricScale::TwoAmaxOverRange};
+
+// Bits accepted in a record: QScheme's 2..16 for weights/activations, 32 for int32 biases.
+constexpr int64_t kMaxRecordBits = 32;
+
+TensorQuant read_tensor(const Reader& r, const FloatJson& j, const std::string& path) {
+  r.expect_keys(j, path, {"tensor", "layer", "role", "observer", "scheme", "params", "observed"});
+  TensorQuant t;
+  t.tensor = r.str(j["tensor"], path + ".tensor");
+  t.layer = r.str(j["layer"], path + ".layer");
+  t.role = r.enumeration(j["role"], path + ".role", kRoles);
+  t.observer = r.str(j["observer"], path + ".observer");
+
+  const std::string sp = path + ".scheme";
+  const FloatJson& sj = j["scheme"];
+  r.expect_keys(sj, sp, {"bits", "signed", "symmetric", "narrow_range", "reduce_range", "granularity", "axis", "qmin",
+                         "qmax", "rounding", "scale_kind", "symmetric_scale"});
+  QScheme& s = t.scheme;
+  s.bits = static_cast<int>(r.integer(sj["bits"], sp + ".bits", 2, kMaxRecordBits));
+  s.signedness = r.boolean(sj["signed"], sp + ".signed") ? Signedness::Signed : Signedness::Unsigned;
+  s.symmetry = r.boolean(sj["symmetric"], sp + ".symmetric") ? Symmetry::Symmetric : Symmetry::Asymmetric;
+  s.narrow_range = r.boolean(sj["narrow_range"], sp + ".narrow_range");
+  s.reduce_range = r.boolean(sj["reduce_range"], sp + ".reduce_range");
+  s.granularity = r.enumeration(sj["granularity"], sp + ".granularity", kGranularities);
+  s.axis = static_cast<int>(r.integer(sj["axis"], sp + ".axis", -1, 64));
+  s.rounding = r.enumeration(sj["rounding"], sp + ".rounding", kRoundings);
+  s.scale_kind = r.enumeration(sj["scale_kind"], sp + ".scale_kind", kScaleKinds);
+  s.symmetric_scale = r.enumeration(sj["symmetric_scale"], sp + ".symmetric_scale", kSymmetricScales);
+  QParams& p = t.params;
+  p.qmin = static_cast<int32_t>(r.integer(sj["qmin"], sp + ".qmin", INT32_MIN, INT32_MAX));
+  p.qmax = static_cast<int32_t>(r.integer(sj["qmax"], sp + ".qmax", INT32_MIN, INT32_MAX));
+  if (s.bits <= 16) {
+    try {
+      s.validate();
+    } catch (const Error& e) {
+      r.fail(sp, e.what());
+    }
+    if (p.qmin != s.qmin() || p.qmax != s.qmax())
+      r.fail(sp + ".qmin", "grid [" + std::to_string(p.qmin) + ", " + std::to_string(p.qmax) + "] does not match the scheme " +
+                               s.describe());
+  }
+
+  const std::string pp = path + ".params";
+  const FloatJson& pj = j["params"];
+  r.expect_keys(pj, pp, {"axis", "rounding", "scale", "scale_bits", "zero_point"});
+  p.axis = static_cast<int>(r.integer(pj["axis"], pp + ".axis", -1, 64));
+  p.rounding = r.enumeration(pj["rounding"], pp + ".rounding", kRoundings);
+  p.scale = r.floats(pj["scale"], pp + ".scale");
+  const std::vector<std::string> bits = r.strings(pj["scale_bits"], pp + ".scale_bits");
+  if (bits.size() != p.scale.size())
+    r.fail(pp + ".scale_bits", std::to_string(bits.size()) + " entries for " + std::to_string(p.scale.size()) + " scales");
+  for (size_t i = 0; i < bits.size(); ++i) {
+    if (bits[i] != float_bits_hex(p.scale[i]))
+      r.fail(Reader::index(pp + ".scale_bits", i),
+             "\"" + bits[i] + "\" disagrees with scale " + pj["scale"][i].dump() + " (float32 bits " +
+                 float_bits_hex(p.scale[i]) + "); edit both or neither");
+  }
+  const FloatJson& zj = pj["zero_point"];
+  if (!zj.is_array()) r.fail(pp + ".zero_point", "expected an array of integers");
+  for (size_t i = 0; i < zj.size(); ++i)
+    p.zero_point.push_back(static_cast<int32_t>(r.integer(zj[i], Reader::index(pp + ".zero_point", i), INT32_MIN, INT32_MAX)));
+  try {
+    p.validate(t.tensor);
+  } catch (const Error& e) {
+    r.fail(pp, e.what());
+  }
+
+  const std::string op = path + ".observed";
+  const FloatJson& oj = j["observed"];
+  r.expect_keys(oj, op, {"min", "max"});
+  t.observed.min = r.floats(oj["min"], op + ".min");
+  t.observed.max = r.floats(oj["max"], op + ".max");
+  if (t.observed.min.size() != t.observed.max.size())
+    r.fail(op + ".max", std::to_string(t.observed.max.size()) + " maxima for " + std::to_string(t.observed.min.size()) + " minima");
+  return t;
+}
+
+}  // namespace
+
+std::string params_json_text(const QuantRecord& rec) {
+  const Provenance& pv = rec.provenance;
+  FloatJson root;
+  root["format"] = kFormatName;
+  root["format_version"] = kParamsFormatVersion;
+  FloatJson p;
+  p["tool_version"] = pv.tool_version;
+  p["model_path"] = pv.model_path;
+  p["model_sha256"] = pv.model_sha256;
+  p["backend"] = pv.backend;
+  p["preprocessing"] = pv.preprocessing;
+  p["layout"] = pv.layout;
+  p["seed"] = pv.seed;
+  p["calib_samples"] = pv.calib_samples;
+  p["calib_sha256"] = pv.calib_sha256;
+  p["skipped_layers"] = pv.skipped_layers;
+  FloatJson lb = FloatJson::object();
+  for (const auto& kv : pv.layer_bits) lb[kv.first] = kv.second;
+  p["layer_bits"] = lb;
+  p["command_line"] = pv.command_line;
+  root["provenance"] = p;
+  FloatJson li = FloatJson::object();
+  for (const auto& kv : rec.layer_inputs) li[kv.first] = kv.second;
+  root["layer_inputs"] = li;
+  FloatJson tensors = FloatJson::array();
+  for (const TensorQuant& t : rec.tensors) tensors.push_back(tensor_json(t));
+  root["tensors"] = tensors;
+  return root.dump(2) + "\n";
+}
+
+void write_params_json(const QuantRecord& record, const std::string& path) {
+  write_file_atomic(path, params_json_text(record));
+}
+
+QuantRecord parse_params_json(const std::string& text, const std::string& source_name) {
+  FloatJson root;
+  try {
+    root = FloatJson::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("params file '" + source_name + "': not valid JSON: " + e.what());
+  }
+  const Reader r(source_name);
+  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "tensors"});
+  if (r.str(root["format"], "format") != kFormatName)
+    r.fail("format", "\"" + root["format"].get<std::string>() + "\" is not \"" + kFormatName + "\"");
+  const int64_t version = r.integer(root["format_version"], "format_version", 0, INT32_MAX);
+  if (version != kParamsFormatVersion)
+    r.fail("format_version", std::to_string(version) + " is not supported (this build reads version " +
+                                 std::to_string(kParamsFormatVersion) + ")");
+  QuantRecord rec;
+  const FloatJson& pj = root["provenance"];
+  r.expect_keys(pj, "provenance", {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "layout",
+                                   "seed", "calib_samples", "calib_sha256", "skipped_layers", "layer_bits",
+                                   "command_line"});
+  Provenance& pv = rec.provenance;
+  pv.tool_version = r.str(pj["tool_version"], "provenance.tool_version");
+  pv.model_path = r.str(pj["model_path"], "provenance.model_path");
+  pv.model_sha256 = r.str(pj["model_sha256"], "provenance.model_sha256");
+  pv.backend = r.str(pj["backend"], "provenance.backend");
+  pv.preprocessing = r.str(pj["preprocessing"], "provenance.preprocessing");
+  pv.layout = r.str(pj["layout"], "provenance.layout");
+  pv.seed = r.unsigned_integer(pj["seed"], "provenance.seed");
+  pv.calib_samples = r.integer(pj["calib_samples"], "provenance.calib_samples", 0, INT64_MAX);
+  pv.calib_sha256 = r.str(pj["calib_sha256"], "provenance.calib_sha256");
+  pv.skipped_layers = r.strings(pj["skipped_layers"], "provenance.skipped_layers");
+  const FloatJson& lb = pj["layer_bits"];
+  if (!lb.is_object()) r.fail("provenance.layer_bits", "expected an object {layer: bits}");
+  for (auto it = lb.begin(); it != lb.end(); ++it)
+    pv.layer_bits[it.key()] = static_cast<int>(r.integer(it.value(), "provenance.layer_bits." + it.key(), 2, 16));
+  pv.command_line = r.str(pj["command_line"], "provenance.command_line");
+
+  const FloatJson& li = root["layer_inputs"];
+  if (!li.is_object()) r.fail("layer_inputs", "expected an object {layer: activation tensor}");
+  for (auto it = li.begin(); it != li.end(); ++it) rec.layer_inputs[it.key()] = r.str(it.value(), "layer_inputs." + it.key());
+
+  const FloatJson& tj = root["tensors"];
+  if (!tj.is_array()) r.fail("tensors", "expected an array");
+  std::set<std::pair<std::string, TensorRole>> seen;
+  for (size_t i = 0; i < tj.size(); ++i) {
+    const std::string path = Reader::index("tensors", i);
+    rec.tensors.push_back(read_tensor(r, tj[i], path));
+    const TensorQuant& t = rec.tensors.back();
+    if (!seen.insert({t.tensor, t.role}).second)
+      r.fail(path + ".tensor", "tensor '" + t.tensor + "' appears twice as " + std::string(to_string(t.role)));
+  }
+  return rec;
+}
+
+QuantRecord read_params_json(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open params file '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error("read error on params file '" + path + "'");
+  return parse_params_json(ss.str(), path);
+}
+
+}  // namespace mqcalib

@@ -1,0 +1,62 @@
+// mqcalib/src/export/quant_record.h: the canonical in-memory record of a quantization run.
+//
+// The pipeline fills one QuantRecord (every quantized tensor with its scheme, parameters, observed
+// range and observer, plus the provenance of the run); every exporter reads only this record:
+// params.json (the canonical file, readable back with read_params_json), the TensorRT calibration
+// cache and clip ranges, SNPE/QNN/AIMET encodings and the ncnn table (REFERENCE.md section 7).
+//
+// Names: `tensor` is the engine's tensor name (weights "<layer>.weight", biases "<layer>.bias",
+// activations the IR value name, e.g. "layer1.0.relu"); `layer` is the IR node name. These names
+// are the keys of every exported file, and the planned ONNX export carries the same names.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/qscheme.h"
+
+namespace mqcalib {
+
+enum class TensorRole { Weight, Bias, Activation };
+
+// "weight", "bias", "activation" (the spelling used in params.json).
+std::string_view to_string(TensorRole role);
+
+struct TensorQuant {
+  std::string tensor;    // engine tensor name, e.g. "layer1.0.conv1.weight" or activation "layer1.0.relu"
+  std::string layer;     // node name (for activations: a node that reads it, or produces it for add/cat)
+  TensorRole role = TensorRole::Activation;
+  QScheme scheme;        // for int32 biases bits = 32 (outside QScheme::validate's 2..16 on purpose)
+  QParams params;        // what the simulation used, bit for bit
+  Range observed;        // the observer's range (the clip range), before choose_qparams widened it to 0
+  std::string observer;  // observer name ("kl", "minmax", ...) or how the params were derived
+};
+
+struct Provenance {
+  std::string tool_version;
+  std::string model_path;
+  std::string model_sha256;    // hex, of the model file
+  std::string backend;
+  std::string preprocessing;   // e.g. "scale 1/255, mean [0.286], std [0.353]"
+  std::string layout;          // e.g. "NCHW [1, 28, 28]"
+  uint64_t seed = 0;
+  int64_t calib_samples = 0;
+  std::string calib_sha256;    // hex, of the preprocessed float32 calibration samples in order
+  std::vector<std::string> skipped_layers;  // kept in fp32
+  std::map<std::string, int> layer_bits;    // per-layer bit overrides
+  std::string command_line;
+};
+
+struct QuantRecord {
+  Provenance provenance;
+  std::vector<TensorQuant> tensors;
+  // Weighted layer -> the activation tensor it reads (its quantized input), for formats keyed by
+  // layer (the ncnn table's "<layer> <input scale>" line). Optional: when a layer is missing, the
+  // exporters fall back to the activation record whose `layer` is that layer.
+  std::map<std::string, std::string> layer_inputs;
+};
+
+}  // namespace mqcalib
