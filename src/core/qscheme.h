@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
+
 namespace mqcalib {
 
 enum class Rounding { HalfToEven, HalfAwayFromZero };

@@ -1,0 +1,76 @@
+// mqcalib/src/backends/backend.h: backend profiles (the deployment rules of each runtime) as data.
+//
+// One table (backend.cpp, kProfiles) gives, for each runtime, the weight and activation QScheme and
+// the graph placement rules, exactly as ../shared/REFERENCE.md section 2 "Defaults mqcalib uses"
+// lists them. No code anywhere branches on a backend name (docs/STYLE.md): callers read these fields.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/qscheme.h"
+
+namespace mqcalib {
+
+// Which scheme the `reduce_range` override acts on: activations (FBGEMM's 7-bit [0,127]) or weights
+// (MQBench's OpenVINO [-64,63] for AVX2 VNNI-less overflow). REFERENCE.md section 2.
+enum class ReduceRangeTarget { Activations, Weights };
+
+std::string_view to_string(ReduceRangeTarget);
+
+struct BackendProfile {
+  std::string name;         // "tensorrt", "snpe", ...
+  std::string description;  // one line
+  QScheme weight;           // per-channel weights use axis 0 (output channels of Conv/Linear)
+  QScheme activation;       // always per-tensor
+  // Weight channel axis for transposed convolutions (PyTorch layout [in, out/groups, kh, kw]).
+  int conv_transpose_weight_axis = 1;
+  // Non-negative tensors (after ReLU) use an unsigned symmetric grid [0, 2^bits - 1], zp 0 (OpenVINO).
+  bool unsigned_after_relu = false;
+  // Concat inputs share one scale (the runtime does not requantize inside concat).
+  bool concat_inputs_share_scale = false;
+  // Fusions: no quantizer sits between the fused ops.
+  bool fuse_conv_relu = false;
+  bool fuse_conv_relu6 = false;
+  bool fuse_add_relu = false;
+  // Only conv/linear inputs and weights are quantized (academic papers' placement).
+  bool quantize_only_conv_linear = false;
+  // Bit widths the runtime executes natively; other widths are simulation only.
+  std::vector<int> native_bits = {8};
+  bool per_channel_weights_allowed = true;
+  bool per_channel_activations_allowed = false;
+  ReduceRangeTarget reduce_range_target = ReduceRangeTarget::Activations;
+};
+
+// All profiles, in table order.
+const std::vector<BackendProfile>& backend_profiles();
+// The profile called `name`; throws mqcalib::Error listing the known names when there is none.
+const BackendProfile& find_backend(std::string_view name);
+std::vector<std::string> backend_names();
+
+// Activation scheme for a tensor on this backend: the profile's activation scheme, or, when the
+// backend quantizes non-negative tensors unsigned (unsigned_after_relu) and `non_negative` is true,
+// the unsigned symmetric grid [0, 2^bits - 1] with zp 0 (REFERENCE.md section 2, OpenVINO row).
+QScheme activation_scheme_for(const BackendProfile& profile, bool non_negative);
+
+// Per-option overrides of a profile (CLI --w-bits, --a-bits, --w-granularity, ...).
+struct BackendOverrides {
+  std::optional<int> w_bits, a_bits;
+  std::optional<Granularity> w_granularity, a_granularity;
+  std::optional<bool> reduce_range;
+};
+
+struct ResolvedBackend {
+  BackendProfile profile;          // overrides applied
+  std::vector<std::string> notes;  // what the overrides mean on this backend (simulation only, ...)
+};
+
+// Applies overrides. Illegal ones throw mqcalib::Error naming the backend and the option:
+// bits outside 2..16, per-channel activations (no backend runs them), per-channel weights on a
+// per-tensor-only backend, a resulting scheme that fails QScheme::validate(). Bit widths the runtime
+// does not execute natively are legal but get the note "simulation only: <backend> runs int8 only".
+ResolvedBackend resolve_backend(const BackendProfile& profile, const BackendOverrides& overrides);
+
+}  // namespace mqcalib

@@ -1,0 +1,22 @@
+// mqcalib/src/cli/data_options.h: the data and preprocessing options shared by quantize and eval.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "mqcalib/mqcalib.h"
+
+namespace mqcalib::cli {
+
+// "0.485,0.456,0.406" -> {0.485, 0.456, 0.406}; throws Error naming the option.
+std::vector<float> parse_float_list(const std::string& text, const std::string& option);
+
+struct PreprocessArgs {
+  std::string mean = "0", std = "1", color = "gray", layout = "nchw";
+  int resize = 0, center_crop = 0;
+  void add_to(boost::program_options::options_description& d);
+  DataOptions to_data(const std::string& path, const std::string& labels) const;
+};
+
+}  // namespace mqcalib::cli
