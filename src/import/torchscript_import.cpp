@@ -154,9 +154,18 @@ class Importer {
     std::ostringstream s;
     s << "import: '" << path_ << "': " << what << " at node ";
     std::string mod = module_path(n);
-    s << "'" << (mod.empty() ? "<root>" : mod) << "'";
-    if (!n->outputs().empty()) s << " (output %" << n->outputs()[0]->debugName() << ")";
-    s << ", " << source_of(n);
+    std::string op = n->kind().toUnqualString();
+    s << "'" << (mod.empty() ? op : mod + "." + op) << "' (module '" << (mod.empty() ? "<root>" : mod) << "'";
+    if (!n->outputs().empty()) s << ", output %" << n->outputs()[0]->debugName();
+    s << "), " << source_of(n);
+    if (auto cs = n->callstack()) {
+      for (const auto& e : (*cs)->vec()) {
+        tj::SourceRange r = std::get<1>(e);
+        if (auto orig = r.findSourceRangeThatGenerated()) r = *orig;
+        if (auto flc = r.file_line_col())
+          s << " <- called from " << std::get<0>(*flc) << ":" << std::get<1>(*flc);
+      }
+    }
     std::string text = source_text(n);
     if (!text.empty()) s << ": `" << text << "`";
     throw Error(s.str());
@@ -197,7 +206,14 @@ class Importer {
   void run_node(tj::Node* n) {
     const c10::Symbol k = n->kind();
     if (k == c10::prim::Constant) {
-      env_[n->output()] = tj::toIValue(n->output()).value();
+      c10::optional<IValue> c = tj::toIValue(n->output());
+      if (!c) {
+        // Constants without a runtime value (e.g. function references) are only used by calls,
+        // which Inline removed; bind None so an unexpected use fails loudly where it happens.
+        env_[n->output()] = IValue();
+        return;
+      }
+      env_[n->output()] = *c;
       return;
     }
     if (k == c10::prim::GetAttr) {
@@ -225,7 +241,59 @@ class Importer {
     shadow_execute(n);
   }
 
+  // prim ops the interpreter implements inline (no registered Operator in LibTorch).
+  bool shadow_execute_prim(tj::Node* n) {
+    const c10::Symbol k = n->kind();
+    std::vector<IValue> out;
+    if (k == c10::prim::ListConstruct) {
+      c10::TypePtr elem = n->output()->type()->expectRef<c10::ListType>().getElementType();
+      c10::impl::GenericList list(elem);
+      for (const tj::Value* v : n->inputs()) list.push_back(iv(v));
+      out.emplace_back(std::move(list));
+    } else if (k == c10::prim::TupleConstruct) {
+      std::vector<IValue> elems;
+      for (const tj::Value* v : n->inputs()) elems.push_back(iv(v));
+      out.emplace_back(c10::ivalue::Tuple::create(std::move(elems)));
+    } else if (k == c10::prim::TupleUnpack || k == c10::prim::ListUnpack) {
+      const IValue& v = iv(n->input());
+      std::vector<IValue> elems;
+      if (v.isTuple()) {
+        for (const IValue& e : v.toTupleRef().elements()) elems.push_back(e);
+      } else if (v.isList()) {
+        for (const IValue& e : v.toListRef()) elems.push_back(e);
+      } else {
+        fail(n, "unpacking a value that is neither a list nor a tuple");
+      }
+      if (elems.size() != n->outputs().size()) fail(n, "unpacking a list of the wrong length");
+      out = std::move(elems);
+    } else if (k == c10::prim::TupleIndex) {
+      const IValue& v = iv(n->input(0));
+      int64_t i = iv(n->input(1)).toInt();
+      const auto& elems = v.toTupleRef().elements();
+      if (i < 0) i += static_cast<int64_t>(elems.size());
+      out.push_back(elems.at(static_cast<size_t>(i)));
+    } else if (k == c10::prim::Uninitialized) {
+      out.emplace_back();
+    } else if (k == c10::prim::unchecked_cast) {
+      out.push_back(iv(n->input()));
+    } else if (k == c10::prim::isinstance) {
+      const IValue& v = iv(n->input());
+      bool is = false;
+      for (const c10::TypePtr& t : n->tys(c10::attr::types)) is = is || v.type()->isSubtypeOf(*t);
+      out.emplace_back(is);
+    } else {
+      return false;
+    }
+    for (size_t i = 0; i < n->outputs().size(); ++i) {
+      tensor_of_.erase(n->outputs()[i]);
+      list_of_.erase(n->outputs()[i]);
+      env_[n->outputs()[i]] = std::move(out[i]);
+    }
+    return true;
+  }
+
   void shadow_execute(tj::Node* n) {
+    if (shadow_execute_prim(n)) return;
     const tj::Operator* op = n->maybeOperator();
     if (!op) unsupported(n, "no LibTorch kernel for this node");
     tj::Stack stack;
@@ -282,7 +350,7 @@ class Importer {
   // plumbing, casts. Returns false when `n` must be lowered.
   bool handle_dynamic_structural(tj::Node* n) {
     const c10::Symbol k = n->kind();
-    if (k == c10::aten::size || k == c10::aten::dim || k == c10::aten::numel || k == c10::aten::len) {
+    if (k == c10::aten::size || k == c10::aten::dim || k == c10::aten::len) {
       shadow_execute(n);  // a compile-time value derived from shapes
       return true;
     }
@@ -315,7 +383,7 @@ class Importer {
         tensor_of_[n->output()] = elems[static_cast<size_t>(i)];
       return true;
     }
-    if (k == c10::prim::unchecked_cast || k == c10::aten::detach || k == c10::prim::data) {
+    if (k == c10::prim::unchecked_cast || k == c10::aten::detach) {
       alias(n->output(), n->input(0));
       return true;
     }
