@@ -44,11 +44,11 @@ struct QuantizeOptions {
   DataOptions calib;                // calibration data
   int64_t calib_size = 1024;        // samples drawn (deterministically from `seed`)
   uint64_t seed = 0;
-  std::string backend = "tensorrt";  // see backend_names()
+  std::string backend = "tensorrt";  // see available_backends()
   int w_bits = 0;                   // 0: the backend's default
   int a_bits = 0;
   std::string w_granularity;        // "" (backend default) | per-tensor | per-channel
-  std::string w_observer = "minmax";  // see observer_names()
+  std::string w_observer = "minmax";  // see available_observers()
   std::string a_observer = "kl";
   double percentile = 99.99;        // percentile observer
   double lp_norm = 2.0;             // mse observer
@@ -107,8 +107,8 @@ struct EvalOptions {
 // Re-runs the simulation recorded in params.json exactly and evaluates it.
 EvalSummary evaluate(const EvalOptions& options);
 
-std::vector<std::string> observer_names();
-std::vector<std::string> backend_names();
+std::vector<std::string> available_observers();  // from the observer registry
+std::vector<std::string> available_backends();   // from the backend table
 std::string version();
 
 }  // namespace mqcalib

@@ -16,8 +16,9 @@
 #include "core/parallel.h"
 #include "core/quantize.h"
 #include "data/dataset.h"
-#include "export/atomic_file.h"
 #include "export/exporters.h"
+#include "export/params_json.h"
+#include "export/report_json.h"
 #include "export/quant_record.h"
 #include "export/sha256.h"
 #include "graph/bn_fold.h"
@@ -107,14 +108,14 @@ LabeledBatchSource labeled_batches(const Dataset& ds, const std::vector<int64_t>
   };
 }
 
-std::string sha256_of_file(const std::string& path) { return sha256_file_hex(path); }
+
 
 double finite_or(double v, double cap) { return std::isfinite(v) ? v : cap; }
 
 }  // namespace
 
-std::vector<std::string> observer_names() { return ObserverRegistry::instance().names(); }
-std::vector<std::string> backend_names() { return mqcalib::backend_names(); }
+std::vector<std::string> available_observers() { return ObserverRegistry::instance().names(); }
+std::vector<std::string> available_backends() { return backend_names(); }
 std::string version() { return MQCALIB_VERSION; }
 
 QuantizeResult quantize(const QuantizeOptions& o) {
@@ -310,7 +311,7 @@ QuantizeResult quantize(const QuantizeOptions& o) {
     result.seconds["total"] = seconds_since(t_start);
     rep["seconds"] = result.seconds;
     rep["peak_memory_bytes"] = peak_rss_bytes();
-    write_file_atomic(dir + "report.json", rep.dump(2) + "\n");
+    write_report_json(rep, dir + "report.json");
     result.files.push_back("report.json");
   }
   result.seconds["total"] = seconds_since(t_start);

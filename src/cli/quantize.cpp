@@ -38,7 +38,7 @@ int run_quantize(const std::vector<std::string>& args) {
   std::string calib, eval, eval_labels, config;
   std::vector<std::string> layer_bits;
   bool quiet = false;
-  const std::string obs = join(observer_names()), backs = join(backend_names());
+  const std::string obs = join(available_observers()), backs = join(available_backends());
 
   po::options_description required("Required");
   required.add_options()
