@@ -20,7 +20,10 @@
 //       evenly over the bins of that group that are non-empty in P; zero on empty bins of P;
 //   KL(P || Q) with both normalised to sum 1, over the bins where P > 0.
 // Variant choices for zeros / eps / ties (the peers differ, REFERENCE.md section 3):
-//   - exact zeros of x are counted (bin 0), like TensorRT and pytorch-quantization (ncnn skips them);
+//   - exact zeros of x are left out (ncnn), unless options.kl_skip_zeros is false (TensorRT and
+//     pytorch-quantization count them in bin 0; see ObserverOptions for why that is not the default).
+//     The zeros are counted beside the histogram and subtracted from bin 0 at finalize, so the
+//     histogram itself (and its exact growth) is shared with the counting variant;
 //   - smoothing as MXNet / TVM (_smooth_distribution) on the counts of P and of the expanded Q:
 //     empty bins get kKlSmoothEps = 1e-4, non-empty bins lose 1e-4 * n_empty / n_nonempty (totals
 //     unchanged); this keeps candidates finite when bin i-1 holds only outside mass (without it,
@@ -177,11 +180,13 @@ class KlObserver final : public Observer {
     const ScanResult s = hist_.add(x.data, x.size());
     if (!s.finite) throw_non_finite(name());
     scan_.merge(s);
+    if (options_.kl_skip_zeros) zeros_ += count_exact_zeros(x.data, x.size());
   }
   void merge(const Observer& other) override {
     const auto& o = same_observer<KlObserver>(*this, other);
     hist_.merge(o.hist_);
     scan_.merge(o.scan_);
+    zeros_ += o.zeros_;
   }
   std::unique_ptr<Observer> clone_empty() const override { return std::make_unique<KlObserver>(options_); }
 
@@ -192,15 +197,27 @@ class KlObserver final : public Observer {
     if (scheme.signedness == Signedness::Signed) levels = scheme.qmax() + 1;
     else levels = (scheme.qmax() - scheme.qmin() + 1) / (nonneg ? 1 : 2);
     const int bins = hist_.bins();
-    const int i = levels <= bins ? kl_best_bins(hist_.counts(), levels) : bins;
+    std::vector<uint64_t> counts = hist_.counts();
+    counts[0] -= std::min(zeros_, counts[0]);
+    if (std::all_of(counts.begin(), counts.end(), [](uint64_t c) { return c == 0; })) counts = hist_.counts();  // all zero
+    const int i = levels <= bins ? kl_best_bins(counts, levels) : bins;
     const float absmax = std::max(std::fabs(scan_.min), std::fabs(scan_.max));
     const float t = std::min(static_cast<float>(i * hist_.width()), absmax);
     return Range{{nonneg ? 0.0f : -t}, {t}};
   }
 
  private:
+  // Integer count: the same whatever the thread split.
+  static uint64_t count_exact_zeros(const float* x, int64_t n) {
+    uint64_t z = 0;
+#pragma omp parallel for reduction(+ : z) schedule(static)
+    for (int64_t k = 0; k < n; ++k) z += x[k] == 0.0f ? 1u : 0u;
+    return z;
+  }
+
   Pow2Histogram hist_;
   ScanResult scan_;
+  uint64_t zeros_ = 0;
 };
 
 }  // namespace

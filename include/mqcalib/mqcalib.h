@@ -89,6 +89,7 @@ struct QuantizeResult {
   std::vector<OutlierSummary> outliers;
   std::optional<EvalSummary> eval;
   std::vector<std::string> files;   // written into out_dir
+  std::vector<std::string> notes;   // placement decisions, native formats skipped (with the reason)
   std::map<std::string, double> seconds;  // per phase
 };
 

@@ -135,6 +135,7 @@ QuantizeResult quantize(const QuantizeOptions& o) {
   const ResolvedBackend rb = resolve_backend(find_backend(o.backend), ov);
   const BackendProfile& backend = rb.profile;
   result.backend = backend.name;
+  result.notes = rb.notes;
 
   // Data.
   auto t = Clock::now();
@@ -197,7 +198,7 @@ QuantizeResult quantize(const QuantizeOptions& o) {
   for (size_t k = 0; k < m.plan.activations.size(); ++k) {
     const ActQuantPoint& a = m.plan.activations[k];
     astats.push_back({a.tensor, a.layer, m.act_minmax[k].min[0], m.act_minmax[k].max[0], m.act_rms[k],
-                      m.act_ranges[k].min[0], m.act_ranges[k].max[0], o.a_observer});
+                      m.act_ranges[k].min[0], m.act_ranges[k].max[0], m.act_observers[k]});
   }
   std::vector<OutlierFinding> findings = find_weight_outliers(wstats, backend);
   for (OutlierFinding& f : find_activation_outliers(astats)) findings.push_back(std::move(f));
@@ -245,6 +246,8 @@ QuantizeResult quantize(const QuantizeOptions& o) {
     for (size_t k = 0; k < m.plan.weights.size(); ++k) {
       const WeightQuantPoint& w = m.plan.weights[k];
       rec.tensors.push_back({w.tensor, w.layer, TensorRole::Weight, w.scheme, m.weight_params[k], m.weight_ranges[k], o.w_observer});
+      const int in = m.plan.act_index(w.input);
+      if (in >= 0) rec.layer_inputs[w.layer] = m.plan.activations[static_cast<size_t>(in)].tensor;
       if (!m.bias_params[k].scale.empty()) {
         QScheme bs;
         bs.bits = 32;
@@ -263,13 +266,14 @@ QuantizeResult quantize(const QuantizeOptions& o) {
     }
     for (size_t k = 0; k < m.plan.activations.size(); ++k) {
       const ActQuantPoint& a = m.plan.activations[k];
-      rec.tensors.push_back({a.tensor, a.layer, TensorRole::Activation, a.scheme, m.act_params[k], m.act_ranges[k], o.a_observer});
+      rec.tensors.push_back({a.tensor, a.layer, TensorRole::Activation, a.scheme, m.act_params[k], m.act_ranges[k], m.act_observers[k]});
     }
     std::filesystem::create_directories(o.out_dir);
     const std::string dir = o.out_dir + "/";
     write_params_json(rec, dir + "params.json");
     result.files.push_back("params.json");
-    for (const std::string& f : write_native_formats(rec, backend.name, dir)) result.files.push_back(f);
+    std::vector<std::string> export_notes;
+    for (const std::string& f : write_native_formats(rec, backend.name, dir, &export_notes)) result.files.push_back(f);
     result.seconds["export"] = seconds_since(t);
 
     nlohmann::json rep;
@@ -286,6 +290,8 @@ QuantizeResult quantize(const QuantizeOptions& o) {
     for (const UnfoldedBn& u : folds.unfolded) unf.push_back({{"bn", u.bn}, {"reason", u.reason}});
     rep["unfolded_bn"] = unf;
     rep["placement_notes"] = m.plan.notes;
+    rep["export_notes"] = export_notes;
+    for (const std::string& n : export_notes) result.notes.push_back(n);
     if (result.eval) {
       rep["eval"] = {{"samples", result.eval->samples}, {"fp_top1", result.eval->fp_top1},
                      {"quant_top1", result.eval->q_top1}, {"drop", result.eval->fp_top1 - result.eval->q_top1},

@@ -18,5 +18,7 @@ struct Command {
 const std::vector<Command>& commands();
 
 int run_inspect(const std::vector<std::string>& args);
+int run_quantize(const std::vector<std::string>& args);
+int run_eval(const std::vector<std::string>& args);
 
 }  // namespace mqcalib::cli

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "cli/commands.h"
 #include "cli/data_options.h"
@@ -125,10 +126,16 @@ int run_quantize(const std::vector<std::string>& args) {
     std::printf("%-28s %6d %6d %14s %14s\n", l.layer.c_str(), l.w_bits, l.a_bits, db(l.weight_sqnr_db).c_str(),
                 db(l.input_sqnr_db).c_str());
   if (!r.outliers.empty()) {
+    // One line per finding, the advice once per kind (a model often has many of one kind).
     std::printf("\nOutlier findings (%zu):\n", r.outliers.size());
-    for (const OutlierSummary& f : r.outliers)
-      std::printf("  %s [%s]: %s.\n    -> %s\n", f.layer.c_str(), f.kind.c_str(), f.explanation.c_str(), f.advice.c_str());
+    std::map<std::string, std::string> advice;
+    for (const OutlierSummary& f : r.outliers) {
+      std::printf("  %-28s [%s] %s\n", f.layer.c_str(), f.kind.c_str(), f.explanation.c_str());
+      advice.emplace(f.kind, f.advice);
+    }
+    for (const auto& [kind, text] : advice) std::printf("  -> %s: %s\n", kind.c_str(), text.c_str());
   }
+  for (const std::string& n : r.notes) std::printf("note: %s\n", n.c_str());
   if (r.eval) {
     std::printf("\n%-10s %10s %12s %8s %10s\n", "samples", "FP32 top-1", "quant top-1", "drop", "agreement");
     std::printf("%-10lld %9.2f%% %11.2f%% %8.2f %9.2f%%\n", static_cast<long long>(r.eval->samples), r.eval->fp_top1,

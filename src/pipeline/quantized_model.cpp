@@ -56,10 +56,14 @@ void calibrate_activations(QuantizedModel& m, const std::string& observer, const
   const size_t np = m.plan.activations.size();
   std::vector<std::unique_ptr<Observer>> obs(np);
   std::vector<int> point_of(m.graph.values().size(), -1);
+  m.act_observers.assign(np, observer);
+  const std::vector<ValueId>& graph_inputs = m.graph.inputs();
   for (size_t i = 0; i < np; ++i) {
     ObserverOptions o = base;
     o.granularity = Granularity::PerTensor;  // activations are per-tensor on every backend
-    obs[i] = ObserverRegistry::instance().create(observer, o);
+    const ValueId v = m.plan.activations[i].value;
+    if (std::find(graph_inputs.begin(), graph_inputs.end(), v) != graph_inputs.end()) m.act_observers[i] = "minmax";
+    obs[i] = ObserverRegistry::instance().create(m.act_observers[i], o);
     point_of[static_cast<size_t>(m.plan.activations[i].value)] = static_cast<int>(i);
   }
   Executor ex(m.graph);

@@ -31,6 +31,7 @@ struct QuantizedModel {
   std::vector<Range> act_minmax;       // plain min-max over the calibration data (for the report)
   std::vector<double> act_rms;         // root mean square over the calibration data
   std::string w_observer, a_observer;
+  std::vector<std::string> act_observers;  // aligned with plan.activations: the observer each point used
 };
 
 // Progress callback: (phase, done, total).
@@ -40,6 +41,9 @@ using ProgressFn = std::function<void(const std::string&, int64_t, int64_t)>;
 void quantize_weights(QuantizedModel& m, const std::string& observer, const ObserverOptions& base);
 
 // Calls next_batch(i, x) for i = 0, 1, ... until it returns false; fills act_params/act_ranges.
+// The graph's own inputs are observed with `minmax` whatever `observer` is: they are preprocessed
+// 8-bit images whose range is known exactly, and clipping a bounded, discrete input saves no
+// resolution worth the saturation (KL put the Fashion-MNIST input at [-1.49, 1.49] of [-0.81, 2.02]).
 using BatchSource = std::function<bool(int64_t, TensorF32&)>;
 void calibrate_activations(QuantizedModel& m, const std::string& observer, const ObserverOptions& base,
                            const BatchSource& next_batch, const ProgressFn& progress = {});

@@ -77,6 +77,32 @@ TEST_CASE("kl: fast search equals the reference on random histograms") {
   CHECK(calib::kl_best_bins(hist.counts(), 128) == calib::kl_best_bins_ref(hist.counts(), 128));
 }
 
+TEST_CASE("kl: exact zeros are left out by default (ncnn variant), counted on request (TensorRT)") {
+  // ReLU-like data: |N(0,1)| plus as many exact zeros. Skipping zeros must give exactly the
+  // threshold of the same data without its zeros; counting them clips harder.
+  const std::vector<float> g = test::gaussian(200000, 21);
+  std::vector<float> pos, relu;
+  for (float v : g) pos.push_back(std::fabs(v));
+  relu = pos;
+  relu.resize(pos.size() * 2, 0.0f);
+  const QScheme s8 = test::int_scheme(8, false);
+  auto no_zeros = ObserverRegistry::instance().create("kl", {});
+  no_zeros->observe(view(pos));
+  auto skipping = ObserverRegistry::instance().create("kl", {});
+  skipping->observe(view(relu));
+  CHECK(skipping->finalize(s8).max[0] == no_zeros->finalize(s8).max[0]);
+  ObserverOptions counting_opts;
+  counting_opts.kl_skip_zeros = false;
+  auto counting = ObserverRegistry::instance().create("kl", counting_opts);
+  counting->observe(view(relu));
+  CHECK(counting->finalize(s8).max[0] < no_zeros->finalize(s8).max[0]);
+  // all-zero data: a defined answer, [0, 0]
+  const std::vector<float> zeros(1000, 0.0f);
+  auto z = ObserverRegistry::instance().create("kl", {});
+  z->observe(view(zeros));
+  CHECK(z->finalize(s8).max[0] == 0.0f);
+}
+
 TEST_CASE("kl properties: uniform data -> ~a; Gaussian with huge outliers -> far below absmax") {
   const QScheme s8 = test::int_scheme(8, false);
   for (double a : {1.0, 3.0, 5.5}) {
