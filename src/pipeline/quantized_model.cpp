@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/quantize.h"
 
 namespace mqcalib {
@@ -78,17 +79,29 @@ void calibrate_activations(QuantizedModel& m, const std::string& observer, const
     } catch (const Error& e) {
       throw Error("activation '" + m.plan.activations[k].tensor + "': " + e.what());
     }
+    // Min, max and sum of squares in fixed chunks, partials merged in chunk order: the same bits
+    // at any thread count (src/core/parallel.h).
     const float* d = t.data();
-    float l = lo[k], h = hi[k];
-    double s = 0;
-    for (int64_t j = 0; j < t.size(); ++j) {
-      l = std::min(l, d[j]);
-      h = std::max(h, d[j]);
-      s += static_cast<double>(d[j]) * d[j];
+    constexpr int64_t kChunk = 1 << 15;
+    const int64_t nc = num_chunks(t.size(), kChunk);
+    std::vector<float> cl(static_cast<size_t>(nc)), ch(static_cast<size_t>(nc));
+    std::vector<double> cs(static_cast<size_t>(nc));
+    parallel_for_chunks(t.size(), kChunk, [&](int64_t b, int64_t e, int64_t c) {
+      float l = std::numeric_limits<float>::infinity(), h = -l, s = 0.0f;
+      for (int64_t j = b; j < e; ++j) {
+        l = std::min(l, d[j]);
+        h = std::max(h, d[j]);
+        s += d[j] * d[j];  // float within a chunk (vectorizes); chunks summed in double
+      }
+      cl[static_cast<size_t>(c)] = l;
+      ch[static_cast<size_t>(c)] = h;
+      cs[static_cast<size_t>(c)] = s;
+    });
+    for (int64_t c = 0; c < nc; ++c) {
+      lo[k] = std::min(lo[k], cl[static_cast<size_t>(c)]);
+      hi[k] = std::max(hi[k], ch[static_cast<size_t>(c)]);
+      sumsq[k] += cs[static_cast<size_t>(c)];
     }
-    lo[k] = l;
-    hi[k] = h;
-    sumsq[k] += s;
     count[k] += static_cast<double>(t.size());
   };
   TensorF32 x;
