@@ -284,13 +284,18 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
     throw Error("params file '" + source_name + "': not valid JSON: " + e.what());
   }
   const Reader r(source_name);
-  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "tensors"});
+  // Format and version first: a file of another version is reported as such, not by the first key
+  // that version added or dropped.
+  if (!root.is_object()) r.fail("<root>", "expected an object, got " + std::string(root.type_name()));
+  if (!root.contains("format")) r.fail("format", "missing");
   if (r.str(root["format"], "format") != kFormatName)
     r.fail("format", "\"" + root["format"].get<std::string>() + "\" is not \"" + kFormatName + "\"");
+  if (!root.contains("format_version")) r.fail("format_version", "missing");
   const int64_t version = r.integer(root["format_version"], "format_version", 0, INT32_MAX);
   if (version != kParamsFormatVersion)
     r.fail("format_version", std::to_string(version) + " is not supported (this build reads version " +
                                  std::to_string(kParamsFormatVersion) + ")");
+  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "tensors"});
   QuantRecord rec;
   const FloatJson& pj = root["provenance"];
   r.expect_keys(pj, "provenance", {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "layout",

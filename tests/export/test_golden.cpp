@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "export/exporters.h"
+#include "export/format_util.h"
 #include "export_records.h"
 #include "export_test_util.h"
 

@@ -140,7 +140,10 @@ TEST_CASE("params.json: layout spelled as documented in params_json.h") {
   CHECK(w["params"]["axis"] == 0);
   // 0.01f = 0x3c23d70a: 0.01 = 1.28 * 2^-7, exponent 120 = 0x78; mantissa 0.28 * 2^23 = 2348810.24 -> 0x23d70a.
   CHECK(w["params"]["scale_bits"] == nlohmann::ordered_json::array({"3c000000", "3b800000", "3c23d70a"}));
-  CHECK(w["params"]["scale"][2].get<double>() == static_cast<double>(0.01f));
+  // The scale is the shortest decimal that reads back to the float32 ("0.01"), not the double
+  // 0.00999999977648258...: a reader rounds it to float32 (strtof, or double then float).
+  CHECK(w["params"]["scale"][2].dump() == "0.01");
+  CHECK(static_cast<float>(w["params"]["scale"][2].get<double>()) == 0.01f);
 }
 
 TEST_CASE("params.json strict reader: missing key") {
