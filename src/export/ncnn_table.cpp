@@ -24,6 +24,9 @@ void check_int8_symmetric(const TensorQuant& t) {
   for (size_t c = 0; why.empty() && c < t.params.zero_point.size(); ++c)
     if (t.params.zero_point[c] != 0) why = "zero point " + std::to_string(t.params.zero_point[c]) + " (ncnn needs 0)";
   if (t.params.scale.empty()) why = "no scale";
+  else if (t.params.scale.size() != t.params.zero_point.size())
+    why = std::to_string(t.params.scale.size()) + " scales but " + std::to_string(t.params.zero_point.size()) +
+          " zero points";
   if (!why.empty()) throw Error("ncnn table: cannot express " + describe_tensor(t) + ": " + why);
 }
 

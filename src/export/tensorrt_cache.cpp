@@ -17,8 +17,29 @@ namespace {
 constexpr int kTrtBits = 8;
 constexpr double kTrtQmax = 127.0;
 
-// The activations TensorRT can take, in record order; throws naming the first one it cannot.
+// Implicit quantization runs every quantized weight as int8 symmetric (TensorRT computes the scales
+// itself): a weight on another grid (4-bit mixed precision, 7-bit reduce_range, asymmetric or
+// unsigned) would be simulated one way and deployed another, so it throws naming the tensor
+// (exporters.h: "4-bit layers for TensorRT/ncnn" cannot be expressed).
+void check_trt_weights(const QuantRecord& rec, const char* file) {
+  for (const TensorQuant& t : rec.tensors) {
+    if (t.role != TensorRole::Weight) continue;
+    const QScheme& s = t.scheme;
+    std::string why;
+    if (s.bits != kTrtBits || s.reduce_range)
+      why = std::to_string(s.reduce_range ? s.bits - 1 : s.bits) + "-bit grid (TensorRT runs int8 weights only)";
+    else if (s.signedness != Signedness::Signed || s.symmetry != Symmetry::Symmetric)
+      why = "not signed symmetric (TensorRT weights are int8 symmetric)";
+    for (size_t c = 0; why.empty() && c < t.params.zero_point.size(); ++c)
+      if (t.params.zero_point[c] != 0) why = "zero point " + std::to_string(t.params.zero_point[c]) + " (TensorRT needs 0)";
+    if (!why.empty()) throw Error(std::string(file) + ": cannot express " + describe_tensor(t) + ": " + why);
+  }
+}
+
+// The activations TensorRT can take, in record order; throws naming the first one it cannot (or the
+// first weight it cannot run, check_trt_weights).
 std::vector<const TensorQuant*> trt_activations(const QuantRecord& rec, const char* file) {
+  check_trt_weights(rec, file);
   std::vector<const TensorQuant*> out;
   std::set<std::string> seen;
   for (const TensorQuant& t : rec.tensors) {

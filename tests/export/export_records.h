@@ -91,8 +91,8 @@ inline QuantRecord tensorrt_record() {
                                   int8_symmetric(true, Granularity::PerChannel), {0.0078125f, 0.015625f}, {0, 0},
                                   Range{{-0.5f, -2.0f}, {0.9921875f, 1.5f}}, "minmax"));
   r.tensors.push_back(make_tensor("conv1.relu", "fc", TensorRole::Activation,
-                                  int8_symmetric(false, Granularity::PerTensor), {0.5f}, {0},
-                                  Range{{0.0f}, {60.25f}}, "kl"));
+                                  int8_symmetric(false, Granularity::PerTensor), {0.5f}, {0}, Range{{0.0f}, {60.25f}},
+                                  "kl"));
   r.tensors.push_back(make_tensor("fc.out", "fc", TensorRole::Activation, int8_symmetric(false, Granularity::PerTensor),
                                   {0.1f}, {0}, Range{{-12.5f}, {11.0f}}, "minmax"));
   return r;
@@ -142,8 +142,8 @@ inline QuantRecord ncnn_record() {
   r.provenance.layer_bits = {{"conv1", 8}, {"fc", 8}};
   const QScheme act = int8_symmetric(true, Granularity::PerTensor);
   const QScheme w = int8_symmetric(true, Granularity::PerChannel);
-  r.tensors.push_back(make_tensor("input", "conv1", TensorRole::Activation, act, {0.015625f}, {0},
-                                  Range{{-1.5f}, {1.984375f}}, "kl"));
+  r.tensors.push_back(
+      make_tensor("input", "conv1", TensorRole::Activation, act, {0.015625f}, {0}, Range{{-1.5f}, {1.984375f}}, "kl"));
   r.tensors.push_back(make_tensor("conv1.weight", "conv1", TensorRole::Weight, w, {0.0078125f, 0.00390625f, 0.01f},
                                   {0, 0, 0}, Range{{-0.9f, -0.49609375f, -1.27f}, {0.99f, 0.25f, 1.0f}}, "minmax"));
   r.tensors.push_back(make_tensor("pool.out", "pool", TensorRole::Activation, act, {0.125f}, {0},

@@ -68,6 +68,17 @@ TEST_CASE("golden: TensorRT calib.cache and clip_ranges.json") {
     CHECK(text.substr(0, text.find('\n')) == "TRT-10000-MinMaxCalibration");
     CHECK(text.substr(text.find('\n') + 1) == "input: 3c000000\nconv1.relu: 3f000000\nfc.out: 3dcccccd\n");
   }
+  SUBCASE("a 4-bit weight cannot be expressed (TensorRT runs int8): Error naming the tensor") {
+    QuantRecord bad = rec;
+    bad.tensors[1].scheme.bits = 4;
+    bad.tensors[1].params.qmin = -7;
+    bad.tensors[1].params.qmax = 7;
+    for (const std::string& msg :
+         {error_message([&] { tensorrt_cache_text(bad); }), error_message([&] { clip_ranges_json_text(bad); })}) {
+      CHECK(msg.find("conv1.weight") != std::string::npos);
+      CHECK(msg.find("4-bit") != std::string::npos);
+    }
+  }
   SUBCASE("an asymmetric activation cannot be expressed: Error naming the tensor") {
     QuantRecord bad = rec;
     bad.tensors[2].scheme = uint8_asymmetric();
@@ -111,6 +122,14 @@ TEST_CASE("golden: ncnn table") {
   CHECK(write_native_formats(rec, "ncnn", out.path()) == std::vector<std::string>{"ncnn.table"});
   check_bytes_equal(out.file("ncnn.table"), "ncnn.table");
 
+  SUBCASE("a 4-bit weight or mismatched scale/zero-point counts: Error naming the tensor") {
+    QuantRecord bad = rec;
+    bad.tensors[3].scheme.bits = 4;
+    CHECK(error_message([&] { ncnn_table_text(bad); }).find("fc.weight") != std::string::npos);
+    bad = rec;
+    bad.tensors[1].params.zero_point = {0};
+    CHECK(error_message([&] { ncnn_table_text(bad); }).find("conv1.weight") != std::string::npos);
+  }
   SUBCASE("a layer whose input has no record: Error naming the layer") {
     QuantRecord bad = rec;
     bad.layer_inputs["fc"] = "missing.blob";
@@ -121,7 +140,8 @@ TEST_CASE("golden: ncnn table") {
 }
 
 TEST_CASE("backend -> native formats table") {
-  CHECK(native_formats("tensorrt") == std::vector<NativeFormat>{NativeFormat::TensorRtCache, NativeFormat::ClipRangesJson});
+  CHECK(native_formats("tensorrt") ==
+        std::vector<NativeFormat>{NativeFormat::TensorRtCache, NativeFormat::ClipRangesJson});
   CHECK(native_formats("snpe") == std::vector<NativeFormat>{NativeFormat::EncodingsJson});
   CHECK(native_formats("qnn") == std::vector<NativeFormat>{NativeFormat::EncodingsJson});
   CHECK(native_formats("ncnn") == std::vector<NativeFormat>{NativeFormat::NcnnTable});

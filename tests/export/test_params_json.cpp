@@ -81,8 +81,8 @@ QuantRecord full_record() {
   s4.scale_kind = ScaleKind::PowerOfTwo;
   s4.rounding = Rounding::HalfAwayFromZero;
   s4.symmetric_scale = SymmetricScale::TwoAmaxOverRange;
-  r.tensors.push_back(make_tensor("fc4.weight", "fc4", TensorRole::Weight, s4, {0.25f}, {0}, Range{{-1.75f}, {2.0f}},
-                                  "minmax"));
+  r.tensors.push_back(
+      make_tensor("fc4.weight", "fc4", TensorRole::Weight, s4, {0.25f}, {0}, Range{{-1.75f}, {2.0f}}, "minmax"));
   // Nine-digit scales: 1/3 and the float just above 1 (1 + 2^-23).
   r.tensors.push_back(make_tensor("odd", "odd", TensorRole::Activation, uint8_asymmetric(), {1.0f / 3.0f}, {7},
                                   Range{{-2.3333333f}, {1.00000012f}}, "mse"));
