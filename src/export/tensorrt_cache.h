@@ -30,7 +30,7 @@
 namespace mqcalib {
 
 enum class TrtCalibrator {
-  Auto,                // MinMaxCalibration when every activation observer is "minmax", else EntropyCalibration2
+  Auto,  // MinMaxCalibration when every activation observer is "minmax", else EntropyCalibration2
   EntropyCalibration2,
   MinMaxCalibration,
 };
