@@ -28,7 +28,8 @@ nlohmann::ordered_json encoding_list(const TensorQuant& t) {
   for (size_t c = 0; c < p.scale.size(); ++c) {
     const std::string at = p.scale.size() > 1 ? " channel " + std::to_string(c) : "";
     const float scale = p.scale[c];
-    if (!(std::isfinite(scale) && scale > 0)) throw Error(who + at + ": scale " + std::to_string(scale) + " is not finite and positive");
+    if (!(std::isfinite(scale) && scale > 0))
+      throw Error(who + at + ": scale " + std::to_string(scale) + " is not finite and positive");
     const int64_t offset = storage_min - int64_t{p.zero_point[c]};
     if (offset > 0 || offset < -levels_minus_one)
       throw Error(who + at + ": zero point " + std::to_string(p.zero_point[c]) + " is outside the " +

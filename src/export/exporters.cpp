@@ -27,10 +27,14 @@ const std::vector<BackendFormats>& native_format_table() {
 
 std::string render(NativeFormat f, const QuantRecord& rec) {
   switch (f) {
-    case NativeFormat::TensorRtCache: return tensorrt_cache_text(rec);
-    case NativeFormat::ClipRangesJson: return clip_ranges_json_text(rec);
-    case NativeFormat::EncodingsJson: return encodings_json_text(rec);
-    case NativeFormat::NcnnTable: return ncnn_table_text(rec);
+    case NativeFormat::TensorRtCache:
+      return tensorrt_cache_text(rec);
+    case NativeFormat::ClipRangesJson:
+      return clip_ranges_json_text(rec);
+    case NativeFormat::EncodingsJson:
+      return encodings_json_text(rec);
+    case NativeFormat::NcnnTable:
+      return ncnn_table_text(rec);
   }
   throw Error("unknown native format");
 }
@@ -39,10 +43,14 @@ std::string render(NativeFormat f, const QuantRecord& rec) {
 
 std::string_view file_name(NativeFormat f) {
   switch (f) {
-    case NativeFormat::TensorRtCache: return "calib.cache";
-    case NativeFormat::ClipRangesJson: return "clip_ranges.json";
-    case NativeFormat::EncodingsJson: return "encodings.json";
-    case NativeFormat::NcnnTable: return "ncnn.table";
+    case NativeFormat::TensorRtCache:
+      return "calib.cache";
+    case NativeFormat::ClipRangesJson:
+      return "clip_ranges.json";
+    case NativeFormat::EncodingsJson:
+      return "encodings.json";
+    case NativeFormat::NcnnTable:
+      return "ncnn.table";
   }
   return "?";
 }

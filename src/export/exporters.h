@@ -30,7 +30,7 @@ std::vector<NativeFormat> native_formats(std::string_view backend);
 // All files are rendered before any is written. A record a format cannot express (e.g. 4-bit layers
 // for TensorRT/ncnn, asymmetric activations for TensorRT) throws mqcalib::Error naming the tensor
 // when `notes` is null; with `notes`, that format is skipped and the reason is appended to `notes`.
-std::vector<std::string> write_native_formats(const QuantRecord& record, std::string_view backend, const std::string& dir,
-                                              std::vector<std::string>* notes = nullptr);
+std::vector<std::string> write_native_formats(const QuantRecord& record, std::string_view backend,
+                                              const std::string& dir, std::vector<std::string>* notes = nullptr);
 
 }  // namespace mqcalib

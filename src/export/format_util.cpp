@@ -7,9 +7,12 @@ namespace mqcalib {
 
 std::string_view to_string(TensorRole role) {
   switch (role) {
-    case TensorRole::Weight: return "weight";
-    case TensorRole::Bias: return "bias";
-    case TensorRole::Activation: return "activation";
+    case TensorRole::Weight:
+      return "weight";
+    case TensorRole::Bias:
+      return "bias";
+    case TensorRole::Activation:
+      return "activation";
   }
   return "?";
 }

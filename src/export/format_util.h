@@ -14,8 +14,8 @@ namespace mqcalib {
 // prints a float32 with the shortest decimal that parses back to the same float (Grisu2 on float)
 // and parses with strtof, so every scale, zero point and range written this way round-trips bit
 // for bit through params.json, and any correct reader (Python's json + struct) gets the same float.
-using FloatJson = nlohmann::basic_json<nlohmann::ordered_map, std::vector, std::string, bool, std::int64_t,
-                                       std::uint64_t, float>;
+using FloatJson =
+    nlohmann::basic_json<nlohmann::ordered_map, std::vector, std::string, bool, std::int64_t, std::uint64_t, float>;
 
 inline uint32_t float_bits(float x) {
   uint32_t u;

@@ -20,8 +20,8 @@ FloatJson float_array(const std::vector<float>& v, const TensorQuant& t, const c
   FloatJson a = FloatJson::array();
   for (size_t i = 0; i < v.size(); ++i) {
     if (!std::isfinite(v[i]))
-      throw Error("params.json: " + describe_tensor(t) + " has a non-finite " + what + " at index " + std::to_string(i) +
-                  " (JSON cannot hold NaN/Inf)");
+      throw Error("params.json: " + describe_tensor(t) + " has a non-finite " + what + " at index " +
+                  std::to_string(i) + " (JSON cannot hold NaN/Inf)");
     a.push_back(v[i]);
   }
   return a;
@@ -35,7 +35,8 @@ FloatJson tensor_json(const TensorQuant& t) {
                 std::to_string(p.zero_point.size()) + " zero points");
   if (t.observed.min.size() != t.observed.max.size())
     throw Error("params.json: " + describe_tensor(t) + " has an observed range with " +
-                std::to_string(t.observed.min.size()) + " minima but " + std::to_string(t.observed.max.size()) + " maxima");
+                std::to_string(t.observed.min.size()) + " minima but " + std::to_string(t.observed.max.size()) +
+                " maxima");
   FloatJson j;
   j["tensor"] = t.tensor;
   j["layer"] = t.layer;
@@ -90,10 +91,13 @@ class Reader {
       if (!j.contains(k)) fail(join(path, k), "missing");
     }
     for (auto it = j.begin(); it != j.end(); ++it)
-      if (!allowed.count(it.key())) fail(join(path, it.key()), "unknown key (format_version " + std::to_string(kParamsFormatVersion) + ")");
+      if (!allowed.count(it.key()))
+        fail(join(path, it.key()), "unknown key (format_version " + std::to_string(kParamsFormatVersion) + ")");
   }
 
-  static std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
   static std::string index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
   std::string str(const FloatJson& j, const std::string& path) const {
@@ -109,7 +113,8 @@ class Reader {
     int64_t v;
     if (j.is_number_unsigned()) {
       const uint64_t u = j.get<uint64_t>();
-      if (u > static_cast<uint64_t>(hi)) fail(path, j.dump() + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      if (u > static_cast<uint64_t>(hi))
+        fail(path, j.dump() + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
       v = static_cast<int64_t>(u);
     } else {
       v = j.get<int64_t>();
@@ -178,8 +183,9 @@ TensorQuant read_tensor(const Reader& r, const FloatJson& j, const std::string& 
 
   const std::string sp = path + ".scheme";
   const FloatJson& sj = j["scheme"];
-  r.expect_keys(sj, sp, {"bits", "signed", "symmetric", "narrow_range", "reduce_range", "granularity", "axis", "qmin",
-                         "qmax", "rounding", "scale_kind", "symmetric_scale"});
+  r.expect_keys(sj, sp,
+                {"bits", "signed", "symmetric", "narrow_range", "reduce_range", "granularity", "axis", "qmin", "qmax",
+                 "rounding", "scale_kind", "symmetric_scale"});
   QScheme& s = t.scheme;
   s.bits = static_cast<int>(r.integer(sj["bits"], sp + ".bits", 2, kMaxRecordBits));
   s.signedness = r.boolean(sj["signed"], sp + ".signed") ? Signedness::Signed : Signedness::Unsigned;
@@ -201,8 +207,8 @@ TensorQuant read_tensor(const Reader& r, const FloatJson& j, const std::string& 
       r.fail(sp, e.what());
     }
     if (p.qmin != s.qmin() || p.qmax != s.qmax())
-      r.fail(sp + ".qmin", "grid [" + std::to_string(p.qmin) + ", " + std::to_string(p.qmax) + "] does not match the scheme " +
-                               s.describe());
+      r.fail(sp + ".qmin", "grid [" + std::to_string(p.qmin) + ", " + std::to_string(p.qmax) +
+                               "] does not match the scheme " + s.describe());
   }
 
   const std::string pp = path + ".params";
@@ -213,17 +219,19 @@ TensorQuant read_tensor(const Reader& r, const FloatJson& j, const std::string& 
   p.scale = r.floats(pj["scale"], pp + ".scale");
   const std::vector<std::string> bits = r.strings(pj["scale_bits"], pp + ".scale_bits");
   if (bits.size() != p.scale.size())
-    r.fail(pp + ".scale_bits", std::to_string(bits.size()) + " entries for " + std::to_string(p.scale.size()) + " scales");
+    r.fail(pp + ".scale_bits",
+           std::to_string(bits.size()) + " entries for " + std::to_string(p.scale.size()) + " scales");
   for (size_t i = 0; i < bits.size(); ++i) {
     if (bits[i] != float_bits_hex(p.scale[i]))
-      r.fail(Reader::index(pp + ".scale_bits", i),
-             "\"" + bits[i] + "\" disagrees with scale " + pj["scale"][i].dump() + " (float32 bits " +
-                 float_bits_hex(p.scale[i]) + "); edit both or neither");
+      r.fail(Reader::index(pp + ".scale_bits", i), "\"" + bits[i] + "\" disagrees with scale " + pj["scale"][i].dump() +
+                                                       " (float32 bits " + float_bits_hex(p.scale[i]) +
+                                                       "); edit both or neither");
   }
   const FloatJson& zj = pj["zero_point"];
   if (!zj.is_array()) r.fail(pp + ".zero_point", "expected an array of integers");
   for (size_t i = 0; i < zj.size(); ++i)
-    p.zero_point.push_back(static_cast<int32_t>(r.integer(zj[i], Reader::index(pp + ".zero_point", i), INT32_MIN, INT32_MAX)));
+    p.zero_point.push_back(
+        static_cast<int32_t>(r.integer(zj[i], Reader::index(pp + ".zero_point", i), INT32_MIN, INT32_MAX)));
   try {
     p.validate(t.tensor);
   } catch (const Error& e) {
@@ -236,7 +244,8 @@ TensorQuant read_tensor(const Reader& r, const FloatJson& j, const std::string& 
   t.observed.min = r.floats(oj["min"], op + ".min");
   t.observed.max = r.floats(oj["max"], op + ".max");
   if (t.observed.min.size() != t.observed.max.size())
-    r.fail(op + ".max", std::to_string(t.observed.max.size()) + " maxima for " + std::to_string(t.observed.min.size()) + " minima");
+    r.fail(op + ".max",
+           std::to_string(t.observed.max.size()) + " maxima for " + std::to_string(t.observed.min.size()) + " minima");
   return t;
 }
 
@@ -284,18 +293,23 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
     throw Error("params file '" + source_name + "': not valid JSON: " + e.what());
   }
   const Reader r(source_name);
-  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "tensors"});
+  // Format and version first: a file of another version is reported as such, not by the first key
+  // that version added or dropped.
+  if (!root.is_object()) r.fail("<root>", "expected an object, got " + std::string(root.type_name()));
+  if (!root.contains("format")) r.fail("format", "missing");
   if (r.str(root["format"], "format") != kFormatName)
     r.fail("format", "\"" + root["format"].get<std::string>() + "\" is not \"" + kFormatName + "\"");
+  if (!root.contains("format_version")) r.fail("format_version", "missing");
   const int64_t version = r.integer(root["format_version"], "format_version", 0, INT32_MAX);
   if (version != kParamsFormatVersion)
     r.fail("format_version", std::to_string(version) + " is not supported (this build reads version " +
                                  std::to_string(kParamsFormatVersion) + ")");
+  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "tensors"});
   QuantRecord rec;
   const FloatJson& pj = root["provenance"];
-  r.expect_keys(pj, "provenance", {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "layout",
-                                   "seed", "calib_samples", "calib_sha256", "skipped_layers", "layer_bits",
-                                   "command_line"});
+  r.expect_keys(pj, "provenance",
+                {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "layout", "seed",
+                 "calib_samples", "calib_sha256", "skipped_layers", "layer_bits", "command_line"});
   Provenance& pv = rec.provenance;
   pv.tool_version = r.str(pj["tool_version"], "provenance.tool_version");
   pv.model_path = r.str(pj["model_path"], "provenance.model_path");
@@ -315,7 +329,8 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
 
   const FloatJson& li = root["layer_inputs"];
   if (!li.is_object()) r.fail("layer_inputs", "expected an object {layer: activation tensor}");
-  for (auto it = li.begin(); it != li.end(); ++it) rec.layer_inputs[it.key()] = r.str(it.value(), "layer_inputs." + it.key());
+  for (auto it = li.begin(); it != li.end(); ++it)
+    rec.layer_inputs[it.key()] = r.str(it.value(), "layer_inputs." + it.key());
 
   const FloatJson& tj = root["tensors"];
   if (!tj.is_array()) r.fail("tensors", "expected an array");

@@ -26,8 +26,8 @@ enum class TensorRole { Weight, Bias, Activation };
 std::string_view to_string(TensorRole role);
 
 struct TensorQuant {
-  std::string tensor;    // engine tensor name, e.g. "layer1.0.conv1.weight" or activation "layer1.0.relu"
-  std::string layer;     // node name (for activations: a node that reads it, or produces it for add/cat)
+  std::string tensor;  // engine tensor name, e.g. "layer1.0.conv1.weight" or activation "layer1.0.relu"
+  std::string layer;   // node name (for activations: a node that reads it, or produces it for add/cat)
   TensorRole role = TensorRole::Activation;
   QScheme scheme;        // for int32 biases bits = 32 (outside QScheme::validate's 2..16 on purpose)
   QParams params;        // what the simulation used, bit for bit
@@ -38,13 +38,13 @@ struct TensorQuant {
 struct Provenance {
   std::string tool_version;
   std::string model_path;
-  std::string model_sha256;    // hex, of the model file
+  std::string model_sha256;  // hex, of the model file
   std::string backend;
-  std::string preprocessing;   // e.g. "scale 1/255, mean [0.286], std [0.353]"
-  std::string layout;          // e.g. "NCHW [1, 28, 28]"
+  std::string preprocessing;  // e.g. "scale 1/255, mean [0.286], std [0.353]"
+  std::string layout;         // e.g. "NCHW [1, 28, 28]"
   uint64_t seed = 0;
   int64_t calib_samples = 0;
-  std::string calib_sha256;    // hex, of the preprocessed float32 calibration samples in order
+  std::string calib_sha256;                 // hex, of the preprocessed float32 calibration samples in order
   std::vector<std::string> skipped_layers;  // kept in fp32
   std::map<std::string, int> layer_bits;    // per-layer bit overrides
   std::string command_line;

@@ -14,7 +14,8 @@ void check_finite(const nlohmann::json& j, const std::string& path) {
   if (j.is_number_float() && !std::isfinite(j.get<double>()))
     throw Error("report.json: value at '" + path + "' is not finite (JSON cannot hold NaN/Inf)");
   if (j.is_object())
-    for (auto it = j.begin(); it != j.end(); ++it) check_finite(it.value(), path.empty() ? it.key() : path + "." + it.key());
+    for (auto it = j.begin(); it != j.end(); ++it)
+      check_finite(it.value(), path.empty() ? it.key() : path + "." + it.key());
   if (j.is_array())
     for (size_t i = 0; i < j.size(); ++i) check_finite(j[i], path + "[" + std::to_string(i) + "]");
 }

@@ -104,7 +104,8 @@ std::array<uint8_t, 32> Sha256::digest() {
   update(pad, pad_len + 8);
   finished_ = true;
   for (int i = 0; i < 8; ++i)
-    for (int j = 0; j < 4; ++j) digest_[static_cast<size_t>(4 * i + j)] = static_cast<uint8_t>(state_[static_cast<size_t>(i)] >> (24 - 8 * j));
+    for (int j = 0; j < 4; ++j)
+      digest_[static_cast<size_t>(4 * i + j)] = static_cast<uint8_t>(state_[static_cast<size_t>(i)] >> (24 - 8 * j));
   return digest_;
 }
 

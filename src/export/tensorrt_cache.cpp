@@ -17,8 +17,30 @@ namespace {
 constexpr int kTrtBits = 8;
 constexpr double kTrtQmax = 127.0;
 
-// The activations TensorRT can take, in record order; throws naming the first one it cannot.
+// Implicit quantization runs every quantized weight as int8 symmetric (TensorRT computes the scales
+// itself): a weight on another grid (4-bit mixed precision, 7-bit reduce_range, asymmetric or
+// unsigned) would be simulated one way and deployed another, so it throws naming the tensor
+// (exporters.h: "4-bit layers for TensorRT/ncnn" cannot be expressed).
+void check_trt_weights(const QuantRecord& rec, const char* file) {
+  for (const TensorQuant& t : rec.tensors) {
+    if (t.role != TensorRole::Weight) continue;
+    const QScheme& s = t.scheme;
+    std::string why;
+    if (s.bits != kTrtBits || s.reduce_range)
+      why = std::to_string(s.reduce_range ? s.bits - 1 : s.bits) + "-bit grid (TensorRT runs int8 weights only)";
+    else if (s.signedness != Signedness::Signed || s.symmetry != Symmetry::Symmetric)
+      why = "not signed symmetric (TensorRT weights are int8 symmetric)";
+    for (size_t c = 0; why.empty() && c < t.params.zero_point.size(); ++c)
+      if (t.params.zero_point[c] != 0)
+        why = "zero point " + std::to_string(t.params.zero_point[c]) + " (TensorRT needs 0)";
+    if (!why.empty()) throw Error(std::string(file) + ": cannot express " + describe_tensor(t) + ": " + why);
+  }
+}
+
+// The activations TensorRT can take, in record order; throws naming the first one it cannot (or the
+// first weight it cannot run, check_trt_weights).
 std::vector<const TensorQuant*> trt_activations(const QuantRecord& rec, const char* file) {
+  check_trt_weights(rec, file);
   std::vector<const TensorQuant*> out;
   std::set<std::string> seen;
   for (const TensorQuant& t : rec.tensors) {
@@ -26,12 +48,16 @@ std::vector<const TensorQuant*> trt_activations(const QuantRecord& rec, const ch
     const QScheme& s = t.scheme;
     const QParams& p = t.params;
     std::string why;
-    if (s.bits != kTrtBits) why = std::to_string(s.bits) + "-bit (TensorRT runs int8 activations only)";
+    if (s.bits != kTrtBits)
+      why = std::to_string(s.bits) + "-bit (TensorRT runs int8 activations only)";
     else if (s.signedness != Signedness::Signed || s.symmetry != Symmetry::Symmetric)
       why = "not signed symmetric (TensorRT activations are int8 symmetric)";
-    else if (p.scale.size() != 1 || p.zero_point.size() != 1) why = "not per-tensor";
-    else if (p.zero_point[0] != 0) why = "zero point " + std::to_string(p.zero_point[0]) + " (TensorRT needs 0)";
-    else if (!(std::isfinite(p.scale[0]) && p.scale[0] > 0)) why = "scale is not finite and positive";
+    else if (p.scale.size() != 1 || p.zero_point.size() != 1)
+      why = "not per-tensor";
+    else if (p.zero_point[0] != 0)
+      why = "zero point " + std::to_string(p.zero_point[0]) + " (TensorRT needs 0)";
+    else if (!(std::isfinite(p.scale[0]) && p.scale[0] > 0))
+      why = "scale is not finite and positive";
     if (!why.empty()) throw Error(std::string(file) + ": cannot express " + describe_tensor(t) + ": " + why);
     if (!seen.insert(t.tensor).second) throw Error(std::string(file) + ": activation '" + t.tensor + "' appears twice");
     out.push_back(&t);
@@ -59,7 +85,8 @@ std::string tensorrt_cache_text(const QuantRecord& rec, const TensorRtCacheOptio
   std::string out = "TRT-" + std::to_string(o.version) + "-" + algorithm_name(rec, o.calibrator) + "\n";
   for (const TensorQuant* t : trt_activations(rec, "calib.cache")) {
     if (t->tensor.find_first_of(":\n") != std::string::npos)
-      throw Error("calib.cache: tensor name '" + t->tensor + "' contains ':' or a newline, which the cache cannot hold");
+      throw Error("calib.cache: tensor name '" + t->tensor +
+                  "' contains ':' or a newline, which the cache cannot hold");
     out += t->tensor + ": " + float_bits_hex(t->params.scale[0]) + "\n";
   }
   return out;

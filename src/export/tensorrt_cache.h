@@ -18,7 +18,9 @@
 // [-128,127]); we write 127 * scale on purpose so both files describe one scale.
 //
 // TensorRT executes int8 symmetric per-tensor activations only: an activation that is not signed,
-// symmetric, zero point 0, per-tensor, 8-bit throws mqcalib::Error naming the tensor.
+// symmetric, zero point 0, per-tensor, 8-bit throws mqcalib::Error naming the tensor. Likewise a
+// weight that is not 8-bit signed symmetric with zero point 0 (e.g. a 4-bit layer): TensorRT would
+// run it in int8 while the simulation used another grid.
 #pragma once
 
 #include <string>
@@ -28,7 +30,7 @@
 namespace mqcalib {
 
 enum class TrtCalibrator {
-  Auto,                // MinMaxCalibration when every activation observer is "minmax", else EntropyCalibration2
+  Auto,  // MinMaxCalibration when every activation observer is "minmax", else EntropyCalibration2
   EntropyCalibration2,
   MinMaxCalibration,
 };
