@@ -217,12 +217,13 @@ void Pow2Histogram::merge(const Pow2Histogram& o) {
 // thread's local histogram at that histogram's current exponent (grown exactly when the chunk
 // exceeds it). Local histograms are merged afterwards; integer counts make every order exact, so
 // the counts are those of binning everything at the final exponent, at any thread count.
-ScanResult Pow2Histogram::add(const float* x, int64_t n) {
+ScanResult Pow2Histogram::add(const float* x, int64_t n, uint64_t* zeros) {
   ScanResult all;
   if (n <= 0) return all;
   const int threads = std::max(1, num_threads());
   std::vector<Pow2Histogram> local(static_cast<size_t>(threads));
   std::vector<ScanResult> part(static_cast<size_t>(num_chunks(n, kChunk)));
+  std::vector<uint64_t> zero_part(zeros ? part.size() : 0, 0);
   parallel_for_chunks(n, kChunk, [&](int64_t b, int64_t end, int64_t k) {
     const ScanResult s = scan_f32(x + b, end - b);
     part[static_cast<size_t>(k)] = s;
@@ -232,8 +233,15 @@ ScanResult Pow2Histogram::add(const float* x, int64_t n) {
     const int e = exponent_above(std::max(std::fabs(s.min), std::fabs(s.max)));
     l.grow_to(l.empty() ? e : std::max(l.exp_, e));
     l.bin_into(x + b, end - b, l.exp_, l.counts_.data());
+    if (zeros) {
+      uint64_t z = 0;
+      for (int64_t j = b; j < end; ++j) z += x[j] == 0.0f ? 1u : 0u;
+      zero_part[static_cast<size_t>(k)] = z;
+    }
   });
   for (const ScanResult& s : part) all.merge(s);
+  if (zeros && all.finite)
+    for (uint64_t z : zero_part) *zeros += z;
   if (!all.finite) return all;
   for (const Pow2Histogram& l : local)
     if (l.bins_ != 0) merge(l);

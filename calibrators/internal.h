@@ -78,7 +78,9 @@ class Pow2Histogram {
 
   // Adds n values in one parallel pass and returns their scan; when it reports non-finite input the
   // histogram is left unchanged (the caller throws).
-  ScanResult add(const float* x, int64_t n);
+  // With `zeros`, also adds the number of exact zeros (+0 and -0) to *zeros, counted per chunk while
+  // the chunk is in cache (the kl observer leaves them out).
+  ScanResult add(const float* x, int64_t n, uint64_t* zeros = nullptr);
   void merge(const Pow2Histogram& o);
   void grow_to(int exponent);
 

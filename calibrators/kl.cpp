@@ -177,10 +177,9 @@ class KlObserver final : public Observer {
 
   void observe(ViewF32 x) override {
     if (x.size() == 0) return;
-    const ScanResult s = hist_.add(x.data, x.size());
+    const ScanResult s = hist_.add(x.data, x.size(), options_.kl_skip_zeros ? &zeros_ : nullptr);
     if (!s.finite) throw_non_finite(name());
     scan_.merge(s);
-    if (options_.kl_skip_zeros) zeros_ += count_exact_zeros(x.data, x.size());
   }
   void merge(const Observer& other) override {
     const auto& o = same_observer<KlObserver>(*this, other);
@@ -207,14 +206,6 @@ class KlObserver final : public Observer {
   }
 
  private:
-  // Integer count: the same whatever the thread split.
-  static uint64_t count_exact_zeros(const float* x, int64_t n) {
-    uint64_t z = 0;
-#pragma omp parallel for reduction(+ : z) schedule(static)
-    for (int64_t k = 0; k < n; ++k) z += x[k] == 0.0f ? 1u : 0u;
-    return z;
-  }
-
   Pow2Histogram hist_;
   ScanResult scan_;
   uint64_t zeros_ = 0;
