@@ -142,6 +142,10 @@ void ranges() {
   check_int("§2 (-128)(-128) * 2", 2 * (-128) * (-128), 32768);
   check_int("§2 127 * 127 * 2", 2 * 127 * 127, 32258);
   check_true("§2 full range overflows int16, narrow does not", 2 * 128 * 128 > i16max && 2 * 127 * 127 <= i16max);
+  // uint8 x int8 pairs (reduce_range): 2 * 255 * 128 overflows int16, 2 * 127 * 128 does not.
+  check_int("§2 255 * 128 * 2", 2 * 255 * 128, 65280);
+  check_int("§2 127 * 128 * 2", 2 * 127 * 128, 32512);
+  check_true("§2 7-bit activations fit int16 pairs", 2 * 255 * 128 > i16max && 2 * 127 * 128 <= i16max);
 }
 
 // §3 Per-tensor vs per-channel (weights [2, 3], axis 0).
@@ -255,17 +259,17 @@ void rounding() {
   check_int("§5 number of backend profiles", static_cast<int64_t>(backend_profiles().size()), 14);
 }
 
-// §6 Fake quantization (uint8 [-1, 2.5] of §1).
+// §7 Fake quantization (uint8 [-1, 2.5] of §1).
 void fake_quant() {
   const QParams p = per_tensor(uint8_asym(), -1.0f, 2.5f);
   const std::vector<float> y = fake_quantize({-1.2f, 0.0f, 1.0f, 2.6f}, {4}, p);
-  check_f32("§6 fake_quantize(-1.2) clips to -73 s", y[0], -1.00196075f);
-  check_f32("§6 fake_quantize(0)", y[1], 0.0f);
-  check_f32("§6 fake_quantize(1.0)", y[2], 1.00196075f);
-  check_f32("§6 fake_quantize(2.6) clips to 182 s", y[3], 2.49803925f);
+  check_f32("§7 fake_quantize(-1.2) clips to -73 s", y[0], -1.00196075f);
+  check_f32("§7 fake_quantize(0)", y[1], 0.0f);
+  check_f32("§7 fake_quantize(1.0)", y[2], 1.00196075f);
+  check_f32("§7 fake_quantize(2.6) clips to 182 s", y[3], 2.49803925f);
 }
 
-// §7 and §8: bias, integer dot product and requantization.
+// §8 and §9: bias, integer dot product and requantization.
 void integer_layer() {
   const std::vector<float> x = {0.304f, -0.251f, 1.7f, 0.0437f};
   const std::vector<float> w = {0.2f, -0.635f, 0.1234f, 0.5f};
@@ -273,28 +277,28 @@ void integer_layer() {
   const QParams px = per_tensor(uint8_asym(), -0.5f, 2.05f);
   const QParams pw = per_tensor(int8_sym(true), -0.635f, 0.5f);
   const QParams po = per_tensor(uint8_asym(), -1.0f, 4.1f);
-  check_f32("§8 s_in = 2.55/255", px.scale[0], 0.00999999978f);
-  check_int("§8 z_in", px.zero_point[0], 50);
-  check_f32("§8 s_w = 0.635/127", pw.scale[0], 0.00499999989f);
-  check_f32("§8 s_out = 5.1/255", po.scale[0], 0.0199999996f);
-  check_int("§8 z_out", po.zero_point[0], 50);
+  check_f32("§9 s_in = 2.55/255", px.scale[0], 0.00999999978f);
+  check_int("§9 z_in", px.zero_point[0], 50);
+  check_f32("§9 s_w = 0.635/127", pw.scale[0], 0.00499999989f);
+  check_f32("§9 s_out = 5.1/255", po.scale[0], 0.0199999996f);
+  check_int("§9 z_out", po.zero_point[0], 50);
 
   const std::vector<int32_t> qx = quantize(x, {4}, px), qw = quantize(w, {4}, pw);
   const int32_t qx_doc[4] = {80, 25, 220, 54}, qw_doc[4] = {40, -127, 25, 100};
   for (int i = 0; i < 4; ++i) {
-    check_int("§8 q_x[" + std::to_string(i) + "]", qx[i], qx_doc[i]);
-    check_int("§8 q_w[" + std::to_string(i) + "]", qw[i], qw_doc[i]);
+    check_int("§9 q_x[" + std::to_string(i) + "]", qx[i], qx_doc[i]);
+    check_int("§9 q_w[" + std::to_string(i) + "]", qw[i], qw_doc[i]);
   }
 
-  // §7 bias: int32, scale s_in * s_w (the float32 product), zero point 0.
+  // §8 bias: int32, scale s_in * s_w (the float32 product), zero point 0.
   const float s_b = px.scale[0] * pw.scale[0];
-  check_f32("§7 bias scale s_in * s_w", s_b, 4.99999987e-05f);
+  check_f32("§8 bias scale s_in * s_w", s_b, 4.99999987e-05f);
   const QParams pb =
       fixed(s_b, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max(), Rounding::HalfToEven);
   const int32_t qb = quantize1(b, pb);
-  check_int("§7 q_b = round(0.1 / s_b)", qb, 2000);
+  check_int("§8 q_b = round(0.1 / s_b)", qb, 2000);
   // The pipeline (quantize_biases) rounds in double: same value here.
-  check_int("§7 q_b in double", static_cast<int64_t>(std::nearbyint(static_cast<double>(b) / s_b)), 2000);
+  check_int("§8 q_b in double", static_cast<int64_t>(std::nearbyint(static_cast<double>(b) / s_b)), 2000);
 
   // Integer accumulator with the zero-point cross term precomputed offline.
   int64_t sum_xw = 0, sum_w = 0, acc_direct = 0;
@@ -303,43 +307,43 @@ void integer_layer() {
     sum_w += qw[i];
     acc_direct += int64_t{qx[i] - px.zero_point[0]} * qw[i];
   }
-  check_int("§8 sum q_x q_w", sum_xw, 10925);
-  check_int("§8 z_in * sum q_w", px.zero_point[0] * sum_w, 1900);
+  check_int("§9 sum q_x q_w", sum_xw, 10925);
+  check_int("§9 z_in * sum q_w", px.zero_point[0] * sum_w, 1900);
   const int64_t acc = sum_xw - px.zero_point[0] * sum_w + qb;
-  check_int("§8 acc", acc, 11025);
-  check_int("§8 acc = sum (q_x - z_in) q_w + q_b", acc_direct + qb, 11025);
+  check_int("§9 acc", acc, 11025);
+  check_int("§9 acc = sum (q_x - z_in) q_w + q_b", acc_direct + qb, 11025);
 
   const double M = static_cast<double>(px.scale[0]) * pw.scale[0] / po.scale[0];
-  check_f64("§8 M = s_in s_w / s_out", M, 0.0024999999441206455);
+  check_f64("§9 M = s_in s_w / s_out", M, 0.0024999999441206455);
   const QuantizedMultiplier qm = quantize_multiplier(M);
-  check_int("§8 m0_q31", qm.m0_q31, 1374389504);
-  check_int("§8 right_shift", qm.right_shift, 8);
+  check_int("§9 m0_q31", qm.m0_q31, 1374389504);
+  check_int("§9 right_shift", qm.right_shift, 8);
   const int32_t high = saturating_rounding_doubling_high_mul(static_cast<int32_t>(acc), qm.m0_q31);
-  check_int("§8 SRDHM(11025, m0)", high, 7056);
-  check_int("§8 SRDHM _ref twin", saturating_rounding_doubling_high_mul_ref(static_cast<int32_t>(acc), qm.m0_q31),
+  check_int("§9 SRDHM(11025, m0)", high, 7056);
+  check_int("§9 SRDHM _ref twin", saturating_rounding_doubling_high_mul_ref(static_cast<int32_t>(acc), qm.m0_q31),
             7056);
-  check_int("§8 rounding_divide_by_pot(7056, 8)", rounding_divide_by_pot(high, qm.right_shift), 28);
+  check_int("§9 rounding_divide_by_pot(7056, 8)", rounding_divide_by_pot(high, qm.right_shift), 28);
   int32_t q_out = 0, q_out_ref = 0;
   const int32_t acc32 = static_cast<int32_t>(acc);
   requantize_i32(&acc32, 1, qm, po.zero_point[0], po.qmin, po.qmax, &q_out);
   requantize_i32_ref(&acc32, 1, qm, po.zero_point[0], po.qmin, po.qmax, &q_out_ref);
-  check_int("§8 integer q_out", q_out, 78);
-  check_int("§8 integer q_out (_ref)", q_out_ref, 78);
+  check_int("§9 integer q_out", q_out, 78);
+  check_int("§9 integer q_out (_ref)", q_out_ref, 78);
 
   // The float computation the integer pipeline replaces: fake-quantized x, w, b; float output quantized.
   const std::vector<float> fx = fake_quantize(x, {4}, px), fw = fake_quantize(w, {4}, pw);
   double y = static_cast<double>(qb) * s_b;
   for (int i = 0; i < 4; ++i) y += static_cast<double>(fx[i]) * fw[i];
-  check_true("§8 float y = 0.55125 (to 1e-6)", std::fabs(y - 0.55125) < 1e-6);
-  check_int("§8 float path q_out", quantize1(static_cast<float>(y), po), 78);
+  check_true("§9 float y = 0.55125 (to 1e-6)", std::fabs(y - 0.55125) < 1e-6);
+  check_int("§9 float path q_out", quantize1(static_cast<float>(y), po), 78);
 
   // Near a tie the two roundings of the integer path can differ from one rounding of acc * M.
   const int32_t acc_tie = 200;
-  check_int("§8 SRDHM(200, m0)", saturating_rounding_doubling_high_mul(acc_tie, qm.m0_q31), 128);
-  check_int("§8 integer round(200 M)", multiply_by_quantized_multiplier(acc_tie, qm), 1);
-  check_int("§8 integer round(-200 M)", multiply_by_quantized_multiplier(-acc_tie, qm), -1);
-  check_true("§8 200 M is just below 0.5", acc_tie * M < 0.5);
-  check_int("§8 float round(200 M)", static_cast<int64_t>(std::nearbyint(acc_tie * M)), 0);
+  check_int("§9 SRDHM(200, m0)", saturating_rounding_doubling_high_mul(acc_tie, qm.m0_q31), 128);
+  check_int("§9 integer round(200 M)", multiply_by_quantized_multiplier(acc_tie, qm), 1);
+  check_int("§9 integer round(-200 M)", multiply_by_quantized_multiplier(-acc_tie, qm), -1);
+  check_true("§9 200 M is just below 0.5", acc_tie * M < 0.5);
+  check_int("§9 float round(200 M)", static_cast<int64_t>(std::nearbyint(acc_tie * M)), 0);
 }
 
 }  // namespace
