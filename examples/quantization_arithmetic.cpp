@@ -244,6 +244,8 @@ void rounding() {
   check_int("§5 half-away 2.5", quantize1(4.375f, away), 3);
   check_int("§5 half-away -2.5", quantize1(-4.375f, away), -3);
   check_int("§5 half-even 3.5", quantize1(6.125f, even), 4);
+  check_int("§5 half-away 3.5", quantize1(6.125f, away), 4);
+  check_int("§5 half-even 0.5", quantize1(x2, fixed(s2, -127, 127, Rounding::HalfToEven)), 0);
 
   const char* away_backends[] = {"tvm", "acl", "ncnn", "mnn"};
   for (const char* b : away_backends)
