@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,21 @@ Layout layout_of(const Shape& shape, const QParams& p, const char* fn) {
   return l;
 }
 
+// Clamp bounds in float that never leave the integer range: float(qmax - zp) can round UP past it
+// (int32 grid: float(2^31 - 1) = 2^31, which converts to INT32_MIN), so the upper bound is the
+// largest float <= qmax - zp and the lower the smallest float >= qmin - zp.
+inline float float_bound_hi(int64_t v) {
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) > static_cast<double>(v)) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  return f;
+}
+inline float float_bound_lo(int64_t v) {
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) < static_cast<double>(v)) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  return f;
+}
+
+
 // Per-channel constants in float32: scale, lo = qmin - zp, hi = qmax - zp.
 struct ChannelConsts {
   std::vector<float> s, lo, hi;
@@ -74,8 +90,8 @@ ChannelConsts consts_of(const QParams& p) {
   k.lo.resize(C);
   k.hi.resize(C);
   for (size_t c = 0; c < C; ++c) {
-    k.lo[c] = static_cast<float>(p.qmin - p.zero_point[c]);
-    k.hi[c] = static_cast<float>(p.qmax - p.zero_point[c]);
+    k.lo[c] = float_bound_lo(static_cast<int64_t>(p.qmin) - p.zero_point[c]);
+    k.hi[c] = float_bound_hi(static_cast<int64_t>(p.qmax) - p.zero_point[c]);
   }
   return k;
 }
@@ -200,7 +216,7 @@ void quantize_f32_i32_ref(ViewF32 x, const QParams& p, int32_t* q) {
       const size_t ci = p.per_channel() ? static_cast<size_t>(c) : 0;
       const float s = p.scale[ci];
       const int32_t zp = p.zero_point[ci];
-      const float lo = static_cast<float>(p.qmin - zp), hi = static_cast<float>(p.qmax - zp);
+      const float lo = float_bound_lo(static_cast<int64_t>(p.qmin) - zp), hi = float_bound_hi(static_cast<int64_t>(p.qmax) - zp);
       for (int64_t i = 0; i < l.inner; ++i) {
         const int64_t idx = (o * l.channels + c) * l.inner + i;
         float r = round_ref(p.rounding, x.data[idx] / s);
@@ -265,7 +281,7 @@ void fake_quantize_f32_ref(ViewF32 x, const QParams& p, float* out) {
       const size_t ci = p.per_channel() ? static_cast<size_t>(c) : 0;
       const float s = p.scale[ci];
       const int32_t zp = p.zero_point[ci];
-      const float lo = static_cast<float>(p.qmin - zp), hi = static_cast<float>(p.qmax - zp);
+      const float lo = float_bound_lo(static_cast<int64_t>(p.qmin) - zp), hi = float_bound_hi(static_cast<int64_t>(p.qmax) - zp);
       for (int64_t i = 0; i < l.inner; ++i) {
         const int64_t idx = (o * l.channels + c) * l.inner + i;
         float r = round_ref(p.rounding, x.data[idx] / s);

@@ -18,7 +18,7 @@ struct QuantizedMultiplier {
   int right_shift = 0;  // M = M0 * 2^-right_shift; negative for M >= 1 (a left shift)
 };
 
-// M > 0 and finite (Error otherwise). M < 2^-31 (a shift beyond 31) returns m0_q31 = 0, shift 0:
+// M > 0 and finite (Error otherwise). M < 2^-32 (a shift beyond 31, as TFLite) returns m0_q31 = 0, shift 0:
 // every product rounds to 0, as TFLite's QuantizeMultiplier does.
 QuantizedMultiplier quantize_multiplier(double M);
 

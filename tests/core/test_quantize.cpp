@@ -254,3 +254,17 @@ TEST_CASE("quantize: special values (near-ties, +-0, +-inf, NaN, beyond 2^23) fa
         CHECK(q[10] == 1);                                     // 0.50000006
       }
 }
+
+TEST_CASE("quantize: int32 grid saturates at INT32_MAX / INT32_MIN (float(2^31 - 1) rounds up to 2^31)") {
+  const QParams p = per_tensor(1e-4f, 0, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max(),
+                               Rounding::HalfToEven);
+  const std::vector<float> x = {1e6f, -1e6f, 1.0f};
+  std::vector<int32_t> fast(3), ref(3);
+  quantize_f32_i32(ViewF32{x.data(), {3}}, p, fast.data());
+  quantize_f32_i32_ref(ViewF32{x.data(), {3}}, p, ref.data());
+  // largest float below 2^31 is 2^31 - 128; smallest is -2^31 exactly
+  CHECK(fast[0] == 2147483520);
+  CHECK(fast[1] == std::numeric_limits<int32_t>::min());
+  CHECK(fast[2] == 10000);
+  CHECK(fast == ref);
+}
