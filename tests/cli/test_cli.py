@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the `mqcalib` executable (suite torch): inspect --json keys and FP check,
+quantize + eval on a small run (files, table, eval reproduces quantize), --config, and errors that
+name the bad input with a non-zero exit status and no partial output. Stdlib only.
+
+usage: test_cli.py MQCALIB_EXE SOURCE_ROOT SCRATCH_DIR"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+EXE, ROOT, SCRATCH = sys.argv[1], sys.argv[2], sys.argv[3]
+DATA = "/usr/share/datasets/fashion-mnist/"
+MODEL = os.path.join(ROOT, "examples/zoo/resnet20.pt")
+FP_CHECK_TOL = 1e-4  # issue 3: max relative difference engine vs LibTorch
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(args, env_extra=None):
+    env = dict(os.environ, **(env_extra or {}))
+    p = subprocess.run([EXE] + args, capture_output=True, text=True, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+shutil.rmtree(SCRATCH, ignore_errors=True)
+os.makedirs(SCRATCH)
+
+# inspect
+js = os.path.join(SCRATCH, "inspect.json")
+rc, out, err = run(["inspect", "--model", MODEL, "--json", js])
+check(rc == 0, "inspect exits 0: " + err)
+doc = json.load(open(js))
+for key in ("nodes", "blocks", "folded_bn", "weights", "fp_check"):
+    check(key in doc, "inspect json has key " + key)
+check(doc["fp_check"]["max_rel_diff"] <= FP_CHECK_TOL, "inspect fp_check within tolerance")
+check(len(doc["folded_bn"]["folded"]) == 21, "resnet20: 21 BNs folded, got %d" % len(doc["folded_bn"]["folded"]))
+
+# quantize (small) then eval from params.json
+out_dir = os.path.join(SCRATCH, "q")
+common = ["--mean", "0.2860", "--std", "0.3530"]
+ev = ["--eval", DATA + "t10k-images-idx3-ubyte.gz", "--eval-labels", DATA + "t10k-labels-idx1-ubyte.gz",
+      "--eval-limit", "256"]
+rc, out, err = run(["quantize", "--model", MODEL, "--calib", DATA + "train-images-idx3-ubyte.gz",
+                    "--calib-size", "64", "--backend", "ncnn", "--a-observer", "percentile", "--out", out_dir,
+                    "--quiet"] + common + ev)
+check(rc == 0, "quantize exits 0: " + err)
+check("FP32 top-1" in out and "quant top-1" in out, "quantize prints the accuracy table")
+for f in ("params.json", "report.json", "ncnn.table"):
+    check(os.path.isfile(os.path.join(out_dir, f)), "quantize wrote " + f)
+check(not [f for f in os.listdir(out_dir) if f.endswith(".tmp")], "no .tmp left")
+params = json.load(open(os.path.join(out_dir, "params.json")))
+report = json.load(open(os.path.join(out_dir, "report.json")))
+check(params["provenance"]["backend"] == "ncnn" if "provenance" in params else False, "params.json provenance")
+q_line = [l for l in out.splitlines() if l.startswith("256 ")]
+rc2, out2, err2 = run(["eval", "--model", MODEL, "--params", os.path.join(out_dir, "params.json"), "--quiet"]
+                      + common + ev)
+check(rc2 == 0, "eval exits 0: " + err2)
+e_line = [l for l in out2.splitlines() if l.startswith("256 ")]
+check(q_line and q_line == e_line, "eval reproduces quantize's line: %s vs %s" % (q_line, e_line))
+check(abs(report["eval"]["quant_top1"] - float(q_line[0].split()[2].rstrip("%"))) < 0.01 if q_line else False,
+      "report.json holds the printed quantized top-1")
+
+# --config file with the same option names
+cfg = os.path.join(SCRATCH, "run.cfg")
+with open(cfg, "w") as f:
+    f.write("backend = snpe\na-observer = minmax\ncalib-size = 32\nmean = 0.2860\nstd = 0.3530\n")
+out_cfg = os.path.join(SCRATCH, "cfg")
+rc, out, err = run(["quantize", "--model", MODEL, "--calib", DATA + "train-images-idx3-ubyte.gz", "--config", cfg,
+                    "--out", out_cfg, "--quiet"])
+check(rc == 0, "quantize --config exits 0: " + err)
+check(os.path.isfile(os.path.join(out_cfg, "encodings.json")), "--config backend snpe -> encodings.json")
+
+# errors name the bad input, exit non-zero, and write nothing
+bad_dir = os.path.join(SCRATCH, "bad")
+for args, needle in [
+    (["--model", "/nonexistent/m.pt"], "/nonexistent/m.pt"),
+    (["--model", MODEL, "--backend", "tensorrtx"], "tensorrtx"),
+    (["--model", MODEL, "--a-observer", "kll"], "kll"),
+    (["--model", MODEL, "--calib", os.path.join(ROOT, "README.md")], "README.md"),
+    (["--model", MODEL, "--skip", "no_such_layer"], "no_such_layer"),
+]:
+    if "--calib" not in args:
+        args = args + ["--calib", DATA + "train-images-idx3-ubyte.gz"]
+    full = ["quantize", "--calib-size", "16", "--out", bad_dir, "--quiet"] + args
+    rc, out, err = run(full)
+    check(rc != 0, "non-zero exit for %s" % needle)
+    check(needle in err, "error names %s: %s" % (needle, err.strip()))
+    check(not os.path.exists(os.path.join(bad_dir, "params.json")), "no params.json after error %s" % needle)
+rc, out, err = run(["quantize", "--model", MODEL])
+check(rc == 2 and "--calib" in err, "missing required option is a usage error naming it: " + err.strip())
+rc, out, err = run(["frobnicate"])
+check(rc == 2 and "frobnicate" in err, "unknown command named")
+rc, out, err = run(["quantize", "--help"])
+check(rc == 0 and "Example" in out and "kl" in out and "tensorrt" in out, "--help lists registry choices")
+
+if failures:
+    print("%d failure(s)" % len(failures))
+    sys.exit(1)
+print("all CLI checks passed")
