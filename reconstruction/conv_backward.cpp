@@ -1,0 +1,227 @@
+// mqcalib/reconstruction/conv_backward.cpp: conv2d input / weight / bias gradients, fast and _ref.
+#include "reconstruction/conv_backward.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/parallel.h"
+#include "exec/eigen_gemm.h"
+#include "reconstruction/im2col.h"
+
+namespace mqcalib {
+
+using recon_detail::ConvGeom;
+using MatRow = detail::MatRowF32;
+
+namespace {
+
+ConvGeom checked_geom(const Shape& x, const Shape& w, const Shape& gy, const Conv2dParams& p, const char* fn) {
+  const Shape y = conv2d_output_shape(x, w, p);
+  if (y != gy)
+    throw Error(std::string(fn) + ": gradient gy has shape " + shape_to_string(gy) + " but conv2d of input " +
+                shape_to_string(x) + " with weight " + shape_to_string(w) + " gives " + shape_to_string(y));
+  return recon_detail::conv_geom(x, w, y, p);
+}
+
+// Depthwise input gradient: input plane (n, c) collects output channels c*mult .. (c+1)*mult-1.
+void input_depthwise(const ViewF32& gy, const ViewF32& w, const Conv2dParams& p, const ConvGeom& g, float* gx) {
+  const int64_t mult = g.O / g.C;
+  const int64_t chunk = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, g.H * g.W));
+  parallel_for_chunks(g.N * g.C, chunk, [&](int64_t b, int64_t e, int64_t) {
+    for (int64_t pl = b; pl < e; ++pl) {
+      const int64_t n = pl / g.C, c = pl % g.C;
+      float* xp = gx + pl * g.H * g.W;
+      std::fill(xp, xp + g.H * g.W, 0.0f);
+      for (int64_t o = c * mult; o < (c + 1) * mult; ++o) {
+        const float* gp = gy.data + (n * g.O + o) * g.P;
+        const float* wp = w.data + o * g.KH * g.KW;
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t i = 0; i < g.KH; ++i) {
+            const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
+            if (ih < 0 || ih >= g.H) continue;
+            float* xr = xp + ih * g.W;
+            for (int64_t j = 0; j < g.KW; ++j) {
+              const float wv = wp[i * g.KW + j];
+              for (int64_t ow = 0; ow < g.OW; ++ow) {
+                const int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
+                if (iw >= 0 && iw < g.W) xr[iw] += gp[oh * g.OW + ow] * wv;
+              }
+            }
+          }
+      }
+    }
+  });
+}
+
+// General input gradient, per (sample, group): col[K,P] = W_g^T gy_ng, then col2im.
+void input_gemm(const ViewF32& gy, const ViewF32& w, const Conv2dParams& p, const ConvGeom& g, float* gx) {
+  const bool pointwise = recon_detail::is_pointwise(g, p);
+  parallel_for_chunks(g.N * g.G, 1, [&](int64_t b, int64_t e, int64_t) {
+    std::vector<float> col;
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t n = u / g.G, gi = u % g.G;
+      float* xg = gx + (n * g.C + gi * g.Cg) * g.H * g.W;
+      Eigen::Map<const MatRow> Wg(w.data + gi * g.Og * g.K, g.Og, g.K);
+      Eigen::Map<const MatRow> Gy(gy.data + (n * g.O + gi * g.Og) * g.P, g.Og, g.P);
+      if (pointwise) {
+        Eigen::Map<MatRow> X(xg, g.K, g.P);
+        X.noalias() = Wg.transpose() * Gy;
+        continue;
+      }
+      col.resize(static_cast<size_t>(g.K * g.P));
+      Eigen::Map<MatRow> Col(col.data(), g.K, g.P);
+      Col.noalias() = Wg.transpose() * Gy;
+      std::fill(xg, xg + g.Cg * g.H * g.W, 0.0f);
+      recon_detail::col2im_add_f32(col.data(), g, p, xg);
+    }
+  });
+}
+
+// Partial weight/bias gradient of samples [n0, n1) into pw [O*Cg*KH*KW] and pb [O] (zeroed here).
+void weight_partial(const ViewF32& x, const ViewF32& gy, const Conv2dParams& p, const ConvGeom& g, int64_t n0,
+                    int64_t n1, float* pw, float* pb, std::vector<float>& col) {
+  std::fill(pw, pw + g.O * g.K, 0.0f);
+  if (pb) std::fill(pb, pb + g.O, 0.0f);
+  const bool depthwise = recon_detail::is_depthwise(g), pointwise = recon_detail::is_pointwise(g, p);
+  for (int64_t n = n0; n < n1; ++n) {
+    if (pb)
+      for (int64_t o = 0; o < g.O; ++o) {
+        const float* gp = gy.data + (n * g.O + o) * g.P;
+        float s = 0.0f;
+        for (int64_t q = 0; q < g.P; ++q) s += gp[q];
+        pb[o] += s;
+      }
+    if (depthwise) {
+      const int64_t mult = g.O / g.C;
+      for (int64_t o = 0; o < g.O; ++o) {
+        const float* xp = x.data + (n * g.C + o / mult) * g.H * g.W;
+        const float* gp = gy.data + (n * g.O + o) * g.P;
+        for (int64_t i = 0; i < g.KH; ++i)
+          for (int64_t j = 0; j < g.KW; ++j) {
+            float acc = 0.0f;
+            for (int64_t oh = 0; oh < g.OH; ++oh) {
+              const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
+              if (ih < 0 || ih >= g.H) continue;
+              for (int64_t ow = 0; ow < g.OW; ++ow) {
+                const int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
+                if (iw >= 0 && iw < g.W) acc += gp[oh * g.OW + ow] * xp[ih * g.W + iw];
+              }
+            }
+            pw[(o * g.KH + i) * g.KW + j] += acc;
+          }
+      }
+      continue;
+    }
+    for (int64_t gi = 0; gi < g.G; ++gi) {
+      const float* xg = x.data + (n * g.C + gi * g.Cg) * g.H * g.W;
+      const float* src = xg;
+      if (!pointwise) {
+        col.resize(static_cast<size_t>(g.K * g.P));
+        recon_detail::im2col_f32(xg, g, p, col.data());
+        src = col.data();
+      }
+      Eigen::Map<const MatRow> Gy(gy.data + (n * g.O + gi * g.Og) * g.P, g.Og, g.P);
+      Eigen::Map<const MatRow> Col(src, g.K, g.P);
+      Eigen::Map<MatRow> Gw(pw + gi * g.Og * g.K, g.Og, g.K);
+      Gw.noalias() += Gy * Col.transpose();
+    }
+  }
+}
+
+}  // namespace
+
+void conv2d_backward_input_nchw_f32(ViewF32 gy, ViewF32 w, const Conv2dParams& p, MutViewF32 gx) {
+  const ConvGeom g = checked_geom(gx.shape, w.shape, gy.shape, p, "conv2d_backward_input");
+  if (gx.size() == 0) return;
+  if (recon_detail::is_depthwise(g))
+    input_depthwise(gy, w, p, g, gx.data);
+  else
+    input_gemm(gy, w, p, g, gx.data);
+}
+
+void conv2d_backward_input_nchw_f32_ref(ViewF32 gy, ViewF32 w, const Conv2dParams& p, MutViewF32 gx) {
+  const ConvGeom g = checked_geom(gx.shape, w.shape, gy.shape, p, "conv2d_backward_input_ref");
+  std::fill(gx.data, gx.data + gx.size(), 0.0f);
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t o = 0; o < g.O; ++o) {
+      const int64_t gi = o / g.Og;
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const float gv = gy.data[((n * g.O + o) * g.OH + oh) * g.OW + ow];
+          for (int64_t c = 0; c < g.Cg; ++c)
+            for (int64_t i = 0; i < g.KH; ++i) {
+              const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
+              if (ih < 0 || ih >= g.H) continue;
+              for (int64_t j = 0; j < g.KW; ++j) {
+                const int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
+                if (iw < 0 || iw >= g.W) continue;
+                gx.data[((n * g.C + gi * g.Cg + c) * g.H + ih) * g.W + iw] +=
+                    gv * w.data[((o * g.Cg + c) * g.KH + i) * g.KW + j];
+              }
+            }
+        }
+    }
+}
+
+void conv2d_backward_weight_nchw_f32(ViewF32 x, ViewF32 gy, const Conv2dParams& p, MutViewF32 gw, float* gbias) {
+  if (gw.shape.size() != 4) throw Error("conv2d_backward_weight: weight gradient must be [O,C/groups,kh,kw]");
+  const ConvGeom g = checked_geom(x.shape, gw.shape, gy.shape, p, "conv2d_backward_weight");
+  const int64_t nchunks = num_chunks(g.N, kConvGradSampleChunk);
+  const int64_t wsize = g.O * g.K;
+  if (nchunks == 0) {
+    std::fill(gw.data, gw.data + wsize, 0.0f);
+    if (gbias) std::fill(gbias, gbias + g.O, 0.0f);
+    return;
+  }
+  // Chunk 0 writes straight into the outputs; later chunks into partial buffers merged in order.
+  std::vector<float> pw(static_cast<size_t>((nchunks - 1) * wsize));
+  std::vector<float> pb(gbias ? static_cast<size_t>((nchunks - 1) * g.O) : 0);
+  parallel_for_chunks(g.N, kConvGradSampleChunk, [&](int64_t b, int64_t e, int64_t k) {
+    std::vector<float> col;
+    float* dw = k == 0 ? gw.data : pw.data() + (k - 1) * wsize;
+    float* db = gbias ? (k == 0 ? gbias : pb.data() + (k - 1) * g.O) : nullptr;
+    weight_partial(x, gy, p, g, b, e, dw, db, col);
+  });
+  for (int64_t k = 1; k < nchunks; ++k) {
+    const float* dw = pw.data() + (k - 1) * wsize;
+    for (int64_t i = 0; i < wsize; ++i) gw.data[i] += dw[i];
+    if (gbias)
+      for (int64_t o = 0; o < g.O; ++o) gbias[o] += pb[static_cast<size_t>((k - 1) * g.O + o)];
+  }
+}
+
+void conv2d_backward_weight_nchw_f32_ref(ViewF32 x, ViewF32 gy, const Conv2dParams& p, MutViewF32 gw,
+                                         float* gbias) {
+  if (gw.shape.size() != 4) throw Error("conv2d_backward_weight_ref: weight gradient must be [O,C/groups,kh,kw]");
+  const ConvGeom g = checked_geom(x.shape, gw.shape, gy.shape, p, "conv2d_backward_weight_ref");
+  for (int64_t o = 0; o < g.O; ++o) {
+    const int64_t gi = o / g.Og;
+    for (int64_t c = 0; c < g.Cg; ++c)
+      for (int64_t i = 0; i < g.KH; ++i)
+        for (int64_t j = 0; j < g.KW; ++j) {
+          float acc = 0.0f;
+          for (int64_t n = 0; n < g.N; ++n)
+            for (int64_t oh = 0; oh < g.OH; ++oh) {
+              const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
+              if (ih < 0 || ih >= g.H) continue;
+              for (int64_t ow = 0; ow < g.OW; ++ow) {
+                const int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
+                if (iw < 0 || iw >= g.W) continue;
+                acc += gy.data[((n * g.O + o) * g.OH + oh) * g.OW + ow] *
+                       x.data[((n * g.C + gi * g.Cg + c) * g.H + ih) * g.W + iw];
+              }
+            }
+          gw.data[((o * g.Cg + c) * g.KH + i) * g.KW + j] = acc;
+        }
+    if (gbias) {
+      float s = 0.0f;
+      for (int64_t n = 0; n < g.N; ++n)
+        for (int64_t q = 0; q < g.P; ++q) s += gy.data[(n * g.O + o) * g.P + q];
+      gbias[o] = s;
+    }
+  }
+}
+
+}  // namespace mqcalib

@@ -1,0 +1,50 @@
+// mqcalib/reconstruction/round_regularizer.cpp: R(V), dR/dV and the beta schedule (header formulas).
+#include "reconstruction/round_regularizer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/parallel.h"
+#include "reconstruction/rectified_sigmoid.h"
+
+namespace mqcalib {
+
+namespace {
+constexpr int64_t kChunkElems = int64_t{1} << 14;
+constexpr double kPi = 3.14159265358979323846;
+}  // namespace
+
+bool round_regularizer_active(int t, int iters, float warmup) {
+  return static_cast<double>(t) >= static_cast<double>(warmup) * iters;
+}
+
+float round_regularizer_beta(int t, int iters, float warmup, float beta_start, float beta_end, BetaSchedule s) {
+  const double t0 = static_cast<double>(warmup) * iters;
+  if (t < t0 || iters <= t0) return beta_start;
+  const double r = (t - t0) / (iters - t0);
+  const double f = s == BetaSchedule::Linear ? std::max(0.0, 1.0 - r) : 0.5 * (1.0 + std::cos(kPi * std::min(1.0, r)));
+  return static_cast<float>(beta_end + (beta_start - beta_end) * f);
+}
+
+double round_regularizer(const float* v, int64_t n, float beta) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float a = std::fabs(2.0f * rectified_sigmoid(v[i]) - 1.0f);
+    s += 1.0 - std::pow(static_cast<double>(a), static_cast<double>(beta));
+  }
+  return s;
+}
+
+void round_regularizer_grad_add(const float* v, int64_t n, float beta, float scale, float* gv) {
+  parallel_for_chunks(n, kChunkElems, [&](int64_t b, int64_t e, int64_t) {
+    for (int64_t i = b; i < e; ++i) {
+      const float d = 2.0f * rectified_sigmoid(v[i]) - 1.0f;
+      const float a = std::fabs(d);
+      const float sgn = d > 0.0f ? 1.0f : (d < 0.0f ? -1.0f : 0.0f);
+      const float dr_dh = -2.0f * beta * std::pow(a, beta - 1.0f) * sgn;
+      gv[i] += scale * dr_dh * rectified_sigmoid_grad(v[i]);
+    }
+  });
+}
+
+}  // namespace mqcalib
