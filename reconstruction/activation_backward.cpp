@@ -14,11 +14,12 @@ constexpr int64_t kChunkElems = int64_t{1} << 14;
 
 void check(Activation a, const ViewF32& x, const ViewF32& gy, const MutViewF32& gx, const char* fn) {
   if (x.shape != gy.shape || x.shape != gx.shape)
-    throw Error(std::string(fn) + ": input " + shape_to_string(x.shape) + ", gradient gy " +
-                shape_to_string(gy.shape) + " and gx " + shape_to_string(gx.shape) + " must have the same shape");
+    throw Error(std::string(fn) + ": input " + shape_to_string(x.shape) + ", gradient gy " + shape_to_string(gy.shape) +
+                " and gx " + shape_to_string(gx.shape) + " must have the same shape");
   if (a == Activation::GeluErf || a == Activation::GeluTanh)
-    throw Error(std::string(fn) + ": GELU activation has no backward kernel (supported: relu, relu6, hardtanh, "
-                                  "sigmoid, tanh, silu, hardswish, hardsigmoid)");
+    throw Error(std::string(fn) +
+                ": GELU activation has no backward kernel (supported: relu, relu6, hardtanh, "
+                "sigmoid, tanh, silu, hardswish, hardsigmoid)");
 }
 
 }  // namespace

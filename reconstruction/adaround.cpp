@@ -13,8 +13,8 @@ namespace mqcalib {
 namespace {
 
 void check_options(const AdaRoundOptions& o, const std::string& name) {
-  if (o.iters < 0 || o.batch < 1 || !(o.warmup >= 0.0f && o.warmup <= 1.0f) || !(o.lr > 0.0f) ||
-      !(o.lambda >= 0.0f) || o.beta_start <= 0.0f || o.beta_end <= 0.0f)
+  if (o.iters < 0 || o.batch < 1 || !(o.warmup >= 0.0f && o.warmup <= 1.0f) || !(o.lr > 0.0f) || !(o.lambda >= 0.0f) ||
+      o.beta_start <= 0.0f || o.beta_end <= 0.0f)
     throw Error("AdaRound layer '" + name +
                 "': invalid options (need iters >= 0, batch >= 1, 0 <= warmup <= 1, lr > 0, lambda >= 0, beta > 0)");
 }
@@ -45,7 +45,8 @@ void gather(const ViewF32& t, const std::vector<int64_t>& idx, TensorF32& out) {
   if (out.shape() != s) out = TensorF32(s);
   const int64_t row = t.size() / std::max<int64_t>(1, t.shape[0]);
   for (size_t k = 0; k < idx.size(); ++k)
-    std::memcpy(out.data() + static_cast<int64_t>(k) * row, t.data + idx[k] * row, sizeof(float) * static_cast<size_t>(row));
+    std::memcpy(out.data() + static_cast<int64_t>(k) * row, t.data + idx[k] * row,
+                sizeof(float) * static_cast<size_t>(row));
 }
 
 }  // namespace

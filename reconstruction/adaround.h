@@ -37,16 +37,16 @@ struct LayerSpec {
   const float* bias = nullptr;           // [O] or null
   std::optional<Activation> activation;  // fused activation applied to the layer output, if any
   ActivationParams activation_params;
-  std::string name = "layer";            // names the layer in errors
+  std::string name = "layer";  // names the layer in errors
 };
 
 // Defaults: ../shared/REFERENCE.md section 4.
 struct AdaRoundOptions {
-  int iters = 20000;          // BRECQ/QDrop (AIMET 10k at 8 bit, 15k below)
+  int iters = 20000;  // BRECQ/QDrop (AIMET 10k at 8 bit, 15k below)
   int batch = 32;
-  float lambda = 0.01f;       // 0.1 for MobileNetV2 in BRECQ/QDrop
-  float lr = 1e-3f;           // Adam on V
-  float warmup = 0.2f;        // fraction of iters without the regularizer
+  float lambda = 0.01f;  // 0.1 for MobileNetV2 in BRECQ/QDrop
+  float lr = 1e-3f;      // Adam on V
+  float warmup = 0.2f;   // fraction of iters without the regularizer
   float beta_start = 20.0f;
   float beta_end = 2.0f;
   BetaSchedule beta_schedule = BetaSchedule::Linear;  // BRECQ/MQBench; Cosine as AIMET/PPQ

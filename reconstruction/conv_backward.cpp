@@ -192,8 +192,7 @@ void conv2d_backward_weight_nchw_f32(ViewF32 x, ViewF32 gy, const Conv2dParams& 
   }
 }
 
-void conv2d_backward_weight_nchw_f32_ref(ViewF32 x, ViewF32 gy, const Conv2dParams& p, MutViewF32 gw,
-                                         float* gbias) {
+void conv2d_backward_weight_nchw_f32_ref(ViewF32 x, ViewF32 gy, const Conv2dParams& p, MutViewF32 gw, float* gbias) {
   if (gw.shape.size() != 4) throw Error("conv2d_backward_weight_ref: weight gradient must be [O,C/groups,kh,kw]");
   const ConvGeom g = checked_geom(x.shape, gw.shape, gy.shape, p, "conv2d_backward_weight_ref");
   for (int64_t o = 0; o < g.O; ++o) {

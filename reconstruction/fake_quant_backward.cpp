@@ -21,8 +21,8 @@ struct ChannelOf {
 ChannelOf check(const ViewF32& x, const ViewF32& gy, const MutViewF32& gx, const QParams& p, const char* fn) {
   p.validate(fn);
   if (x.shape != gy.shape || x.shape != gx.shape)
-    throw Error(std::string(fn) + ": input " + shape_to_string(x.shape) + ", gradient gy " +
-                shape_to_string(gy.shape) + " and gx " + shape_to_string(gx.shape) + " must have the same shape");
+    throw Error(std::string(fn) + ": input " + shape_to_string(x.shape) + ", gradient gy " + shape_to_string(gy.shape) +
+                " and gx " + shape_to_string(gx.shape) + " must have the same shape");
   ChannelOf ch;
   if (!p.per_channel()) return ch;
   if (p.axis >= x.rank() || x.shape[static_cast<size_t>(p.axis)] != static_cast<int64_t>(p.channels()))

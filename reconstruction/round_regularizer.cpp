@@ -12,14 +12,16 @@ namespace mqcalib {
 namespace {
 constexpr int64_t kChunkElems = int64_t{1} << 14;
 constexpr double kPi = 3.14159265358979323846;
+
+// Warm-up end t0 = warmup * iters in float (0.2f * 1000 is exactly 200, as Python's 0.2 * 1000).
+double warmup_end(int iters, float warmup) { return static_cast<double>(warmup * static_cast<float>(iters)); }
+
 }  // namespace
 
-bool round_regularizer_active(int t, int iters, float warmup) {
-  return static_cast<double>(t) >= static_cast<double>(warmup) * iters;
-}
+bool round_regularizer_active(int t, int iters, float warmup) { return t >= warmup_end(iters, warmup); }
 
 float round_regularizer_beta(int t, int iters, float warmup, float beta_start, float beta_end, BetaSchedule s) {
-  const double t0 = static_cast<double>(warmup) * iters;
+  const double t0 = warmup_end(iters, warmup);
   if (t < t0 || iters <= t0) return beta_start;
   const double r = (t - t0) / (iters - t0);
   const double f = s == BetaSchedule::Linear ? std::max(0.0, 1.0 - r) : 0.5 * (1.0 + std::cos(kPi * std::min(1.0, r)));

@@ -34,7 +34,8 @@ SoftWeight::SoftWeight(ViewF32 w, const QParams& p, const std::string& name) : s
   frac_.resize(base_.size());
   for (int64_t i = 0; i < w.size(); ++i) {
     const float r = w.data[i] / scale_[channel(i)];
-    if (!std::isfinite(r)) throw Error("AdaRound weight '" + name + "': non-finite value at index " + std::to_string(i));
+    if (!std::isfinite(r))
+      throw Error("AdaRound weight '" + name + "': non-finite value at index " + std::to_string(i));
     base_[static_cast<size_t>(i)] = std::floor(r);
     frac_[static_cast<size_t>(i)] = r - std::floor(r);
   }
@@ -71,7 +72,8 @@ void SoftWeight::hard(const float* v, int32_t* codes, float* w_hard) const {
   for (int64_t i = 0; i < size(); ++i) {
     const size_t c = channel(i);
     const int64_t up = rectified_sigmoid(v[i]) >= 0.5f ? 1 : 0;
-    const int64_t q = std::min<int64_t>(std::max<int64_t>(static_cast<int64_t>(base_[static_cast<size_t>(i)]) + up + zp_[c], qmin_), qmax_);
+    const int64_t q = std::min<int64_t>(
+        std::max<int64_t>(static_cast<int64_t>(base_[static_cast<size_t>(i)]) + up + zp_[c], qmin_), qmax_);
     if (codes) codes[i] = static_cast<int32_t>(q);
     if (w_hard) w_hard[i] = scale_[c] * static_cast<float>(q - zp_[c]);
   }

@@ -43,8 +43,8 @@ class SoftWeight {
   size_t channel(int64_t i) const { return static_cast<size_t>((i / inner_) % channels_); }
 
   Shape shape_;
-  std::vector<float> base_;  // floor(W / s)
-  std::vector<float> frac_;  // W / s - floor(W / s)
+  std::vector<float> base_;             // floor(W / s)
+  std::vector<float> frac_;             // W / s - floor(W / s)
   std::vector<float> scale_, lo_, hi_;  // per channel: s, qmin - zp, qmax - zp
   std::vector<int32_t> zp_;
   int32_t qmin_ = 0, qmax_ = 0;

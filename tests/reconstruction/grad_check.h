@@ -66,7 +66,8 @@ inline VecD conv2d_d(const VecD& x, const Shape& xs, const VecD& w, const Shape&
           for (int64_t c = 0; c < Cg; ++c)
             for (int64_t i = 0; i < KH; ++i)
               for (int64_t j = 0; j < KW; ++j) {
-                const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h, iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
+                const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h,
+                              iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                 acc += x[static_cast<size_t>(((n * C + (o / Og) * Cg + c) * H + ih) * W + iw)] *
                        w[static_cast<size_t>(((o * Cg + c) * KH + i) * KW + j)];
@@ -91,15 +92,24 @@ inline VecD linear_d(const VecD& x, const Shape& xs, const VecD& w, const Shape&
 inline double activation_d(Activation a, double x, const ActivationParams& p = {}) {
   const double s = 1.0 / (1.0 + std::exp(-x));
   switch (a) {
-    case Activation::Relu: return std::max(x, 0.0);
-    case Activation::Relu6: return std::min(std::max(x, 0.0), 6.0);
-    case Activation::Hardtanh: return std::min(std::max(x, static_cast<double>(p.min_val)), static_cast<double>(p.max_val));
-    case Activation::Sigmoid: return s;
-    case Activation::Tanh: return std::tanh(x);
-    case Activation::Silu: return x * s;
-    case Activation::Hardswish: return x * std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;
-    case Activation::Hardsigmoid: return std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;
-    default: return NAN;
+    case Activation::Relu:
+      return std::max(x, 0.0);
+    case Activation::Relu6:
+      return std::min(std::max(x, 0.0), 6.0);
+    case Activation::Hardtanh:
+      return std::min(std::max(x, static_cast<double>(p.min_val)), static_cast<double>(p.max_val));
+    case Activation::Sigmoid:
+      return s;
+    case Activation::Tanh:
+      return std::tanh(x);
+    case Activation::Silu:
+      return x * s;
+    case Activation::Hardswish:
+      return x * std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;
+    case Activation::Hardsigmoid:
+      return std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;
+    default:
+      return NAN;
   }
 }
 

@@ -1,7 +1,6 @@
 // conv2d backward: input, weight and bias gradients of the fast kernels and the _ref twins against
 // central finite differences in double precision, fast vs _ref, and 1 vs 2 threads bit-identical.
 #include <doctest/doctest.h>
-
 #include <omp.h>
 
 #include <string>

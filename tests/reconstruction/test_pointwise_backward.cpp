@@ -2,7 +2,6 @@
 // inputs kept >= 1e-3 from kinks), the fake-quant STE mask vs its written formula, fast vs _ref, and
 // 1 vs 2 threads bit-identical.
 #include <doctest/doctest.h>
-
 #include <omp.h>
 
 #include <cmath>
@@ -121,8 +120,8 @@ TEST_CASE("activation backward at the kinks follows PyTorch's subgradients") {
   CHECK(g.vec() == std::vector<float>{0, 0, 1, 0, 0, 0});
   activation_backward_f32(Activation::Hardswish, x, gy, g.mut_view());
   CHECK(g.vec() == std::vector<float>{-0.5f, 0.5f, 1.5f, 1, (2.0f * -1.0f + 3.0f) / 6.0f, 1});
-  CHECK_THROWS_WITH_AS(activation_backward_f32(Activation::GeluErf, x, gy, g.mut_view()),
-                       doctest::Contains("GELU"), Error);
+  CHECK_THROWS_WITH_AS(activation_backward_f32(Activation::GeluErf, x, gy, g.mut_view()), doctest::Contains("GELU"),
+                       Error);
 }
 
 TEST_CASE("add backward copies the gradient to both inputs") {
@@ -185,8 +184,9 @@ TEST_CASE("pool backward vs finite differences, fast == _ref, threads") {
 
   for (int kind : {0, 1, 2}) {
     CAPTURE(kind);
-    const Shape ys = kind == 0 ? pool2d_output_shape(xs, mp) : kind == 1 ? pool2d_output_shape(xs, ap)
-                                                                         : Shape{2, 3, 3, 5};
+    const Shape ys = kind == 0   ? pool2d_output_shape(xs, mp)
+                     : kind == 1 ? pool2d_output_shape(xs, ap)
+                                 : Shape{2, 3, 3, 5};
     // the double forward matches the engine's float forward
     TensorF32 y(ys);
     if (kind == 0) max_pool2d_nchw_f32_ref(x, mp, y.mut_view());
@@ -224,7 +224,8 @@ TEST_CASE("fake-quant STE gradient: passes inside the clamp range, zero outside 
   p.axis = 1;
   const Shape xs{3, 2, 40};
   TensorF32 x(xs);
-  for (int64_t i = 0; i < x.size(); ++i) x[i] = -6.0f + 0.3f * static_cast<float>(i % 40) + 0.01f * static_cast<float>(i / 80);
+  for (int64_t i = 0; i < x.size(); ++i)
+    x[i] = -6.0f + 0.3f * static_cast<float>(i % 40) + 0.01f * static_cast<float>(i / 80);
   const TensorF32 gy = random_tensor(xs, 31);
   TensorF32 g(xs), r(xs), g1(xs);
   fake_quantize_backward_ste_f32(x, gy, p, g.mut_view());
@@ -236,7 +237,8 @@ TEST_CASE("fake-quant STE gradient: passes inside the clamp range, zero outside 
   for (int64_t i = 0; i < x.size(); ++i) {
     const int64_t c = (i / 40) % 2;
     // the mask, computed independently in double: qmin <= round(x / s) + zp <= qmax
-    const double q = std::nearbyint(static_cast<double>(x[i]) / p.scale[static_cast<size_t>(c)]) + p.zero_point[static_cast<size_t>(c)];
+    const double q = std::nearbyint(static_cast<double>(x[i]) / p.scale[static_cast<size_t>(c)]) +
+                     p.zero_point[static_cast<size_t>(c)];
     const bool pass = q >= p.qmin && q <= p.qmax;
     (pass ? inside : outside)++;
     CHECK(g[i] == (pass ? gy[i] : 0.0f));
