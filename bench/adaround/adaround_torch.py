@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""One AdaRound iteration (forward + backward + Adam step, batch 32) with torch autograd, per layer.
+
+The same objective as mqcalib's reconstruction/adaround.h (../../../shared/REFERENCE.md section 4):
+W~ = s * clamp(floor(W/s) + h(V), qmin - zp, qmax - zp), h the rectified sigmoid (zeta 1.1, gamma -0.1),
+rec = ((f(conv(x, W~) + b) - t)^2).sum(1).mean(), + lambda * sum(1 - |2h - 1|^beta), Adam lr 1e-3.
+Usage: adaround_torch.py <layers.txt> <threads> <min_seconds>. Prints "<name> <ms per iteration>" per
+layer and "peak_rss_mib <MiB>"; exits 3 when torch is missing.
+"""
+import resource
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    print("torch missing")
+    sys.exit(3)
+
+ZETA, GAMMA, LAMBDA, BETA, BATCH = 1.1, -0.1, 0.01, 11.0, 32
+
+
+def parse(path):
+    for line in open(path):
+        f = line.split()
+        if not f or f[0].startswith("#"):
+            continue
+        yield f
+
+
+def act(name, z):
+    return {"none": lambda v: v, "relu": F.relu, "relu6": F.relu6}[name](z)
+
+
+def bench_layer(f, min_seconds):
+    g = torch.Generator().manual_seed(0)
+    if f[0] == "conv":
+        _, name, c, h, w, o, k, s, p, groups, a = f
+        c, h, w, o, k, s, p, groups = map(int, (c, h, w, o, k, s, p, groups))
+        x = torch.rand(BATCH, c, h, w, generator=g)
+        weight = torch.rand(o, c // groups, k, k, generator=g) - 0.5
+        layer = lambda wt, b: F.conv2d(x, wt, b, stride=s, padding=p, groups=groups)
+    else:
+        _, name, i, o, a = f
+        i, o = int(i), int(o)
+        x = torch.rand(BATCH, i, generator=g)
+        weight = torch.rand(o, i, generator=g) - 0.5
+        layer = lambda wt, b: F.linear(x, wt, b)
+    bias = torch.rand(o, generator=g) - 0.5
+    with torch.no_grad():
+        target = act(a, layer(weight, bias))
+    # per-channel symmetric 4-bit
+    shape = [o] + [1] * (weight.dim() - 1)
+    scale = (weight.abs().amax(dim=list(range(1, weight.dim()))) / 7).reshape(shape)
+    lo, hi = -8.0, 7.0
+    base = torch.floor(weight / scale)
+    frac = weight / scale - base
+    v = (-torch.log((ZETA - GAMMA) / (frac - GAMMA) - 1)).requires_grad_(True)
+    opt = torch.optim.Adam([v], lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        hv = torch.clamp(torch.sigmoid(v) * (ZETA - GAMMA) + GAMMA, 0, 1)
+        w_soft = scale * torch.clamp(base + hv, lo, hi)
+        y = act(a, layer(w_soft, bias))
+        rec = (y - target).pow(2).sum(1).mean()
+        reg = (1 - (2 * hv - 1).abs().pow(BETA)).sum()
+        loss = rec + LAMBDA * reg
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    n, t0 = 0, time.perf_counter()
+    while True:
+        step()
+        n += 1
+        el = time.perf_counter() - t0
+        if el >= min_seconds and n >= 5:
+            return name, 1e3 * el / n
+
+
+def main():
+    torch.set_num_threads(int(sys.argv[2]))
+    for f in parse(sys.argv[1]):
+        name, ms = bench_layer(f, float(sys.argv[3]))
+        print(f"{name} {ms:.4f}", flush=True)
+    print(f"peak_rss_mib {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")
+
+
+if __name__ == "__main__":
+    main()
