@@ -44,10 +44,11 @@ void input_depthwise(const ViewF32& gy, const ViewF32& w, const Conv2dParams& p,
             float* xr = xp + ih * g.W;
             for (int64_t j = 0; j < g.KW; ++j) {
               const float wv = wp[i * g.KW + j];
-              for (int64_t ow = 0; ow < g.OW; ++ow) {
-                const int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
-                if (iw >= 0 && iw < g.W) xr[iw] += gp[oh * g.OW + ow] * wv;
-              }
+              int64_t lo, hi;
+              recon_detail::valid_out_range(g.W, g.OW, p.stride_w, p.pad_w, j * p.dil_w, lo, hi);
+              float* xs = xr + j * p.dil_w - p.pad_w;
+              const float* gr = gp + oh * g.OW;
+              for (int64_t ow = lo; ow < hi; ++ow) xs[ow * p.stride_w] += gr[ow] * wv;
             }
           }
       }
@@ -100,33 +101,44 @@ void weight_partial(const ViewF32& x, const ViewF32& gy, const Conv2dParams& p, 
         const float* gp = gy.data + (n * g.O + o) * g.P;
         for (int64_t i = 0; i < g.KH; ++i)
           for (int64_t j = 0; j < g.KW; ++j) {
+            int64_t lo, hi;
+            recon_detail::valid_out_range(g.W, g.OW, p.stride_w, p.pad_w, j * p.dil_w, lo, hi);
+            const int64_t off = j * p.dil_w - p.pad_w;
             float acc = 0.0f;
             for (int64_t oh = 0; oh < g.OH; ++oh) {
               const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
               if (ih < 0 || ih >= g.H) continue;
-              for (int64_t ow = 0; ow < g.OW; ++ow) {
-                const int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
-                if (iw >= 0 && iw < g.W) acc += gp[oh * g.OW + ow] * xp[ih * g.W + iw];
-              }
+              const float* gr = gp + oh * g.OW;
+              const float* xr = xp + ih * g.W + off;
+              for (int64_t ow = lo; ow < hi; ++ow) acc += gr[ow] * xr[ow * p.stride_w];
             }
             pw[(o * g.KH + i) * g.KW + j] += acc;
           }
       }
-      continue;
     }
-    for (int64_t gi = 0; gi < g.G; ++gi) {
+  }
+  if (depthwise) return;
+  // GEMM path: per group, the chunk's samples side by side, gw_g[Og, K] += gy[Og, S*P] * col[K, S*P]^T
+  // (one GEMM per group and chunk instead of one per sample; small outputs stay efficient).
+  const int64_t S = n1 - n0, SP = S * g.P;
+  std::vector<float> gyb(static_cast<size_t>(g.Og * SP));
+  col.resize(static_cast<size_t>(g.K * SP));
+  for (int64_t gi = 0; gi < g.G; ++gi) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const int64_t s = n - n0;
+      const float* gp = gy.data + (n * g.O + gi * g.Og) * g.P;
+      for (int64_t o = 0; o < g.Og; ++o) std::copy(gp + o * g.P, gp + (o + 1) * g.P, gyb.data() + o * SP + s * g.P);
       const float* xg = x.data + (n * g.C + gi * g.Cg) * g.H * g.W;
-      const float* src = xg;
-      if (!pointwise) {
-        col.resize(static_cast<size_t>(g.K * g.P));
-        recon_detail::im2col_f32(xg, g, p, col.data());
-        src = col.data();
+      if (pointwise) {
+        for (int64_t k = 0; k < g.K; ++k) std::copy(xg + k * g.P, xg + (k + 1) * g.P, col.data() + k * SP + s * g.P);
+      } else {
+        recon_detail::im2col_f32(xg, g, p, col.data() + s * g.P, SP);
       }
-      Eigen::Map<const MatRow> Gy(gy.data + (n * g.O + gi * g.Og) * g.P, g.Og, g.P);
-      Eigen::Map<const MatRow> Col(src, g.K, g.P);
-      Eigen::Map<MatRow> Gw(pw + gi * g.Og * g.K, g.Og, g.K);
-      Gw.noalias() += Gy * Col.transpose();
     }
+    Eigen::Map<const MatRow> Gy(gyb.data(), g.Og, SP);
+    Eigen::Map<const MatRow> Col(col.data(), g.K, SP);
+    Eigen::Map<MatRow> Gw(pw + gi * g.Og * g.K, g.Og, g.K);
+    Gw.noalias() += Gy * Col.transpose();
   }
 }
 
