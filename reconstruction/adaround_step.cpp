@@ -103,8 +103,7 @@ double AdaRoundLayer::loss_and_grad(ViewF32 x, ViewF32 target, std::optional<flo
   sw_.backward(v_.data(), g_w_.data(), gv);
   if (beta) {
     const int64_t n = static_cast<int64_t>(v_.size());
-    loss += static_cast<double>(opt_.lambda) * round_regularizer(v_.data(), n, *beta);
-    round_regularizer_grad_add(v_.data(), n, *beta, opt_.lambda, gv);
+    loss += static_cast<double>(opt_.lambda) * round_regularizer_grad_add(v_.data(), n, *beta, opt_.lambda, gv);
   }
   return loss;
 }

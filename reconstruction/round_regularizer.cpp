@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/parallel.h"
 #include "reconstruction/rectified_sigmoid.h"
@@ -32,21 +33,28 @@ double round_regularizer(const float* v, int64_t n, float beta) {
   double s = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     const float a = std::fabs(2.0f * rectified_sigmoid(v[i]) - 1.0f);
-    s += 1.0 - std::pow(static_cast<double>(a), static_cast<double>(beta));
+    s += static_cast<double>(1.0f - std::pow(a, beta));
   }
   return s;
 }
 
-void round_regularizer_grad_add(const float* v, int64_t n, float beta, float scale, float* gv) {
-  parallel_for_chunks(n, kChunkElems, [&](int64_t b, int64_t e, int64_t) {
+double round_regularizer_grad_add(const float* v, int64_t n, float beta, float scale, float* gv) {
+  std::vector<double> part(static_cast<size_t>(num_chunks(n, kChunkElems)), 0.0);
+  parallel_for_chunks(n, kChunkElems, [&](int64_t b, int64_t e, int64_t k) {
+    double s = 0.0;
     for (int64_t i = b; i < e; ++i) {
       const float d = 2.0f * rectified_sigmoid(v[i]) - 1.0f;
       const float a = std::fabs(d);
       const float sgn = d > 0.0f ? 1.0f : (d < 0.0f ? -1.0f : 0.0f);
-      const float dr_dh = -2.0f * beta * std::pow(a, beta - 1.0f) * sgn;
-      gv[i] += scale * dr_dh * rectified_sigmoid_grad(v[i]);
+      const float a_pow = std::pow(a, beta - 1.0f);  // |2h-1|^(beta-1); |2h-1|^beta = a * a_pow
+      s += static_cast<double>(1.0f - a * a_pow);
+      gv[i] += scale * (-2.0f * beta * a_pow * sgn) * rectified_sigmoid_grad(v[i]);
     }
+    part[static_cast<size_t>(k)] = s;
   });
+  double r = 0.0;
+  for (double s : part) r += s;
+  return r;
 }
 
 }  // namespace mqcalib

@@ -20,9 +20,10 @@ enum class BetaSchedule { Linear, Cosine };
 bool round_regularizer_active(int t, int iters, float warmup);
 float round_regularizer_beta(int t, int iters, float warmup, float beta_start, float beta_end, BetaSchedule);
 
-// R(V) over n entries (accumulated in double, serially: deterministic).
+// R(V) over n entries (float terms accumulated in double, serially: deterministic).
 double round_regularizer(const float* v, int64_t n, float beta);
-// gv[i] += scale * dR/dV_i (elementwise, fixed chunks).
-void round_regularizer_grad_add(const float* v, int64_t n, float beta, float scale, float* gv);
+// gv[i] += scale * dR/dV_i (elementwise, fixed chunks); returns R(V) (float terms, summed in double per
+// fixed chunk, chunk sums merged serially in chunk order: deterministic at any thread count).
+double round_regularizer_grad_add(const float* v, int64_t n, float beta, float scale, float* gv);
 
 }  // namespace mqcalib

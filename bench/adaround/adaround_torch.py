@@ -8,6 +8,7 @@ Usage: adaround_torch.py <layers.txt> <threads> <min_seconds>. Prints "<name> <m
 layer and "peak_rss_mib <MiB>"; exits 3 when torch is missing.
 """
 import resource
+import statistics
 import sys
 import time
 
@@ -72,13 +73,12 @@ def bench_layer(f, min_seconds):
 
     for _ in range(3):
         step()
-    n, t0 = 0, time.perf_counter()
-    while True:
+    times = []  # median of single iterations, as the engine side
+    while sum(times) < min_seconds or len(times) < 5:
+        t0 = time.perf_counter()
         step()
-        n += 1
-        el = time.perf_counter() - t0
-        if el >= min_seconds and n >= 5:
-            return name, 1e3 * el / n
+        times.append(time.perf_counter() - t0)
+    return name, 1e3 * statistics.median(times)
 
 
 def main():

@@ -2,7 +2,7 @@
 // backward to V by the hand-written kernels, Adam step; batch 32, regularizer active) per layer
 // shape, for the engine and for the same iteration in PyTorch autograd (adaround_torch.py, run with
 // /usr/bin/python3), both on the same number of threads. Prints ms per iteration per side, the ratio
-// torch / engine, and the peak RSS of each side.
+// torch / engine, and the peak RSS of each side. Times are medians of single iterations.
 //
 // Usage: bench_adaround [layers.txt] [threads=2] [min_seconds=0.5]   (layers.txt: format in the file)
 #include <sys/resource.h>
@@ -114,12 +114,17 @@ double bench_engine(const Layer& l, double min_seconds) {
   if (spec.activation) activation_f32(*spec.activation, t, t.mut_view());
   const int t_reg = opt.iters / 2;  // past the warm-up: the regularizer is part of the iteration
   for (int i = 0; i < kWarmupIters; ++i) layer.step(x, t, t_reg);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int n = 1;; ++n) {
+  // Median of single-iteration times: robust to the other jobs on a shared machine.
+  std::vector<double> ms;
+  double total = 0.0;
+  while (total < min_seconds || static_cast<int>(ms.size()) < kMinTimedIters) {
+    const auto t0 = std::chrono::steady_clock::now();
     layer.step(x, t, t_reg);
-    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (el >= min_seconds && n >= kMinTimedIters) return 1e3 * el / n;
+    ms.push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    total += ms.back() * 1e-3;
   }
+  std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
+  return ms[ms.size() / 2];
 }
 
 // Runs the torch script; fills name -> ms and the script's peak RSS. False if python/torch is missing.
