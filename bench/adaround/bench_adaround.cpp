@@ -5,6 +5,8 @@
 // torch / engine, and the peak RSS of each side. Times are medians of single iterations.
 //
 // Usage: bench_adaround [layers.txt] [threads=2] [min_seconds=0.5]   (layers.txt: format in the file)
+// On a loaded shared machine, OpenMP spin-waiting distorts multi-threaded timings on both sides: compare
+// at 1 thread or with OMP_WAIT_POLICY=passive (docs/reconstruction.md).
 #include <sys/resource.h>
 
 #include <algorithm>
