@@ -65,9 +65,9 @@ void activation_backward_f32(Activation a, ViewF32 x, ViewF32 gy, MutViewF32 gx,
     const float* g = gy.data;
     float* o = gx.data;
     if (a == Activation::Relu) {
-      for (int64_t i = b; i < e; ++i) o[i] = g[i] * (xd[i] > 0.0f ? 1.0f : 0.0f);
+      for (int64_t i = b; i < e; ++i) o[i] = g[i] * static_cast<float>(xd[i] > 0.0f);
     } else if (a == Activation::Relu6) {
-      for (int64_t i = b; i < e; ++i) o[i] = g[i] * (xd[i] > 0.0f && xd[i] < 6.0f ? 1.0f : 0.0f);
+      for (int64_t i = b; i < e; ++i) o[i] = g[i] * static_cast<float>((xd[i] > 0.0f) & (xd[i] < 6.0f));
     } else {
       for (int64_t i = b; i < e; ++i) o[i] = g[i] * activation_derivative_f32(a, xd[i], p);
     }
