@@ -8,11 +8,13 @@
 // On a loaded shared machine, OpenMP spin-waiting distorts multi-threaded timings on both sides: compare
 // at 1 thread or with OMP_WAIT_POLICY=passive (docs/reconstruction.md).
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -23,6 +25,7 @@
 
 #include "core/parallel.h"
 #include "reconstruction/adaround_step.h"
+#include "reconstruction/round_regularizer.h"
 
 using namespace mqcalib;
 
@@ -68,8 +71,18 @@ TensorF32 uniform(const Shape& s, std::mt19937& rng, float lo, float hi) {
   return t;
 }
 
-// ms per engine iteration for one layer (same setup as adaround_torch.py: per-channel symmetric 4-bit).
-double bench_engine(const Layer& l, double min_seconds) {
+struct EngineResult {
+  double ms = 0.0;
+  double loss = 0.0, grad_norm = 0.0;  // objective and |dL/dV| at V_init, regularizer on (cross-check)
+};
+
+void write_floats(std::ofstream& out, const TensorF32& t) {
+  out.write(reinterpret_cast<const char*>(t.data()), static_cast<std::streamsize>(sizeof(float) * t.vec().size()));
+}
+
+// One layer: per-channel symmetric 4-bit, as adaround_torch.py. Writes the layer's data (x, w, b,
+// target as raw float32, in that order) to `data_path` so the torch side uses the same numbers.
+EngineResult bench_engine(const Layer& l, double min_seconds, const std::string& data_path) {
   const auto& f = l.fields;
   std::mt19937 rng(0);
   LayerSpec spec;
@@ -115,6 +128,21 @@ double bench_engine(const Layer& l, double min_seconds) {
     linear_f32(x, w, b.data(), t.mut_view());
   if (spec.activation) activation_f32(*spec.activation, t, t.mut_view());
   const int t_reg = opt.iters / 2;  // past the warm-up: the regularizer is part of the iteration
+  {
+    std::ofstream out(data_path, std::ios::binary);
+    write_floats(out, x);
+    write_floats(out, w);
+    write_floats(out, b);
+    write_floats(out, t);
+    if (!out) throw Error("bench_adaround: cannot write '" + data_path + "'");
+  }
+  EngineResult r;
+  std::vector<float> gv(layer.v().size());
+  r.loss = layer.loss_and_grad(
+      x, t, round_regularizer_beta(t_reg, opt.iters, opt.warmup, opt.beta_start, opt.beta_end, opt.beta_schedule),
+      gv.data());
+  for (float g : gv) r.grad_norm += static_cast<double>(g) * g;
+  r.grad_norm = std::sqrt(r.grad_norm);
   for (int i = 0; i < kWarmupIters; ++i) layer.step(x, t, t_reg);
   // Median of single-iteration times: robust to the other jobs on a shared machine.
   std::vector<double> ms;
@@ -126,14 +154,19 @@ double bench_engine(const Layer& l, double min_seconds) {
     total += ms.back() * 1e-3;
   }
   std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
-  return ms[ms.size() / 2];
+  r.ms = ms[ms.size() / 2];
+  return r;
 }
 
 // Runs the torch script; fills name -> ms and the script's peak RSS. False if python/torch is missing.
-bool bench_torch(const std::string& layers, int threads, double min_seconds, std::map<std::string, double>& ms,
-                 double& rss_mib) {
+struct TorchResult {
+  double ms = 0.0, loss = 0.0, grad_norm = 0.0;
+};
+
+bool bench_torch(const std::string& layers, int threads, double min_seconds, const std::string& data_dir,
+                 std::map<std::string, TorchResult>& res, double& rss_mib) {
   const std::string cmd = "/usr/bin/python3 '" MQCALIB_ADAROUND_TORCH_SCRIPT "' '" + layers + "' " +
-                          std::to_string(threads) + " " + std::to_string(min_seconds) + " 2>&1";
+                          std::to_string(threads) + " " + std::to_string(min_seconds) + " '" + data_dir + "' 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return false;
   char buf[512];
@@ -141,8 +174,13 @@ bool bench_torch(const std::string& layers, int threads, double min_seconds, std
   while (std::fgets(buf, sizeof buf, p)) {
     std::istringstream ss(buf);
     std::string name;
-    double v = 0.0;
-    if (ss >> name >> v) (name == "peak_rss_mib" ? rss_mib : ms[name]) = v;
+    TorchResult t;
+    if (ss >> name >> t.ms) {
+      if (name == "peak_rss_mib")
+        rss_mib = t.ms;
+      else if (ss >> t.loss >> t.grad_norm)
+        res[name] = t;
+    }
     out += buf;
   }
   const int rc = pclose(p);
@@ -164,30 +202,41 @@ int main(int argc, char** argv) {
     std::printf("bench_adaround: one AdaRound iteration (fwd + bwd + Adam, batch %lld), %d threads, -march=%s\n",
                 static_cast<long long>(kBatch), threads, MQCALIB_MARCH);
     const std::vector<Layer> ls = read_layers(layers);
-    std::vector<double> engine;
-    for (const Layer& l : ls) engine.push_back(bench_engine(l, min_seconds));
+    char tmpl[] = "/tmp/mqcalib_bench_adaround_XXXXXX";
+    if (!mkdtemp(tmpl)) throw Error("bench_adaround: cannot create a temporary directory");
+    const std::string data_dir = tmpl;
+    std::vector<EngineResult> engine;
+    for (const Layer& l : ls) engine.push_back(bench_engine(l, min_seconds, data_dir + "/" + l.fields[1] + ".bin"));
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     const double engine_rss = static_cast<double>(ru.ru_maxrss) / 1024.0;
-    std::map<std::string, double> torch_ms;
+    std::map<std::string, TorchResult> tr;
     double torch_rss = 0.0;
-    const bool have_torch = bench_torch(layers, threads, min_seconds, torch_ms, torch_rss);
-    std::printf("%-18s %12s %12s %8s\n", "layer", "engine ms", "torch ms", "ratio");
+    const bool have_torch = bench_torch(layers, threads, min_seconds, data_dir, tr, torch_rss);
+    for (const Layer& l : ls) std::remove((data_dir + "/" + l.fields[1] + ".bin").c_str());
+    rmdir(data_dir.c_str());
+    // loss / |grad| columns: relative difference engine vs torch of the objective and of |dL/dV| at V_init
+    // on the same data (both sides compute the same iteration).
+    std::printf("%-18s %10s %10s %7s %10s %10s\n", "layer", "engine ms", "torch ms", "ratio", "d loss", "d |grad|");
     double se = 0.0, st = 0.0;
     for (size_t i = 0; i < ls.size(); ++i) {
       const std::string& name = ls[i].fields[1];
-      se += engine[i];
-      if (have_torch && torch_ms.count(name)) {
-        st += torch_ms[name];
-        std::printf("%-18s %12.3f %12.3f %8.2f\n", name.c_str(), engine[i], torch_ms[name], torch_ms[name] / engine[i]);
+      const EngineResult& e = engine[i];
+      se += e.ms;
+      if (have_torch && tr.count(name)) {
+        const TorchResult& t = tr[name];
+        st += t.ms;
+        std::printf("%-18s %10.3f %10.3f %7.2f %10.1e %10.1e\n", name.c_str(), e.ms, t.ms, t.ms / e.ms,
+                    std::fabs(e.loss - t.loss) / std::max(1e-30, std::fabs(t.loss)),
+                    std::fabs(e.grad_norm - t.grad_norm) / std::max(1e-30, t.grad_norm));
       } else {
-        std::printf("%-18s %12.3f %12s %8s\n", name.c_str(), engine[i], "-", "-");
+        std::printf("%-18s %10.3f %10s %7s\n", name.c_str(), e.ms, "-", "-");
       }
     }
     if (have_torch)
-      std::printf("%-18s %12.3f %12.3f %8.2f\n", "total", se, st, st / se);
+      std::printf("%-18s %10.3f %10.3f %7.2f\n", "total", se, st, st / se);
     else
-      std::printf("%-18s %12.3f\n", "total", se);
+      std::printf("%-18s %10.3f\n", "total", se);
     std::printf("peak RSS: engine %.1f MiB", engine_rss);
     if (have_torch) std::printf(", torch %.1f MiB", torch_rss);
     std::printf("\n");
