@@ -95,25 +95,37 @@ void weight_partial(const ViewF32& x, const ViewF32& gy, const Conv2dParams& p, 
         pb[o] += s;
       }
     if (depthwise) {
-      const int64_t mult = g.O / g.C;
+      // Per tap (i, j), products are accumulated per output column ow (independent lanes, no serial
+      // dependency chain), then the columns are summed in order.
+      const int64_t mult = g.O / g.C, taps = g.KH * g.KW;
+      std::vector<float>& acc = col;
+      acc.resize(static_cast<size_t>(taps * g.OW));
       for (int64_t o = 0; o < g.O; ++o) {
         const float* xp = x.data + (n * g.C + o / mult) * g.H * g.W;
         const float* gp = gy.data + (n * g.O + o) * g.P;
-        for (int64_t i = 0; i < g.KH; ++i)
-          for (int64_t j = 0; j < g.KW; ++j) {
-            int64_t lo, hi;
-            recon_detail::valid_out_range(g.W, g.OW, p.stride_w, p.pad_w, j * p.dil_w, lo, hi);
-            const int64_t off = j * p.dil_w - p.pad_w;
-            float acc = 0.0f;
-            for (int64_t oh = 0; oh < g.OH; ++oh) {
-              const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
-              if (ih < 0 || ih >= g.H) continue;
-              const float* gr = gp + oh * g.OW;
-              const float* xr = xp + ih * g.W + off;
-              for (int64_t ow = lo; ow < hi; ++ow) acc += gr[ow] * xr[ow * p.stride_w];
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          const float* gr = gp + oh * g.OW;
+          for (int64_t i = 0; i < g.KH; ++i) {
+            const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
+            if (ih < 0 || ih >= g.H) continue;
+            for (int64_t j = 0; j < g.KW; ++j) {
+              int64_t lo, hi;
+              recon_detail::valid_out_range(g.W, g.OW, p.stride_w, p.pad_w, j * p.dil_w, lo, hi);
+              const float* xr = xp + ih * g.W + j * p.dil_w - p.pad_w;
+              float* a = acc.data() + (i * g.KW + j) * g.OW;
+              if (p.stride_w == 1)
+                for (int64_t ow = lo; ow < hi; ++ow) a[ow] += gr[ow] * xr[ow];
+              else
+                for (int64_t ow = lo; ow < hi; ++ow) a[ow] += gr[ow] * xr[ow * p.stride_w];
             }
-            pw[(o * g.KH + i) * g.KW + j] += acc;
           }
+        }
+        for (int64_t k = 0; k < taps; ++k) {
+          float s = 0.0f;
+          for (int64_t ow = 0; ow < g.OW; ++ow) s += acc[static_cast<size_t>(k * g.OW + ow)];
+          pw[o * taps + k] += s;
+        }
       }
     }
   }
