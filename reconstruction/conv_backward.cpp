@@ -29,6 +29,10 @@ ConvGeom checked_geom(const Shape& x, const Shape& w, const Shape& gy, const Con
 void input_depthwise(const ViewF32& gy, const ViewF32& w, const Conv2dParams& p, const ConvGeom& g, float* gx) {
   const int64_t mult = g.O / g.C;
   const int64_t chunk = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, g.H * g.W));
+  std::vector<int64_t> jlo(static_cast<size_t>(g.KW)), jhi(static_cast<size_t>(g.KW));  // per kernel column
+  for (int64_t j = 0; j < g.KW; ++j)
+    recon_detail::valid_out_range(g.W, g.OW, p.stride_w, p.pad_w, j * p.dil_w, jlo[static_cast<size_t>(j)],
+                                  jhi[static_cast<size_t>(j)]);
   parallel_for_chunks(g.N * g.C, chunk, [&](int64_t b, int64_t e, int64_t) {
     for (int64_t pl = b; pl < e; ++pl) {
       const int64_t n = pl / g.C, c = pl % g.C;
@@ -44,8 +48,7 @@ void input_depthwise(const ViewF32& gy, const ViewF32& w, const Conv2dParams& p,
             float* xr = xp + ih * g.W;
             for (int64_t j = 0; j < g.KW; ++j) {
               const float wv = wp[i * g.KW + j];
-              int64_t lo, hi;
-              recon_detail::valid_out_range(g.W, g.OW, p.stride_w, p.pad_w, j * p.dil_w, lo, hi);
+              const int64_t lo = jlo[static_cast<size_t>(j)], hi = jhi[static_cast<size_t>(j)];
               float* xs = xr + j * p.dil_w - p.pad_w;
               const float* gr = gp + oh * g.OW;
               for (int64_t ow = lo; ow < hi; ++ow) xs[ow * p.stride_w] += gr[ow] * wv;
@@ -80,6 +83,37 @@ void input_gemm(const ViewF32& gy, const ViewF32& w, const Conv2dParams& p, cons
   });
 }
 
+// Depthwise: each tap's gradient is one dot product. The input plane is copied into a zero-padded
+// plane of width Wp (W + 2 p_w rounded up to a multiple of s_w), and gy into rows of width
+// Wq = s_h Wp / s_w with zeros in columns ow >= OW. Then for tap (i, j), t = i d_h Wp + j d_w:
+//   gw[o,i,j] += sum_m gyq[m] * xp[m s_w + t],   m over OH * Wq
+// since m = oh Wq + ow gives m s_w + t = (oh s_h + i d_h) Wp + ow s_w + j d_w; the terms with ow >= OW
+// (which may wrap into other rows) meet a zero of gyq.
+void weight_depthwise(const ViewF32& x, const ViewF32& gy, const Conv2dParams& p, const ConvGeom& g, int64_t n,
+                      float* pw) {
+  const int64_t sw = p.stride_w, Wp = (g.W + 2 * p.pad_w + sw - 1) / sw * sw, Wq = p.stride_h * Wp / sw;
+  const int64_t M = g.OH * Wq, mult = g.O / g.C, taps = g.KH * g.KW;
+  const int64_t t_max = (g.KH - 1) * p.dil_h * Wp + (g.KW - 1) * p.dil_w;
+  thread_local std::vector<float> xp, gq;
+  xp.assign(static_cast<size_t>(std::max((g.H + 2 * p.pad_h) * Wp, M * sw + t_max)), 0.0f);
+  gq.assign(static_cast<size_t>(M), 0.0f);
+  using VecMap = Eigen::Map<const Eigen::VectorXf>;
+  using StridedMap = Eigen::Map<const Eigen::VectorXf, 0, Eigen::InnerStride<>>;
+  for (int64_t o = 0; o < g.O; ++o) {
+    const float* xs = x.data + (n * g.C + o / mult) * g.H * g.W;
+    const float* gs = gy.data + (n * g.O + o) * g.P;
+    for (int64_t h = 0; h < g.H; ++h)
+      std::copy(xs + h * g.W, xs + (h + 1) * g.W, xp.data() + (h + p.pad_h) * Wp + p.pad_w);
+    for (int64_t oh = 0; oh < g.OH; ++oh) std::copy(gs + oh * g.OW, gs + (oh + 1) * g.OW, gq.data() + oh * Wq);
+    const VecMap G(gq.data(), M);
+    for (int64_t i = 0; i < g.KH; ++i)
+      for (int64_t j = 0; j < g.KW; ++j) {
+        const StridedMap X(xp.data() + i * p.dil_h * Wp + j * p.dil_w, M, Eigen::InnerStride<>(sw));
+        pw[o * taps + i * g.KW + j] += G.dot(X);
+      }
+  }
+}
+
 // Partial weight/bias gradient of samples [n0, n1) into pw [O*Cg*KH*KW] and pb [O] (zeroed here).
 void weight_partial(const ViewF32& x, const ViewF32& gy, const Conv2dParams& p, const ConvGeom& g, int64_t n0,
                     int64_t n1, float* pw, float* pb, std::vector<float>& col) {
@@ -94,40 +128,7 @@ void weight_partial(const ViewF32& x, const ViewF32& gy, const Conv2dParams& p, 
         for (int64_t q = 0; q < g.P; ++q) s += gp[q];
         pb[o] += s;
       }
-    if (depthwise) {
-      // Per tap (i, j), products are accumulated per output column ow (independent lanes, no serial
-      // dependency chain), then the columns are summed in order.
-      const int64_t mult = g.O / g.C, taps = g.KH * g.KW;
-      std::vector<float>& acc = col;
-      acc.resize(static_cast<size_t>(taps * g.OW));
-      for (int64_t o = 0; o < g.O; ++o) {
-        const float* xp = x.data + (n * g.C + o / mult) * g.H * g.W;
-        const float* gp = gy.data + (n * g.O + o) * g.P;
-        std::fill(acc.begin(), acc.end(), 0.0f);
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const float* gr = gp + oh * g.OW;
-          for (int64_t i = 0; i < g.KH; ++i) {
-            const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
-            if (ih < 0 || ih >= g.H) continue;
-            for (int64_t j = 0; j < g.KW; ++j) {
-              int64_t lo, hi;
-              recon_detail::valid_out_range(g.W, g.OW, p.stride_w, p.pad_w, j * p.dil_w, lo, hi);
-              const float* xr = xp + ih * g.W + j * p.dil_w - p.pad_w;
-              float* a = acc.data() + (i * g.KW + j) * g.OW;
-              if (p.stride_w == 1)
-                for (int64_t ow = lo; ow < hi; ++ow) a[ow] += gr[ow] * xr[ow];
-              else
-                for (int64_t ow = lo; ow < hi; ++ow) a[ow] += gr[ow] * xr[ow * p.stride_w];
-            }
-          }
-        }
-        for (int64_t k = 0; k < taps; ++k) {
-          float s = 0.0f;
-          for (int64_t ow = 0; ow < g.OW; ++ow) s += acc[static_cast<size_t>(k * g.OW + ow)];
-          pw[o * taps + k] += s;
-        }
-      }
-    }
+    if (depthwise) weight_depthwise(x, gy, p, g, n, pw);
   }
   if (depthwise) return;
   // GEMM path: per group, the chunk's samples side by side, gw_g[Og, K] += gy[Og, S*P] * col[K, S*P]^T

@@ -45,6 +45,8 @@ std::vector<Case> cases() {
   asym.pad_h = 2;
   asym.pad_w = 0;
   asym.dil_h = 2;
+  Conv2dParams dw_asym = asym;
+  dw_asym.groups = 2;
   return {
       {"3x3 s1 p1", {2, 3, 6, 7}, {4, 3, 3, 3}, cp(1, 1)},
       {"3x3 s2 p1, 5 samples (2 chunks)", {5, 2, 7, 6}, {3, 2, 3, 3}, cp(2, 1)},
@@ -52,6 +54,9 @@ std::vector<Case> cases() {
       {"groups 2", {2, 4, 5, 5}, {6, 2, 3, 3}, cp(1, 1, 1, 2)},
       {"depthwise 3x3 s1", {2, 4, 6, 6}, {4, 1, 3, 3}, cp(1, 1, 1, 4)},
       {"depthwise 3x3 s2, multiplier 2", {3, 3, 7, 7}, {6, 1, 3, 3}, cp(2, 1, 1, 3)},
+      {"depthwise 3x3 s1 dilation 2", {2, 3, 7, 8}, {3, 1, 3, 3}, cp(1, 2, 2, 3)},
+      {"depthwise 3x3 s3 p0, odd width", {2, 2, 9, 11}, {2, 1, 3, 3}, cp(3, 0, 1, 2)},
+      {"depthwise 2x3 asymmetric stride/pad/dilation", {2, 2, 6, 9}, {2, 1, 2, 3}, dw_asym},
       {"pointwise 1x1", {2, 5, 4, 3}, {3, 5, 1, 1}, cp(1, 0)},
       {"1x1 stride 2", {2, 3, 5, 5}, {4, 3, 1, 1}, cp(2, 0)},
       {"5x5 s2 p2", {2, 2, 9, 8}, {3, 2, 5, 5}, cp(2, 2)},
@@ -111,7 +116,8 @@ TEST_CASE("conv2d backward vs double finite differences, fast and _ref") {
 TEST_CASE("conv2d backward: 1 and 2 threads bit-identical") {
   const std::vector<Case> cs = {
       {"3x3 s1 p1, 11 samples", {11, 8, 10, 10}, {16, 8, 3, 3}, cp(1, 1)},
-      {"depthwise, 11 samples", {11, 8, 10, 10}, {8, 1, 3, 3}, cp(2, 1, 1, 8)},
+      {"depthwise s2, 11 samples", {11, 8, 10, 10}, {8, 1, 3, 3}, cp(2, 1, 1, 8)},
+      {"depthwise s1, 11 samples", {11, 8, 7, 7}, {8, 1, 3, 3}, cp(1, 1, 1, 8)},
       {"pointwise, 11 samples", {11, 8, 6, 6}, {12, 8, 1, 1}, cp(1, 0)},
   };
   for (const Case& c : cs) {
