@@ -1,0 +1,54 @@
+// mqcalib/reconstruction/soft_weight.h: AdaRound's soft-quantized weight, its gradient w.r.t. V and
+// the final hard rounding, for per-tensor or per-channel, symmetric or asymmetric QParams (a
+// power-of-two scale is just a scale value here).
+//
+// ../shared/REFERENCE.md section 4, with the zero point folded into the clamp bounds:
+//   b = floor(W / s)                                   (true division, as the forward quantizer)
+//   W~ = s * clamp(b + h(V), qmin - zp, qmax - zp)      = s * (clamp(b + h + zp, qmin, qmax) - zp)
+//   dW~/dV = s * h'(V)  where qmin - zp <= b + h(V) <= qmax - zp  (inclusive, as torch.clamp), else 0
+//   hard rounding:  q = clamp(b + (h(V) >= 0.5 ? 1 : 0) + zp, qmin, qmax),  W^ = s * (q - zp)
+//   V initialised by h(V) = W / s - b (rectified_sigmoid_inverse).
+// s and zp are those of the element's channel (QParams::axis), or the tensor's.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/qscheme.h"
+#include "core/tensor.h"
+
+namespace mqcalib {
+
+class SoftWeight {
+ public:
+  // Checks p against w's shape (Error naming `name`) and precomputes b = floor(W / s).
+  SoftWeight(ViewF32 w, const QParams& p, const std::string& name);
+
+  int64_t size() const { return static_cast<int64_t>(base_.size()); }
+  const Shape& shape() const { return shape_; }
+
+  // V with h(V) = frac(W / s).
+  std::vector<float> initial_v() const;
+  // W~(V) into w_soft.
+  void soft(const float* v, float* w_soft) const;
+  // gv = dL/dW~ * dW~/dV.
+  void backward(const float* v, const float* g_wsoft, float* gv) const;
+  // Hard-rounded integer codes q and the dequantized weight W^ = s * (q - zp).
+  void hard(const float* v, int32_t* codes, float* w_hard) const;
+  // Fraction of entries whose h(V) is strictly between 0 and 1 (not yet decided).
+  float soft_fraction(const float* v) const;
+
+ private:
+  size_t channel(int64_t i) const { return static_cast<size_t>((i / inner_) % channels_); }
+
+  Shape shape_;
+  std::vector<float> base_;             // floor(W / s)
+  std::vector<float> frac_;             // W / s - floor(W / s)
+  std::vector<float> scale_, lo_, hi_;  // per channel: s, qmin - zp, qmax - zp
+  std::vector<int32_t> zp_;
+  int32_t qmin_ = 0, qmax_ = 0;
+  int64_t inner_ = 1, channels_ = 1;
+};
+
+}  // namespace mqcalib
