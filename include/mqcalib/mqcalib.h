@@ -25,7 +25,8 @@
 
 namespace mqcalib {
 
-// (phase, done, total); total is -1 when unknown.
+// (phase, done, total); total is -1 when unknown. AdaRound reports phase "adaround <layer> i/n"
+// with done/total its iterations and calls `detail` (when set) with the loss and soft fraction.
 using ProgressCallback = std::function<void(const std::string& phase, int64_t done, int64_t total)>;
 
 struct DataOptions {
@@ -55,6 +56,12 @@ struct QuantizeOptions {
   std::vector<std::string> skip;    // layers kept in fp32
   std::map<std::string, int> layer_bits;  // layer -> bits (weight and input)
   bool first_last_8bit = false;
+  // Weight rounding: "nearest" (plain calibration) or "adaround" (layer-wise AdaRound on the
+  // calibration samples, REFERENCE.md section 4; defaults as there, except iters, see below).
+  std::string method = "nearest";
+  int adaround_iters = 20000;       // per layer (the papers' default; 2000 is a usable quick run)
+  float adaround_lambda = 0.01f;    // rounding regularizer weight
+  int adaround_batch = 32;
   std::optional<DataOptions> eval;  // evaluate FP and quantized top-1 when set
   int64_t eval_limit = 0;           // 0: the whole evaluation set
   std::string out_dir;              // written atomically; empty: write nothing
@@ -62,6 +69,7 @@ struct QuantizeOptions {
   int batch_size = 64;
   std::string command_line;         // recorded in params.json provenance
   ProgressCallback progress;
+  std::function<void(const std::string& layer, int iteration, double loss, double soft_fraction)> adaround_detail;
 };
 
 struct LayerSummary {
@@ -78,6 +86,14 @@ struct OutlierSummary {
   std::string advice;
 };
 
+struct ReconstructionSummary {
+  std::string layer;
+  int bits = 0;
+  double loss_nearest = 0, loss_adaround = 0;  // layer output MSE vs FP over the calibration samples
+  double soft_fraction = 0;                    // rounding variables still soft at the end
+  double seconds = 0;
+};
+
 struct EvalSummary {
   int64_t samples = 0;
   double fp_top1 = 0, q_top1 = 0, agreement = 0;  // percent
@@ -87,6 +103,7 @@ struct QuantizeResult {
   std::string backend;
   std::vector<LayerSummary> layers;
   std::vector<OutlierSummary> outliers;
+  std::vector<ReconstructionSummary> reconstruction;  // method "adaround": one per layer
   std::optional<EvalSummary> eval;
   std::vector<std::string> files;   // written into out_dir
   std::vector<std::string> notes;   // placement decisions, native formats skipped (with the reason)

@@ -17,6 +17,7 @@
 #include "core/quantize.h"
 #include "data/dataset.h"
 #include "export/exporters.h"
+#include "export/npy_i32.h"
 #include "export/params_json.h"
 #include "export/report_json.h"
 #include "export/quant_record.h"
@@ -24,6 +25,7 @@
 #include "graph/bn_fold.h"
 #include "graph/weight_stats.h"
 #include "import/torchscript_import.h"
+#include "pipeline/adaround_weights.h"
 #include "pipeline/evaluate.h"
 #include "pipeline/outliers.h"
 #include "pipeline/quant_plan.h"
@@ -126,6 +128,10 @@ QuantizeResult quantize(const QuantizeOptions& o) {
   if (o.calib_size <= 0) throw Error("--calib-size must be positive");
   ObserverRegistry::instance().info(o.w_observer);  // unknown names fail before any work
   ObserverRegistry::instance().info(o.a_observer);
+  if (o.method != "nearest" && o.method != "adaround")
+    throw Error("--method '" + o.method + "': expected nearest or adaround");
+  if (o.method == "adaround" && (o.adaround_iters <= 0 || o.adaround_batch <= 0 || !(o.adaround_lambda >= 0)))
+    throw Error("adaround: --iters and --adaround-batch must be positive and --lambda >= 0");
 
   // Backend and overrides.
   BackendOverrides ov;
@@ -163,6 +169,27 @@ QuantizeResult quantize(const QuantizeOptions& o) {
   obs_opts.lp_norm = o.lp_norm;
   t = Clock::now();
   quantize_weights(m, o.w_observer, obs_opts);
+  result.seconds["calibrate_weights"] = seconds_since(t);
+  if (o.method == "adaround") {
+    t = Clock::now();
+    AdaRoundOptions ao;
+    ao.iters = o.adaround_iters;
+    ao.lambda = o.adaround_lambda;
+    ao.batch = o.adaround_batch;
+    ao.seed = o.seed;
+    ao.progress_every = std::max(1, o.adaround_iters / 20);
+    const std::vector<AdaRoundLayerReport> reps = adaround_weights(
+        m, folded, batches_of(*calib, calib_idx, o.batch_size), ao,
+        [&](const std::string& layer, size_t k, size_t n, int it, float loss, float soft) {
+          if (o.progress)
+            o.progress("adaround " + std::to_string(k + 1) + "/" + std::to_string(n) + " " + layer, it, o.adaround_iters);
+          if (o.adaround_detail) o.adaround_detail(layer, it, loss, soft);
+        });
+    for (const AdaRoundLayerReport& r : reps)
+      result.reconstruction.push_back({r.layer, r.bits, r.loss_nearest, r.loss_adaround, r.soft_fraction, r.seconds});
+    result.seconds["adaround"] = seconds_since(t);
+    t = Clock::now();
+  }
   calibrate_activations(m, o.a_observer, obs_opts, batches_of(*calib, calib_idx, o.batch_size),
                         [&](const std::string& phase, int64_t done, int64_t) {
                           if (o.progress) o.progress(phase, std::min<int64_t>(done * o.batch_size, static_cast<int64_t>(calib_idx.size())), static_cast<int64_t>(calib_idx.size()));
@@ -270,6 +297,15 @@ QuantizeResult quantize(const QuantizeOptions& o) {
     }
     std::filesystem::create_directories(o.out_dir);
     const std::string dir = o.out_dir + "/";
+    p.weight_rounding = o.method;
+    for (size_t k = 0; k < m.weight_codes.size(); ++k) {
+      if (m.weight_codes[k].empty()) continue;
+      const WeightQuantPoint& w = m.plan.weights[k];
+      const std::string rel = "weights/" + w.tensor + ".npy";
+      std::filesystem::create_directories(dir + "weights");
+      write_npy_i32(dir + rel, folded.nodes().at(w.node).params.weight.shape(), m.weight_codes[k].data());
+      rec.weight_codes[w.tensor] = rel;
+    }
     write_params_json(rec, dir + "params.json");
     result.files.push_back("params.json");
     std::vector<std::string> export_notes;
@@ -286,6 +322,15 @@ QuantizeResult quantize(const QuantizeOptions& o) {
     rep["calib_samples"] = calib_idx.size();
     rep["seed"] = o.seed;
     rep["folded_bn"] = folds.folded.size();
+    rep["method"] = o.method;
+    if (o.method == "adaround") {
+      rep["adaround"] = {{"iters", o.adaround_iters}, {"lambda", o.adaround_lambda}, {"batch", o.adaround_batch}, {"seed", o.seed}};
+      nlohmann::json rl = nlohmann::json::array();
+      for (const ReconstructionSummary& r : result.reconstruction)
+        rl.push_back({{"layer", r.layer}, {"bits", r.bits}, {"loss_nearest", r.loss_nearest},
+                      {"loss_adaround", r.loss_adaround}, {"soft_fraction", r.soft_fraction}, {"seconds", r.seconds}});
+      rep["reconstruction"] = rl;
+    }
     nlohmann::json unf = nlohmann::json::array();
     for (const UnfoldedBn& u : folds.unfolded) unf.push_back({{"bn", u.bn}, {"reason", u.reason}});
     rep["unfolded_bn"] = unf;
@@ -351,7 +396,18 @@ EvalSummary evaluate(const EvalOptions& o) {
     Node& qn = m.graph.nodes().at(idx);
     if (tq.role == TensorRole::Weight) {
       tq.params.validate(tq.tensor);
-      fake_quantize_f32(qn.params.weight.view(), tq.params, qn.params.weight.data());
+      const auto codes = rec.weight_codes.find(tq.tensor);
+      if (codes != rec.weight_codes.end()) {  // AdaRound: the recorded integer codes
+        const std::string path = (std::filesystem::path(o.params).parent_path() / codes->second).string();
+        Shape shape;
+        const std::vector<int32_t> q = read_npy_i32(path, &shape);
+        if (shape != qn.params.weight.shape())
+          throw Error("weight codes '" + path + "': shape " + shape_to_string(shape) + ", but " + tq.tensor + " is " +
+                      shape_to_string(qn.params.weight.shape()));
+        dequantize_i32_f32(q.data(), shape, tq.params, qn.params.weight.data());
+      } else {
+        fake_quantize_f32(qn.params.weight.view(), tq.params, qn.params.weight.data());
+      }
     } else {
       float* b = qn.params.bias.data();
       for (int64_t c = 0; c < qn.params.bias.size(); ++c) {

@@ -271,10 +271,14 @@ std::string params_json_text(const QuantRecord& rec) {
   for (const auto& kv : pv.layer_bits) lb[kv.first] = kv.second;
   p["layer_bits"] = lb;
   p["command_line"] = pv.command_line;
+  p["weight_rounding"] = pv.weight_rounding;
   root["provenance"] = p;
   FloatJson li = FloatJson::object();
   for (const auto& kv : rec.layer_inputs) li[kv.first] = kv.second;
   root["layer_inputs"] = li;
+  FloatJson wc = FloatJson::object();
+  for (const auto& kv : rec.weight_codes) wc[kv.first] = kv.second;
+  root["weight_codes"] = wc;
   FloatJson tensors = FloatJson::array();
   for (const TensorQuant& t : rec.tensors) tensors.push_back(tensor_json(t));
   root["tensors"] = tensors;
@@ -304,12 +308,12 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
   if (version != kParamsFormatVersion)
     r.fail("format_version", std::to_string(version) + " is not supported (this build reads version " +
                                  std::to_string(kParamsFormatVersion) + ")");
-  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "tensors"});
+  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "weight_codes", "tensors"});
   QuantRecord rec;
   const FloatJson& pj = root["provenance"];
   r.expect_keys(pj, "provenance",
                 {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "layout", "seed",
-                 "calib_samples", "calib_sha256", "skipped_layers", "layer_bits", "command_line"});
+                 "calib_samples", "calib_sha256", "skipped_layers", "layer_bits", "command_line", "weight_rounding"});
   Provenance& pv = rec.provenance;
   pv.tool_version = r.str(pj["tool_version"], "provenance.tool_version");
   pv.model_path = r.str(pj["model_path"], "provenance.model_path");
@@ -326,6 +330,13 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
   for (auto it = lb.begin(); it != lb.end(); ++it)
     pv.layer_bits[it.key()] = static_cast<int>(r.integer(it.value(), "provenance.layer_bits." + it.key(), 2, 16));
   pv.command_line = r.str(pj["command_line"], "provenance.command_line");
+  pv.weight_rounding = r.str(pj["weight_rounding"], "provenance.weight_rounding");
+  if (pv.weight_rounding != "nearest" && pv.weight_rounding != "adaround")
+    r.fail("provenance.weight_rounding", "\"" + pv.weight_rounding + "\" is not nearest or adaround");
+  const FloatJson& wc = root["weight_codes"];
+  if (!wc.is_object()) r.fail("weight_codes", "expected an object {weight tensor: .npy file}");
+  for (auto it = wc.begin(); it != wc.end(); ++it)
+    rec.weight_codes[it.key()] = r.str(it.value(), "weight_codes." + it.key());
 
   const FloatJson& li = root["layer_inputs"];
   if (!li.is_object()) r.fail("layer_inputs", "expected an object {layer: activation tensor}");

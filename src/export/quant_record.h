@@ -48,6 +48,7 @@ struct Provenance {
   std::vector<std::string> skipped_layers;  // kept in fp32
   std::map<std::string, int> layer_bits;    // per-layer bit overrides
   std::string command_line;
+  std::string weight_rounding = "nearest";  // "nearest" | "adaround" (then weight_codes lists the codes)
 };
 
 struct QuantRecord {
@@ -57,6 +58,10 @@ struct QuantRecord {
   // layer (the ncnn table's "<layer> <input scale>" line). Optional: when a layer is missing, the
   // exporters fall back to the activation record whose `layer` is that layer.
   std::map<std::string, std::string> layer_inputs;
+  // Weight tensor -> file (relative to params.json) holding its integer codes as a .npy of int32 with
+  // the weight's shape, for weights whose rounding is not round-to-nearest of the FP weight
+  // (AdaRound): the dequantized weight is then s * (code - zp). Weights not listed: nearest.
+  std::map<std::string, std::string> weight_codes;
 };
 
 }  // namespace mqcalib

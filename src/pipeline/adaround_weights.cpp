@@ -112,6 +112,8 @@ std::vector<AdaRoundLayerReport> adaround_weights(QuantizedModel& m, const Graph
           if (progress) progress(w.layer, k, count, it, loss, soft);
         });
     m.graph.nodes().at(w.node).params.weight = r.weight;
+    m.weight_codes.resize(count);
+    m.weight_codes[k] = r.codes;
     AdaRoundLayerReport rep;
     rep.layer = w.layer;
     rep.bits = w.scheme.bits;

@@ -31,7 +31,10 @@ struct QuantizedModel {
   std::vector<Range> act_minmax;       // plain min-max over the calibration data (for the report)
   std::vector<double> act_rms;         // root mean square over the calibration data
   std::string w_observer, a_observer;
-  std::vector<std::string> act_observers;  // aligned with plan.activations: the observer each point used
+  std::vector<std::string> act_observers;
+  // Aligned with plan.weights: integer codes of weights rounded other than to nearest (AdaRound),
+  // weight's shape; empty for round-to-nearest weights.
+  std::vector<std::vector<int32_t>> weight_codes;  // aligned with plan.activations: the observer each point used
 };
 
 // Progress callback: (phase, done, total).

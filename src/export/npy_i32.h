@@ -1,0 +1,19 @@
+// mqcalib/src/export/npy_i32.h: int32 arrays as NumPy .npy files (format version 1.0, little-endian
+// '<i4', C order): the integer weight codes a non-nearest rounding (AdaRound) produced, readable by
+// numpy.load and by read_npy_i32.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace mqcalib {
+
+// Written atomically (write_file_atomic). Throws Error naming the path.
+void write_npy_i32(const std::string& path, const Shape& shape, const int32_t* data);
+// Throws Error naming the path on a missing file, another dtype/order, or a truncated payload.
+std::vector<int32_t> read_npy_i32(const std::string& path, Shape* shape);
+
+}  // namespace mqcalib
