@@ -8,6 +8,8 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "backends/backend.h"
@@ -114,6 +116,28 @@ LabeledBatchSource labeled_batches(const Dataset& ds, const std::vector<int64_t>
 
 double finite_or(double v, double cap) { return std::isfinite(v) ? v : cap; }
 
+// FP predictions on an evaluation set, kept for the life of the process: a sweep over backends and
+// observers (the accuracy suite, a deployment tool comparing configurations) runs the FP model once
+// per (model file content, data, labels, preprocessing, limit, batch size).
+// Thread-safe: callers work on a copy.
+std::mutex& fp_cache_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::map<std::string, std::vector<int64_t>>& fp_cache() {
+  static std::map<std::string, std::vector<int64_t>> cache;
+  return cache;
+}
+std::vector<int64_t> fp_cache_get(const std::string& key) {
+  std::lock_guard<std::mutex> lock(fp_cache_mutex());
+  const auto it = fp_cache().find(key);
+  return it == fp_cache().end() ? std::vector<int64_t>{} : it->second;
+}
+void fp_cache_put(const std::string& key, const std::vector<int64_t>& predictions) {
+  std::lock_guard<std::mutex> lock(fp_cache_mutex());
+  fp_cache()[key] = predictions;
+}
+
 }  // namespace
 
 std::vector<std::string> available_observers() { return ObserverRegistry::instance().names(); }
@@ -181,9 +205,9 @@ QuantizeResult quantize(const QuantizeOptions& o) {
     const std::vector<AdaRoundLayerReport> reps = adaround_weights(
         m, folded, batches_of(*calib, calib_idx, o.batch_size), ao,
         [&](const std::string& layer, size_t k, size_t n, int it, float loss, float soft) {
+          if (o.adaround_detail) o.adaround_detail(layer, it, loss, soft);
           if (o.progress)
             o.progress("adaround " + std::to_string(k + 1) + "/" + std::to_string(n) + " " + layer, it, o.adaround_iters);
-          if (o.adaround_detail) o.adaround_detail(layer, it, loss, soft);
         });
     for (const AdaRoundLayerReport& r : reps)
       result.reconstruction.push_back({r.layer, r.bits, r.loss_nearest, r.loss_adaround, r.soft_fraction, r.seconds});
@@ -239,10 +263,15 @@ QuantizeResult quantize(const QuantizeOptions& o) {
     if (o.eval->labels.empty()) throw Error("--eval needs --eval-labels");
     const std::vector<int64_t> labels = load_labels(o.eval->labels);
     check_labels(*ev, labels, o.eval->labels);
+    const std::string key = sha256_of_file(o.model) + "|" + o.eval->path + "|" + o.eval->labels + "|" +
+                            describe_preprocess(*o.eval) + "|" + std::to_string(o.eval_limit) + "|" +
+                            std::to_string(o.batch_size);
+    std::vector<int64_t> fp_predictions = fp_cache_get(key);
     const EvalResult er = evaluate_top1(folded, m, labeled_batches(*ev, labels, o.eval_limit, o.batch_size),
                                         [&](const std::string& phase, int64_t done, int64_t) {
                                           if (o.progress) o.progress(phase, done, o.eval_limit > 0 ? std::min(o.eval_limit, ev->size()) : ev->size());
-                                        });
+                                        }, &fp_predictions);
+    fp_cache_put(key, fp_predictions);
     result.eval = EvalSummary{er.samples, er.fp_top1(), er.q_top1(), er.agreement()};
     result.seconds["eval"] = seconds_since(t);
   }

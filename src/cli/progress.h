@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 namespace mqcalib::cli {
 
@@ -28,16 +29,19 @@ class Progress {
     const int pct = total > 0 ? static_cast<int>(100 * done / total) : 0;
     if (tty_) {
       const int w = 30, filled = total > 0 ? static_cast<int>(w * done / total) : 0;
-      std::fprintf(stderr, "\r%-10s [%s%s] %3d%% %lld/%lld  %.1fs", phase.c_str(), std::string(static_cast<size_t>(filled), '#').c_str(),
+      std::fprintf(stderr, "\r%-10s [%s%s] %3d%% %lld/%lld  %.1fs %s", phase.c_str(), std::string(static_cast<size_t>(filled), '#').c_str(),
                    std::string(static_cast<size_t>(w - filled), '.').c_str(), pct, static_cast<long long>(done),
-                   static_cast<long long>(total), secs);
+                   static_cast<long long>(total), secs, detail_.c_str());
       open_ = true;
     } else if (pct >= last_pct_ + 10 || (total > 0 && done == total && last_pct_ < 100)) {
-      std::fprintf(stderr, "%s: %lld/%lld (%d%%) %.1fs\n", phase.c_str(), static_cast<long long>(done),
-                   static_cast<long long>(total), pct, secs);
+      std::fprintf(stderr, "%s: %lld/%lld (%d%%) %.1fs %s\n", phase.c_str(), static_cast<long long>(done),
+                   static_cast<long long>(total), pct, secs, detail_.c_str());
       last_pct_ = pct;
     }
   }
+
+  // Extra text shown after the counts until replaced (e.g. AdaRound's loss and soft fraction).
+  void set_detail(std::string d) { detail_ = std::move(d); }
 
   void finish() {
     if (open_) std::fputc('\n', stderr);
@@ -47,7 +51,7 @@ class Progress {
  private:
   bool quiet_, tty_;
   bool open_ = false;
-  std::string phase_;
+  std::string phase_, detail_;
   int last_pct_ = -10;
   std::chrono::steady_clock::time_point start_;
 };

@@ -59,6 +59,12 @@ int run_quantize(const std::vector<std::string>& args) {
       ("skip", po::value(&o.skip)->composing(), "keep this layer in fp32 (repeatable), e.g. --skip fc")
       ("layer-bits", po::value(&layer_bits)->composing(), "per-layer bits NAME=B for its weight and input (repeatable)")
       ("first-last-8bit", po::bool_switch(&o.first_last_8bit), "keep the first and last conv/linear at 8 bits");
+  po::options_description recon("Weight rounding");
+  recon.add_options()
+      ("method", po::value(&o.method)->default_value(o.method), "nearest | adaround (layer-wise AdaRound on the calibration samples)")
+      ("iters", po::value(&o.adaround_iters)->default_value(o.adaround_iters), "adaround: iterations per layer (20000 as the papers; 2000 is a quick run)")
+      ("lambda", po::value(&o.adaround_lambda)->default_value(o.adaround_lambda), "adaround: rounding regularizer weight")
+      ("adaround-batch", po::value(&o.adaround_batch)->default_value(o.adaround_batch), "adaround: samples per iteration");
   po::options_description data("Data");
   data.add_options()
       ("calib-size", po::value(&o.calib_size)->default_value(o.calib_size), "calibration samples drawn from --calib")
@@ -80,7 +86,7 @@ int run_quantize(const std::vector<std::string>& args) {
                               "    --mean 0.2860 --std 0.3530 --backend tensorrt \\\n"
                               "    --eval /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \\\n"
                               "    --eval-labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz --out out\n\nOptions");
-  all.add(required).add(quant).add(data).add(run);
+  all.add(required).add(quant).add(recon).add(data).add(run);
 
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).run(), vm);
@@ -114,6 +120,11 @@ int run_quantize(const std::vector<std::string>& args) {
   for (const std::string& a : args) o.command_line += (o.command_line.empty() ? "mqcalib quantize " : " ") + a;
   Progress progress(quiet);
   o.progress = [&progress](const std::string& p, int64_t d, int64_t t) { progress(p, d, t); };
+  o.adaround_detail = [&progress](const std::string&, int, double loss, double soft) {
+    char b[64];
+    std::snprintf(b, sizeof b, "loss %.4g, soft %.1f%%", loss, 100.0 * soft);
+    progress.set_detail(b);
+  };
 
   const QuantizeResult r = quantize(o);
   progress.finish();
@@ -136,6 +147,12 @@ int run_quantize(const std::vector<std::string>& args) {
     for (const auto& [kind, text] : advice) std::printf("  -> %s: %s\n", kind.c_str(), text.c_str());
   }
   for (const std::string& n : r.notes) std::printf("note: %s\n", n.c_str());
+  if (!r.reconstruction.empty()) {
+    std::printf("\n%-28s %5s %14s %14s %8s %8s\n", "AdaRound layer", "bits", "MSE nearest", "MSE adaround", "soft", "seconds");
+    for (const ReconstructionSummary& l : r.reconstruction)
+      std::printf("%-28s %5d %14.4g %14.4g %7.1f%% %8.1f\n", l.layer.c_str(), l.bits, l.loss_nearest, l.loss_adaround,
+                  100.0 * l.soft_fraction, l.seconds);
+  }
   if (r.eval) {
     std::printf("\n%-10s %10s %12s %8s %10s\n", "samples", "FP32 top-1", "quant top-1", "drop", "agreement");
     std::printf("%-10lld %9.2f%% %11.2f%% %8.2f %9.2f%%\n", static_cast<long long>(r.eval->samples), r.eval->fp_top1,

@@ -21,8 +21,11 @@ struct EvalResult {
 std::vector<int64_t> argmax_rows(const TensorF32& logits);
 
 // Runs `fp` and `q` on every batch from next_batch (i -> x, labels) until it returns false.
+// fp_predictions (optional): when non-empty, the FP model's predictions of an earlier call on the
+// same model and batches, used instead of running `fp` again (sweeps over many configurations);
+// when empty, filled with this call's FP predictions.
 using LabeledBatchSource = std::function<bool(int64_t, TensorF32&, std::vector<int64_t>&)>;
 EvalResult evaluate_top1(const Graph& fp, const QuantizedModel& q, const LabeledBatchSource& next_batch,
-                         const ProgressFn& progress = {});
+                         const ProgressFn& progress = {}, std::vector<int64_t>* fp_predictions = nullptr);
 
 }  // namespace mqcalib
