@@ -110,10 +110,11 @@ void bench_one(const ModelArg& m) {
   const double engine_ms = median_ms([&] { out_engine = std::move(ex.run({x})[0]); });
   set_libtorch_threads(kThreads);
   const double torch_ms = median_ms([&] { out_torch = ref.forward(x); });
-  std::printf("%-40s %-12s %5zu BN folded  engine %9.2f ms  libtorch %9.2f ms  engine/libtorch %5.2f  "
-              "max rel diff %.1e\n",
-              m.path.substr(m.path.rfind('/') + 1).c_str(), shape_to_string(m.chw).c_str(), folds.folded.size(),
-              engine_ms, torch_ms, engine_ms / torch_ms, max_rel_diff(out_engine, out_torch));
+  std::printf(
+      "%-40s %-12s %5zu BN folded  engine %9.2f ms  libtorch %9.2f ms  engine/libtorch %5.2f  "
+      "max rel diff %.1e\n",
+      m.path.substr(m.path.rfind('/') + 1).c_str(), shape_to_string(m.chw).c_str(), folds.folded.size(), engine_ms,
+      torch_ms, engine_ms / torch_ms, max_rel_diff(out_engine, out_torch));
   std::fflush(stdout);
 }
 
@@ -127,10 +128,11 @@ int main(int argc, char** argv) {
   try {
     std::vector<ModelArg> models;
     for (int i = 1; i < argc; ++i) models.push_back(parse_arg(argv[i]));
-    std::printf("bench_forward: FP32 forward, batch %lld, %d threads each side, median of %d runs after %d warm-up; "
-                "-march=%s; LibTorch frozen (torch::jit::freeze) under InferenceMode, engine with BN folded\n",
-                static_cast<long long>(kBatch), kThreads, kRuns, kWarmup,
-                std::string(MQCALIB_MARCH).empty() ? "(compiler default)" : MQCALIB_MARCH);
+    std::printf(
+        "bench_forward: FP32 forward, batch %lld, %d threads each side, median of %d runs after %d warm-up; "
+        "-march=%s; LibTorch frozen (torch::jit::freeze) under InferenceMode, engine with BN folded\n",
+        static_cast<long long>(kBatch), kThreads, kRuns, kWarmup,
+        std::string(MQCALIB_MARCH).empty() ? "(compiler default)" : MQCALIB_MARCH);
     for (const ModelArg& m : models) bench_one(m);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
