@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,10 @@ constexpr double kMinLogitMagnitude = 1e-2;
 constexpr int64_t kBatch = 2;
 constexpr uint32_t kInputSeed = 7;
 
-// Number of BatchNorm submodules of the TorchScript file (by class name, scripted or traced),
-// counted by LibTorch independently of the importer. Defined in equiv_source_bn.cpp.
-int count_source_bn(const std::string& path);
+// Module paths of the BatchNorm submodules of the TorchScript file ("layer1.0.bn1"; by class name,
+// scripted or traced), read by LibTorch independently of the importer. In equiv_source_bn.cpp.
+std::vector<std::string> source_bn_paths(const std::string& path);
+inline int count_source_bn(const std::string& path) { return static_cast<int>(source_bn_paths(path).size()); }
 
 struct EquivResult {
   Graph folded;
@@ -50,9 +52,14 @@ inline EquivResult check_equivalence(const std::string& label, const std::string
   ImportOptions opt;
   opt.input_shape = shape1;
   Graph g = import_torchscript(path, opt);
-  const int source_bn = count_source_bn(path);
+  // Every BN of the source is a batch_norm node of the IR, named by its module path (ir.h).
+  const std::vector<std::string> source_bn = source_bn_paths(path);
+  std::set<std::string> ir_bn_names;
+  for (const Node& node : g.nodes())
+    if (node.kind == OpKind::BatchNorm) ir_bn_names.insert(node.name);
   const int ir_bn = count_nodes(g, OpKind::BatchNorm);
-  CHECK(ir_bn == source_bn);
+  CHECK(ir_bn == static_cast<int>(source_bn.size()));
+  CHECK(ir_bn_names == std::set<std::string>(source_bn.begin(), source_bn.end()));
 
   Shape shape = shape1;
   shape[0] = kBatch;

@@ -1,4 +1,4 @@
-// mqcalib/tests/import/equiv_source_bn.cpp: BatchNorm count of a TorchScript file, from LibTorch
+// mqcalib/tests/import/equiv_source_bn.cpp: the BatchNorm module paths of a TorchScript file, from LibTorch
 // (tests of src/import may include LibTorch, docs/STYLE.md).
 #include <torch/script.h>
 
@@ -7,21 +7,21 @@
 
 namespace mqcalib::test {
 
-int count_source_bn(const std::string& path) {
+std::vector<std::string> source_bn_paths(const std::string& path) {
   torch::jit::Module m;
   try {
     m = torch::jit::load(path, torch::kCPU);
   } catch (const c10::Error& e) {
     throw Error("test: cannot load '" + path + "': " + e.what_without_backtrace());
   }
-  int n = 0;
+  std::vector<std::string> out;
   for (const auto& sub : m.named_modules()) {
     const auto& name = sub.value.type()->name();
     if (!name) continue;
     const std::string& cls = name->name();  // e.g. "BatchNorm2d" (qualifier and mangling stripped)
-    if (cls == "BatchNorm1d" || cls == "BatchNorm2d" || cls == "BatchNorm3d") ++n;
+    if (cls == "BatchNorm1d" || cls == "BatchNorm2d" || cls == "BatchNorm3d") out.push_back(sub.name);
   }
-  return n;
+  return out;
 }
 
 }  // namespace mqcalib::test
