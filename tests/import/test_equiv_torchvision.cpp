@@ -70,10 +70,25 @@ TEST_CASE("import equivalence: mobilenet_v2 (17 inverted residuals, 10 with shor
   }
 }
 
-TEST_CASE("import equivalence: mobilenet_v3_small") { check_both("mobilenet_v3_small"); }
-TEST_CASE("import equivalence: efficientnet_b0") { check_both("efficientnet_b0"); }
-TEST_CASE("import equivalence: regnet_x_400mf") { check_both("regnet_x_400mf"); }
-TEST_CASE("import equivalence: shufflenet_v2_x0_5") { check_both("shufflenet_v2_x0_5"); }
-TEST_CASE("import equivalence: mnasnet0_5") { check_both("mnasnet0_5"); }
-TEST_CASE("import equivalence: squeezenet1_1") { check_both("squeezenet1_1"); }
-TEST_CASE("import equivalence: googlenet") { check_both("googlenet"); }
+// Block counts from the architectures: the units whose merge is an add (shortcut) or a cat.
+static void check_blocks(const std::string& name, BlockKind kind, int count) {
+  for (const EquivResult& r : check_both(name)) CHECK(count_blocks(r.blocks, kind) == count);
+}
+
+TEST_CASE("import equivalence: mobilenet_v3_small (6 of 11 inverted residuals with shortcut)") {
+  check_blocks("mobilenet_v3_small", BlockKind::Residual, 6);
+}
+TEST_CASE("import equivalence: efficientnet_b0 (9 of 16 MBConv with shortcut)") {
+  check_blocks("efficientnet_b0", BlockKind::Residual, 9);
+}
+TEST_CASE("import equivalence: regnet_x_400mf (22 residual blocks: 1+2+7+12)") {
+  check_blocks("regnet_x_400mf", BlockKind::Residual, 22);
+}
+TEST_CASE("import equivalence: shufflenet_v2_x0_5 (16 units: 4+8+4)") {
+  check_blocks("shufflenet_v2_x0_5", BlockKind::Concat, 16);
+}
+TEST_CASE("import equivalence: mnasnet0_5 (10 of 16 inverted residuals with shortcut)") {
+  check_blocks("mnasnet0_5", BlockKind::Residual, 10);
+}
+TEST_CASE("import equivalence: squeezenet1_1 (8 fire modules)") { check_blocks("squeezenet1_1", BlockKind::Concat, 8); }
+TEST_CASE("import equivalence: googlenet (9 inception modules)") { check_blocks("googlenet", BlockKind::Concat, 9); }
