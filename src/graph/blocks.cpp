@@ -89,6 +89,8 @@ class Partitioner {
     is_graph_output_.assign(g.values().size(), false);
     for (ValueId o : g.outputs()) is_graph_output_[static_cast<size_t>(o)] = true;
     compute_idom();
+    for (size_t i = 0; i < n_ && first_layer_ < 0; ++i)
+      if (is_weight_layer(g.nodes()[i].kind)) first_layer_ = static_cast<int64_t>(i);
   }
 
   std::vector<Block> run() {
@@ -160,11 +162,12 @@ class Partitioner {
     if (is_activation(g_.nodes()[k].kind)) {
       if (g_.nodes()[k].inputs.size() != 1) return;
       const int64_t p = prod(g_.nodes()[k].inputs[0]);
-      if (p < 0 || !is_weight_layer(g_.nodes()[static_cast<size_t>(p)].kind)) return;
+      if (p < 0 || p == first_layer_ || !is_weight_layer(g_.nodes()[static_cast<size_t>(p)].kind)) return;
       if (in_found_region(k) || !all_readers_in(g_.nodes()[k], region)) return;
       region.insert(k);
       k = static_cast<size_t>(p);
     }
+    if (static_cast<int64_t>(k) == first_layer_) return;
     if (is_weight_layer(g_.nodes()[k].kind) && !in_found_region(k) && all_readers_in(g_.nodes()[k], region))
       region.insert(k);
   }
@@ -189,7 +192,8 @@ class Partitioner {
           region.insert(static_cast<size_t>(d));
       }
       // A concat whose branches all start from one conv (+ activation) read only by them takes
-      // that conv in: SqueezeNet's fire module starts at its squeeze conv.
+      // that conv in: SqueezeNet's fire module starts at its squeeze conv. The graph's first
+      // conv/linear stays in the first_layer block (a stem feeding an inception directly).
       if (node.kind == OpKind::Cat && d >= 0) extend_with_squeeze(static_cast<size_t>(d), region);
       // Activations / shape ops reading the merge result alone belong to the block.
       size_t cur = m;
@@ -356,6 +360,7 @@ class Partitioner {
   std::vector<std::vector<size_t>> consumers_;
   std::vector<bool> is_graph_output_;
   std::vector<int64_t> idom_;
+  int64_t first_layer_ = -1;  // index of the graph's first conv/linear
   std::vector<Region> regions_;
   std::vector<int64_t> block_of_;
   std::vector<int64_t> group_of_;

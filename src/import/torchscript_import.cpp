@@ -172,7 +172,37 @@ class Importer {
   }
 
   [[noreturn]] void unsupported(const tj::Node* n, const std::string& why = "") const {
+    if (feeds_control_flow(n))
+      fail(n, std::string("control flow on tensor data ('") + n->kind().toQualString() +
+                  "' of an input-dependent tensor computes the condition of a prim::If / prim::Loop)");
     fail(n, std::string("unsupported op '") + n->kind().toQualString() + "'" + (why.empty() ? "" : " (" + why + ")"));
+  }
+
+  // True when an output of `n` reaches, through any chain of nodes, the condition of a prim::If or
+  // prim::Loop (e.g. `if bool(x.sum() > 0)`): the real reason such a node cannot be lowered.
+  static bool feeds_control_flow(const tj::Node* n) {
+    std::vector<const tj::Value*> stack(n->outputs().begin(), n->outputs().end());
+    std::set<const tj::Value*> seen(stack.begin(), stack.end());
+    while (!stack.empty()) {
+      const tj::Value* v = stack.back();
+      stack.pop_back();
+      for (const tj::Use& u : v->uses()) {
+        const tj::Node* user = u.user;
+        if (user->kind() == c10::prim::If && u.offset == 0) return true;
+        if (user->kind() == c10::prim::Loop && u.offset <= 1) return true;
+        if (user->kind() == c10::prim::Return) {  // a sub-block output: the loop condition or a carried value
+          const tj::Node* owner = user->owningBlock()->owningNode();
+          if (owner && owner->kind() == c10::prim::Loop && u.offset == 0) return true;
+          if (!owner) continue;
+          for (const tj::Value* o : owner->outputs())
+            if (seen.insert(o).second) stack.push_back(o);
+          continue;
+        }
+        for (const tj::Value* o : user->outputs())
+          if (seen.insert(o).second) stack.push_back(o);
+      }
+    }
+    return false;
   }
 
   // ---- walking --------------------------------------------------------------------------------

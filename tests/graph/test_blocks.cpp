@@ -286,5 +286,9 @@ TEST_CASE("blocks: SqueezeNet fire modules start at their squeeze conv") {
   CHECK(blocks[1].output == outs[0]);
   CHECK(blocks[2].name == "features.4");
   CHECK(blocks[2].inputs == std::vector<ValueId>{outs[0]});
-  CHECK(blocks[3].name == "classifier.1");
+  // The last_layer block (classifier.1 conv, classifier.2 relu, classifier.3 pool) is named, like
+  // every block, by the common module prefix of its nodes (blocks.h), as torchvision's
+  // `classifier` Sequential is.
+  CHECK(blocks[3].name == "classifier");
+  CHECK(blocks[3].nodes.size() == 3);
 }

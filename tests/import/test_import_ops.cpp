@@ -1,0 +1,103 @@
+// Single ops imported from small scripted/traced modules (tests/import/export_models.py) vs
+// LibTorch's forward: every nonlinearity alone across its breakpoints, a mix of functional ops, and
+// the errors for an unsupported op and for control flow on tensor data.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "equiv_check.h"
+
+using namespace mqcalib;
+using namespace mqcalib::test;
+
+namespace {
+
+// Per element: |engine - libtorch| <= kActAbsTol + kActRelTol * |libtorch|. Both sides evaluate the
+// same float32 formula up to the libm (exp, erf, tanh) of each: a few ulps.
+constexpr double kActAbsTol = 1e-6;
+constexpr double kActRelTol = 1e-6;
+
+// Values across every breakpoint of the activations under test (relu 0, relu6 0/6, hardtanh -2/3,
+// hardswish/hardsigmoid -3/3), on them and just either side, a regular grid over [-8, 8], and
+// large magnitudes (saturation of sigmoid/tanh, overflow of exp in silu).
+TensorF32 breakpoint_inputs(const Shape& shape) {
+  std::vector<float> v;
+  for (float b : {-3.0f, -2.0f, 0.0f, 3.0f, 6.0f})
+    for (float d : {0.0f, 1e-6f, -1e-6f, 1e-3f, -1e-3f, 0.25f, -0.25f}) v.push_back(b + d);
+  for (float big : {20.0f, 50.0f, 100.0f, 1e4f}) {
+    v.push_back(big);
+    v.push_back(-big);
+  }
+  const int64_t n = numel(shape);
+  const int64_t grid = n - static_cast<int64_t>(v.size());
+  for (int64_t i = 0; i < grid; ++i) v.push_back(-8.0f + 16.0f * static_cast<float>(i) / static_cast<float>(grid - 1));
+  return TensorF32(shape, std::move(v));
+}
+
+}  // namespace
+
+TEST_CASE("import: each nonlinearity alone vs LibTorch across its breakpoints") {
+  int checked = 0;
+  for (const ManifestEntry& e : read_manifest()) {
+    if (e.kind != "activation") continue;
+    CAPTURE(e.file);
+    const std::string path = models_dir() + "/" + e.file;
+    ImportOptions opt;
+    opt.input_shape = e.input_shape;
+    const Graph g = import_torchscript(path, opt);
+    REQUIRE(g.nodes().size() == 1);
+    const TensorF32 x = breakpoint_inputs(e.input_shape);
+    const TensorF32 ref = LibTorchModel(path).forward(x);
+    const TensorF32 out = engine_forward(g, x);
+    REQUIRE(out.shape() == ref.shape());
+    double worst = 0.0;
+    for (int64_t i = 0; i < x.size(); ++i) {
+      CAPTURE(x[i]);
+      const double err = std::fabs(static_cast<double>(out[i]) - ref[i]);
+      CHECK(err <= kActAbsTol + kActRelTol * std::fabs(ref[i]));
+      worst = std::max(worst, err);
+    }
+    std::fprintf(stderr, "%-24s %-12s max abs diff vs libtorch %.2e\n", e.file.c_str(),
+                 std::string(op_name(g.nodes()[0].kind)).c_str(), worst);
+    ++checked;
+  }
+  CHECK(checked == 20);  // 10 activations, scripted and traced
+}
+
+TEST_CASE("import: functional ops (scalar add/mul, split, avg_pool2d, cat, permute, matmul, reshape, softmax)") {
+  for (const char* mode : {"scripted", "traced"}) {
+    const ManifestEntry e = manifest_entry("functional_mix", mode);
+    check_equivalence(std::string("functional_mix ") + mode, models_dir() + "/" + e.file, e.input_shape);
+  }
+}
+
+TEST_CASE("import: an unsupported op fails naming the op, the node and the source") {
+  const std::string path = models_dir() + "/" + manifest_entry("unsupported_op", "scripted").file;
+  ImportOptions opt;
+  opt.input_shape = {1, 1, 8, 8};
+  try {
+    import_torchscript(path, opt);
+    FAIL("import of a model using aten::cumsum succeeded");
+  } catch (const Error& err) {
+    const std::string msg = err.what();
+    CAPTURE(msg);
+    CHECK(msg.find("aten::cumsum") != std::string::npos);
+    CHECK(msg.find(path) != std::string::npos);
+    CHECK(msg.find("export_models.py") != std::string::npos);  // the Python source location
+  }
+}
+
+TEST_CASE("import: control flow on tensor data is rejected") {
+  const std::string path = models_dir() + "/" + manifest_entry("data_dependent_if", "scripted").file;
+  ImportOptions opt;
+  opt.input_shape = {1, 1, 8, 8};
+  try {
+    import_torchscript(path, opt);
+    FAIL("import of a model branching on tensor data succeeded");
+  } catch (const Error& err) {
+    const std::string msg = err.what();
+    CAPTURE(msg);
+    CHECK(msg.find("control flow on tensor data") != std::string::npos);
+  }
+}
