@@ -93,3 +93,45 @@ TEST_CASE("accuracy: W4A8 nearest-rounding baseline (reported)") {
     CHECK(r.eval->q_top1 > 10.0);  // far above chance (10 classes): the 4-bit grid is used, not collapsed
   }
 }
+
+// Issue 5: AdaRound vs nearest rounding at W4/W3/W2 (per-channel weights, tensorrt placement,
+// mse activation observer), first and last layer 8-bit, --iters 2000, on both zoo models.
+TEST_CASE("accuracy: AdaRound W4/W3/W2 A8 vs nearest rounding (2000 iterations per layer)") {
+  constexpr double kW4MaxDrop = 0.5, kW4Slack = 0.1, kW3MaxDrop = 1.0, kGain = 1.0, kW2ResNetMaxDrop = 5.0;
+  std::ofstream table(build_root() + "/accuracy_adaround.md");
+  table << "| model | bits | FP32 top-1 | nearest top-1 | AdaRound top-1 | AdaRound drop | AdaRound - nearest | "
+           "AdaRound wall s |\n|---|---|---|---|---|---|---|---|\n";
+  for (const char* model : {"resnet20", "mobilenetv2"}) {
+    for (int bits : {4, 3, 2}) {
+      mqcalib::QuantizeOptions o = base(model);
+      o.backend = "tensorrt";
+      o.a_observer = "mse";
+      o.w_bits = bits;
+      o.first_last_8bit = true;
+      const mqcalib::QuantizeResult nearest = mqcalib::quantize(o);
+      o.method = "adaround";
+      o.adaround_iters = 2000;
+      const mqcalib::QuantizeResult ada = mqcalib::quantize(o);
+      REQUIRE(nearest.eval);
+      REQUIRE(ada.eval);
+      const double fp = ada.eval->fp_top1, n = nearest.eval->q_top1, a = ada.eval->q_top1;
+      char line[256];
+      std::snprintf(line, sizeof line, "| %s | W%dA8 | %.2f | %.2f | %.2f | %.2f | %+.2f | %.0f |\n", model, bits, fp, n,
+                    a, fp - a, a - n, ada.seconds.at("adaround"));
+      table << line << std::flush;
+      std::printf("%s", line);
+      CAPTURE(model);
+      CAPTURE(bits);
+      if (bits == 4) {
+        CHECK(a >= n - kW4Slack);
+        CHECK(fp - a <= kW4MaxDrop);
+      } else if (bits == 3) {
+        CHECK(a >= n + kGain);
+        CHECK(fp - a <= kW3MaxDrop);
+      } else {
+        CHECK(a >= n + kGain);
+        if (std::string(model) == "resnet20") CHECK(fp - a <= kW2ResNetMaxDrop);
+      }
+    }
+  }
+}
