@@ -114,3 +114,41 @@ TEST_CASE("api: bad inputs are errors naming the input, and leave no output") {
   CHECK_THROWS_WITH(mqcalib::quantize(o), doctest::Contains("no_such_layer"));
   CHECK(!fs::exists(o.out_dir + "/params.json"));
 }
+
+TEST_CASE("api: adaround writes its integer codes, and params.json + codes reproduce the simulation exactly") {
+  mqcalib::QuantizeOptions o = small("fbgemm");
+  o.calib_size = 64;
+  o.eval_limit = 256;
+  o.w_bits = 4;
+  o.first_last_8bit = true;
+  o.method = "adaround";
+  o.adaround_iters = 30;  // a smoke run: the accuracy suite runs 2000
+  o.out_dir = scratch("ada");
+  const mqcalib::QuantizeResult r = mqcalib::quantize(o);
+  REQUIRE(r.reconstruction.size() == 22);
+  for (const mqcalib::ReconstructionSummary& l : r.reconstruction) {
+    CAPTURE(l.layer);
+    CHECK(fs::is_regular_file(o.out_dir + "/weights/" + l.layer + ".weight.npy"));
+    CHECK(l.loss_nearest >= 0.0);
+    CHECK(l.loss_adaround >= 0.0);
+  }
+  CHECK(r.reconstruction.front().bits == 8);  // first and last layer 8-bit
+  CHECK(r.reconstruction[1].bits == 4);
+  const std::string params = slurp(o.out_dir + "/params.json");
+  CHECK(params.find("\"weight_rounding\": \"adaround\"") != std::string::npos);
+  CHECK(params.find("weights/layer1.0.conv1.weight.npy") != std::string::npos);
+  const std::string report = slurp(o.out_dir + "/report.json");
+  CHECK(report.find("\"loss_adaround\"") != std::string::npos);
+
+  mqcalib::EvalOptions e;
+  e.model = o.model;
+  e.params = o.out_dir + "/params.json";
+  e.eval = *o.eval;
+  e.eval_limit = o.eval_limit;
+  const mqcalib::EvalSummary s = mqcalib::evaluate(e);
+  CHECK(s.q_top1 == r.eval->q_top1);
+  CHECK(s.agreement == r.eval->agreement);
+
+  o.method = "adaroundd";
+  CHECK_THROWS_WITH(mqcalib::quantize(o), doctest::Contains("adaroundd"));
+}
