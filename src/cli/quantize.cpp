@@ -54,8 +54,8 @@ int run_quantize(const std::vector<std::string>& args) {
       ("w-granularity", po::value(&o.w_granularity), "per-tensor | per-channel (default: the backend's)")
       ("w-observer", po::value(&o.w_observer)->default_value(o.w_observer), ("weight range observer: " + obs).c_str())
       ("a-observer", po::value(&o.a_observer)->default_value(o.a_observer), ("activation range observer: " + obs).c_str())
-      ("percentile", po::value(&o.percentile)->default_value(o.percentile), "percentile observer: the percentile kept")
-      ("lp-norm", po::value(&o.lp_norm)->default_value(o.lp_norm), "mse observer: p of the Lp error searched (BRECQ/QDrop use 2.4)")
+      ("percentile", po::value(&o.percentile)->default_value(o.percentile, "99.99"), "percentile observer: the percentile kept")
+      ("lp-norm", po::value(&o.lp_norm)->default_value(o.lp_norm, "2.0"), "mse observer: p of the Lp error searched (BRECQ/QDrop use 2.4)")
       ("skip", po::value(&o.skip)->composing(), "keep this layer in fp32 (repeatable), e.g. --skip fc")
       ("layer-bits", po::value(&layer_bits)->composing(), "per-layer bits NAME=B for its weight and input (repeatable)")
       ("first-last-8bit", po::bool_switch(&o.first_last_8bit), "keep the first and last conv/linear at 8 bits");
@@ -63,7 +63,7 @@ int run_quantize(const std::vector<std::string>& args) {
   recon.add_options()
       ("method", po::value(&o.method)->default_value(o.method), "nearest | adaround (layer-wise AdaRound on the calibration samples)")
       ("iters", po::value(&o.adaround_iters)->default_value(o.adaround_iters), "adaround: iterations per layer (20000 as the papers; 2000 is a quick run)")
-      ("lambda", po::value(&o.adaround_lambda)->default_value(o.adaround_lambda), "adaround: rounding regularizer weight")
+      ("lambda", po::value(&o.adaround_lambda)->default_value(o.adaround_lambda, "0.01"), "adaround: rounding regularizer weight")
       ("adaround-batch", po::value(&o.adaround_batch)->default_value(o.adaround_batch), "adaround: samples per iteration");
   po::options_description data("Data");
   data.add_options()
