@@ -29,6 +29,8 @@
 //     unchanged); this keeps candidates finite when bin i-1 holds only outside mass (without it,
 //     a few far outliers make every candidate below them infinite);
 //   - KL = sum_k p_k log(p_k / q_k) over all i bins, p and q the smoothed counts normalised to 1;
+//   - isolated spikes (a constant background's values) are left out as well, and the threshold is
+//     at least the upper edge of the highest spike (ObserverOptions::kl_skip_spikes, kl.h);
 //   - ties: the FIRST (smallest) argmin, up to kKlTieTolerance (pytorch-quantization takes the last).
 // Threshold T = i * bin width (the upper edge of the last bin kept), at most absmax. Range: [0, T] for non-negative
 // data, [-T, T] otherwise.
@@ -160,6 +162,20 @@ int first_argmin(const std::vector<double>& kl, int levels) {
 }
 }  // namespace
 
+std::vector<int> find_histogram_spikes(const std::vector<uint64_t>& h) {
+  const int n = static_cast<int>(h.size()), r = kKlSpikeWindow / 2;
+  std::vector<int> spikes;
+  std::vector<uint64_t> win(static_cast<size_t>(kKlSpikeWindow));
+  for (int k = 0; k < n; ++k) {
+    if (h[static_cast<size_t>(k)] == 0) continue;
+    for (int j = -r; j <= r; ++j) win[static_cast<size_t>(j + r)] = h[static_cast<size_t>(std::clamp(k + j, 0, n - 1))];
+    std::nth_element(win.begin(), win.begin() + r, win.end());
+    const double median = static_cast<double>(win[static_cast<size_t>(r)]);
+    if (static_cast<double>(h[static_cast<size_t>(k)]) > kKlSpikeFactor * std::max(1.0, median)) spikes.push_back(k);
+  }
+  return spikes;
+}
+
 int kl_best_bins(const std::vector<uint64_t>& h, int levels) { return first_argmin(kl_divergences(h, levels), levels); }
 
 int kl_best_bins_ref(const std::vector<uint64_t>& h, int levels) {
@@ -199,7 +215,17 @@ class KlObserver final : public Observer {
     std::vector<uint64_t> counts = hist_.counts();
     counts[0] -= std::min(zeros_, counts[0]);
     if (std::all_of(counts.begin(), counts.end(), [](uint64_t c) { return c == 0; })) counts = hist_.counts();  // all zero
-    const int i = levels <= bins ? kl_best_bins(counts, levels) : bins;
+    int min_bins = 0;  // the threshold never clips a spike
+    if (options_.kl_skip_spikes) {
+      std::vector<uint64_t> despiked = counts;
+      const std::vector<int> spikes = find_histogram_spikes(counts);
+      for (int k : spikes) despiked[static_cast<size_t>(k)] = 0;
+      if (!spikes.empty() && std::any_of(despiked.begin(), despiked.end(), [](uint64_t c) { return c != 0; })) {
+        counts = std::move(despiked);
+        min_bins = spikes.back() + 1;
+      }
+    }
+    const int i = std::max(min_bins, levels <= bins ? kl_best_bins(counts, levels) : bins);
     const float absmax = std::max(std::fabs(scan_.min), std::fabs(scan_.max));
     const float t = std::min(static_cast<float>(i * hist_.width()), absmax);
     return Range{{nonneg ? 0.0f : -t}, {t}};

@@ -12,6 +12,10 @@ namespace mqcalib::calib {
 constexpr double kKlTieTolerance = 1e-12;
 // MXNet / TVM smoothing eps, in counts (kl.cpp header).
 constexpr double kKlSmoothEps = 1e-4;
+// Spike detection (ObserverOptions::kl_skip_spikes): a bin is a spike when its count exceeds
+// kKlSpikeFactor x max(1, median of the kKlSpikeWindow bins centred on it, edges clamped).
+constexpr int kKlSpikeWindow = 17;
+constexpr double kKlSpikeFactor = 8.0;
 
 // KL(P || Q) in nats of candidate i (levels <= i <= h.size()) after smoothing; +infinity only when
 // the first i bins are all empty. Reference twin: builds P and Q explicitly.
@@ -22,5 +26,8 @@ int kl_best_bins(const std::vector<uint64_t>& h, int levels);
 int kl_best_bins_ref(const std::vector<uint64_t>& h, int levels);
 // The KL values of the fast search for candidates levels..h.size() (index i - levels).
 std::vector<double> kl_divergences(const std::vector<uint64_t>& h, int levels);
+
+// Indices of the spike bins of h (ascending), per the rule above.
+std::vector<int> find_histogram_spikes(const std::vector<uint64_t>& h);
 
 }  // namespace mqcalib::calib

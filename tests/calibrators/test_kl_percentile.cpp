@@ -182,3 +182,33 @@ TEST_CASE("percentile: exact mode equals a sorted-array oracle, histogram mode w
   const std::vector<float> c1(all.begin() + 400002, all.end());
   CHECK(r.max[1] == static_cast<float>(oracle(c1, 0.99)));
 }
+
+TEST_CASE("kl: isolated spikes (a constant background) are left out and never clipped") {
+  // |N(0,1)| plus 16 repeated values (one per 'channel') holding ~35% of the data, as a uniform
+  // background gives after a conv: the threshold must be that of the data without the spikes, to
+  // within the spike rule's tolerance of one bin, and counting the spikes must clip harder.
+  const std::vector<float> g = test::gaussian(200000, 31);
+  std::vector<float> bulk, spiky;
+  for (float v : g) bulk.push_back(std::fabs(v));
+  spiky = bulk;
+  for (int c = 0; c < 16; ++c)
+    for (int k = 0; k < 6700; ++k) spiky.push_back(0.1f + 0.02f * static_cast<float>(c));
+  const QScheme s8 = test::int_scheme(8, false);
+  auto clean = ObserverRegistry::instance().create("kl", {});
+  clean->observe(view(bulk));
+  auto skipping = ObserverRegistry::instance().create("kl", {});
+  skipping->observe(view(spiky));
+  ObserverOptions counting_opts;
+  counting_opts.kl_skip_spikes = false;
+  auto counting = ObserverRegistry::instance().create("kl", counting_opts);
+  counting->observe(view(spiky));
+  const float t_clean = clean->finalize(s8).max[0], t_skip = skipping->finalize(s8).max[0];
+  const float bin = 8.0f / 2048;  // histogram range [0, 8) for absmax ~4.5
+  CHECK(std::fabs(t_skip - t_clean) <= 2 * bin);
+  CHECK(counting->finalize(s8).max[0] < t_clean - 10 * bin);
+  // hand-built histogram: one spike among smooth counts
+  std::vector<uint64_t> h(64, 100);
+  h[20] = 5000;
+  h[21] = 700;  // a bump of 7x its neighbourhood's median is not a spike (factor 8)
+  CHECK(calib::find_histogram_spikes(h) == std::vector<int>{20});
+}
