@@ -324,7 +324,8 @@ std::vector<TensorF32> run_node(const Node& node, const std::vector<TensorF32*>&
 
 Executor::Executor(const Graph& g) : g_(g) { g_.validate(); }
 
-std::vector<TensorF32> Executor::run(const std::vector<TensorF32>& inputs, const ValueHook& hook) const {
+std::vector<TensorF32> Executor::run(const std::vector<TensorF32>& inputs, const ValueHook& hook,
+                                     ValueId stop_after) const {
   const Graph& g = g_;
   if (inputs.size() != g.inputs().size())
     throw Error("executor: graph has " + std::to_string(g.inputs().size()) + " inputs but " +
@@ -343,6 +344,7 @@ std::vector<TensorF32> Executor::run(const std::vector<TensorF32>& inputs, const
     vals[static_cast<size_t>(v)] = inputs[k];
     live[static_cast<size_t>(v)] = true;
     if (hook) hook(v, vals[static_cast<size_t>(v)]);
+    if (v == stop_after) return {};
   }
   for (size_t k = 0; k < inputs.size(); ++k) {
     const ValueId v = g.inputs()[k];
@@ -380,6 +382,7 @@ std::vector<TensorF32> Executor::run(const std::vector<TensorF32>& inputs, const
       vals[o] = std::move(outs[k]);
       live[o] = true;
       if (hook) hook(n.outputs[k], vals[o]);
+      if (n.outputs[k] == stop_after) return {};
       if (uses[o] == 0) {  // dead value (e.g. an unused chunk): freed at once, after the hook
         vals[o] = TensorF32();
         live[o] = false;

@@ -30,7 +30,11 @@ class Executor {
   // Inputs in graph.inputs() order, each with its batch dim; returns graph.outputs() in order.
   // Intermediate tensors are freed after their last consumer. Errors are mqcalib::Error naming the
   // node and its op, e.g. "node 'layer1.0.conv1' (conv2d): conv2d: input has 3 channels but ...".
-  std::vector<TensorF32> run(const std::vector<TensorF32>& inputs, const ValueHook& hook = {}) const;
+  // stop_after: when set, returns (an empty vector) as soon as that value has been computed and
+  // passed to the hook: callers that only need an intermediate tensor (AdaRound's caches) skip the
+  // rest of the network.
+  std::vector<TensorF32> run(const std::vector<TensorF32>& inputs, const ValueHook& hook = {},
+                             ValueId stop_after = kNoValue) const;
 
   const Graph& graph() const { return g_; }
 

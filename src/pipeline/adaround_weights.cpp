@@ -38,11 +38,14 @@ TensorF32 cache_value(const Graph& g, ValueId v, const BatchSource& calib) {
   int64_t n = 0;
   TensorF32 x;
   for (int64_t i = 0; calib(i, x); ++i) {
-    ex.run({x}, [&](ValueId id, TensorF32& t) {
-      if (id != v) return;
-      parts.push_back(t);
-      n += t.dim(0);
-    });
+    ex.run(
+        {x},
+        [&](ValueId id, TensorF32& t) {
+          if (id != v) return;
+          parts.push_back(t);
+          n += t.dim(0);
+        },
+        v);  // nothing after the cached value is needed
   }
   if (parts.empty()) throw Error("adaround: no calibration batch reached value '" + g.value(v).name + "'");
   Shape s = parts[0].shape();

@@ -159,6 +159,31 @@ TEST_CASE("executor: hooks see every value once, and modifications reach all con
   CHECK(max_rel_diff(ex.run({x})[0], out[0]) > 1e-3);
 }
 
+TEST_CASE("executor: stop_after returns once the value is computed, with the same tensor as a full run") {
+  Net1 net;
+  Executor ex(net.b.g);
+  const TensorF32 x = random_tensor({2, 3, 8, 8}, 201);
+  TensorF32 full, early;
+  ex.run({x}, [&](ValueId v, TensorF32& t) {
+    if (v == net.relu1) full = t;
+  });
+  size_t after = 0;
+  bool reached = false;
+  const auto out = ex.run(
+      {x},
+      [&](ValueId v, TensorF32& t) {
+        if (reached) ++after;
+        if (v == net.relu1) {
+          early = t;
+          reached = true;
+        }
+      },
+      net.relu1);
+  CHECK(out.empty());
+  CHECK(after == 0);  // no value after it was computed
+  CHECK(bit_identical(early, full));
+}
+
 TEST_CASE("executor: errors name the node and op") {
   Net1 net;
   Executor ex(net.b.g);
