@@ -144,6 +144,25 @@ void Pow2Histogram::bin_into(const float* x, int64_t n, int e, uint64_t* counts)
   constexpr int kBlock = 512;
   alignas(64) int32_t idx[kBlock];
   const int32_t last = bins_ - 1;
+  // Four interleaved sub-histograms (uint32: a call bins at most kChunk values): consecutive values
+  // landing in the same bin (the zeros after a ReLU) no longer serialise on one counter's
+  // store-to-load dependency. Integer sums, so the merge order does not matter.
+  constexpr int kSub = 4;
+  std::vector<uint32_t> sub(static_cast<size_t>(kSub) * static_cast<size_t>(bins_), 0u);
+  uint32_t* s0 = sub.data();
+  uint32_t* s1 = s0 + bins_;
+  uint32_t* s2 = s1 + bins_;
+  uint32_t* s3 = s2 + bins_;
+  const auto count_block = [&](int m) {
+    int j = 0;
+    for (; j + kSub <= m; j += kSub) {
+      ++s0[idx[j]];
+      ++s1[idx[j + 1]];
+      ++s2[idx[j + 2]];
+      ++s3[idx[j + 3]];
+    }
+    for (; j < m; ++j) ++s0[idx[j]];
+  };
   if (kind_ == HistKind::Abs) {
     const float scale = std::ldexp(1.0f, log2_bins_ - e);
     for (int64_t b = 0; b < n; b += kBlock) {
@@ -153,7 +172,7 @@ void Pow2Histogram::bin_into(const float* x, int64_t n, int e, uint64_t* counts)
         const int32_t k = static_cast<int32_t>(std::fabs(xb[j]) * scale);
         idx[j] = k < last ? k : last;
       }
-      for (int j = 0; j < m; ++j) ++counts[idx[j]];
+      count_block(m);
     }
   } else {
     const float scale = std::ldexp(1.0f, log2_bins_ - 1 - e);
@@ -170,9 +189,10 @@ void Pow2Histogram::bin_into(const float* x, int64_t n, int e, uint64_t* counts)
         const int32_t k = t + half;
         idx[j] = k < last ? (k > 0 ? k : 0) : last;
       }
-      for (int j = 0; j < m; ++j) ++counts[idx[j]];
+      count_block(m);
     }
   }
+  for (int32_t k = 0; k < bins_; ++k) counts[k] += static_cast<uint64_t>(s0[k]) + s1[k] + s2[k] + s3[k];
 }
 
 void Pow2Histogram::bin_into_ref(const float* x, int64_t n, int e, uint64_t* counts) const {

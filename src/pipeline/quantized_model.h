@@ -28,8 +28,8 @@ struct QuantizedModel {
   std::vector<QParams> bias_params;    // aligned with plan.weights; empty scale when no bias / fp32 input
   std::vector<QParams> act_params;     // aligned with plan.activations
   std::vector<Range> act_ranges;       // the chosen observer's range (per point, before group union)
-  std::vector<Range> act_minmax;       // plain min-max over the calibration data (for the report)
-  std::vector<double> act_rms;         // root mean square over the calibration data
+  std::vector<Range> act_minmax;       // plain min-max over the first 4 calibration batches (report only)
+  std::vector<double> act_rms;         // root mean square over the same batches
   std::string w_observer, a_observer;
   std::vector<std::string> act_observers;
   // Aligned with plan.weights: integer codes of weights rounded other than to nearest (AdaRound),
