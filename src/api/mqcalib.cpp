@@ -175,6 +175,7 @@ QuantizeResult quantize(const QuantizeOptions& o) {
   // Model.
   FoldReport folds;
   const Graph folded = load_folded(o.model, calib->sample_shape(), &folds);
+  const std::string model_sha256 = sha256_of_file(o.model);  // provenance, and the FP-prediction cache key
   result.seconds["load"] = seconds_since(t);
   t = Clock::now();
   const std::vector<WeightStats> wstats = weight_stats(folded);
@@ -263,7 +264,7 @@ QuantizeResult quantize(const QuantizeOptions& o) {
     if (o.eval->labels.empty()) throw Error("--eval needs --eval-labels");
     const std::vector<int64_t> labels = load_labels(o.eval->labels);
     check_labels(*ev, labels, o.eval->labels);
-    const std::string key = sha256_of_file(o.model) + "|" + o.eval->path + "|" + o.eval->labels + "|" +
+    const std::string key = model_sha256 + "|" + o.eval->path + "|" + o.eval->labels + "|" +
                             describe_preprocess(*o.eval) + "|" + std::to_string(o.eval_limit) + "|" +
                             std::to_string(o.batch_size);
     std::vector<int64_t> fp_predictions = fp_cache_get(key);
@@ -283,7 +284,7 @@ QuantizeResult quantize(const QuantizeOptions& o) {
     Provenance& p = rec.provenance;
     p.tool_version = MQCALIB_VERSION;
     p.model_path = o.model;
-    p.model_sha256 = sha256_of_file(o.model);
+    p.model_sha256 = model_sha256;
     p.backend = backend.name;
     p.preprocessing = describe_preprocess(o.calib);
     p.layout = "NCHW " + shape_to_string(calib->sample_shape());
