@@ -12,6 +12,7 @@
 #include "exec/kernels.h"
 #include "exec/test_util.h"
 #include "reconstruction/grad_check.h"
+#include "reconstruction/recon_test_util.h"
 #include "reconstruction/rectified_sigmoid.h"
 #include "reconstruction/round_regularizer.h"
 #include "reconstruction/soft_weight.h"
@@ -31,16 +32,6 @@ constexpr double kRegValueRelTol = 1e-5;
 double sigmoid_d(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 double h_d(double v) {
   return std::min(std::max(sigmoid_d(v) * (1.1 - (-0.1)) + (-0.1), 0.0), 1.0);  // REFERENCE.md section 4
-}
-
-QParams qparams(std::vector<float> s, std::vector<int32_t> zp, int32_t qmin, int32_t qmax, int axis) {
-  QParams p;
-  p.scale = std::move(s);
-  p.zero_point = std::move(zp);
-  p.qmin = qmin;
-  p.qmax = qmax;
-  p.axis = axis;
-  return p;
 }
 
 }  // namespace

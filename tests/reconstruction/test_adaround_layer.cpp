@@ -16,6 +16,7 @@
 #include "reconstruction/adaround.h"
 #include "reconstruction/adaround_step.h"
 #include "reconstruction/grad_check.h"
+#include "reconstruction/recon_test_util.h"
 
 using namespace mqcalib;
 using namespace mqcalib::test;
@@ -28,16 +29,6 @@ constexpr double kObjectiveGradRelTol = 1e-4;
 constexpr double kObjectiveRelTol = 1e-5;
 // The synthetic 3-bit layer: AdaRound's output MSE must be at least this factor below nearest's.
 constexpr double kMinAdaRoundGain = 2.0;
-
-QParams qparams(std::vector<float> s, std::vector<int32_t> zp, int32_t qmin, int32_t qmax, int axis) {
-  QParams p;
-  p.scale = std::move(s);
-  p.zero_point = std::move(zp);
-  p.qmin = qmin;
-  p.qmax = qmax;
-  p.axis = axis;
-  return p;
-}
 
 double h_d(double v) { return std::min(std::max(1.0 / (1.0 + std::exp(-v)) * 1.2 - 0.1, 0.0), 1.0); }
 
@@ -75,14 +66,6 @@ struct RefObjective {
     return rec / static_cast<double>(y.size() / static_cast<size_t>(O)) + lambda * reg;
   }
 };
-
-template <class Fn>
-void at_threads(int n, Fn&& fn) {
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(n);
-  fn();
-  omp_set_num_threads(saved);
-}
 
 Conv2dParams cp(int64_t s, int64_t pad, int64_t g = 1) {
   Conv2dParams p;

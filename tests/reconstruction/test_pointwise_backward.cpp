@@ -15,6 +15,7 @@
 #include "reconstruction/add_backward.h"
 #include "reconstruction/fake_quant_backward.h"
 #include "reconstruction/grad_check.h"
+#include "reconstruction/recon_test_util.h"
 #include "reconstruction/linear_backward.h"
 #include "reconstruction/pool_backward.h"
 
@@ -29,14 +30,6 @@ constexpr double kGradRelTol = 1e-5;
 constexpr double kTwinRelTol = 1e-5;
 // Smallest distance of a random input from a kink of the function under test.
 constexpr float kKinkGap = 1e-3f;
-
-template <class Fn>
-void at_threads(int n, Fn&& fn) {
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(n);
-  fn();
-  omp_set_num_threads(saved);
-}
 
 }  // namespace
 
