@@ -97,10 +97,6 @@ double kl_divergence_ref(const std::vector<uint64_t>& h, int i, int levels) {
   return kl;
 }
 
-// Same quantities without building P / Q: bins where P = 0 have Q = 0 as well, so after smoothing
-// both are eps and contribute (eps / N) log(N_i / N) each (the smoothed totals stay N and N_i); only
-// the non-empty bins of P need a log. Candidates are independent: parallel over fixed chunks of
-// candidates, each value computed alone, so the result does not depend on the thread count.
 // log(c - e) for a bin count c >= 1 and the smoothing deduction e >= 0, from log(c) precomputed
 // once per bin: log(c) + log1p(-u), u = e / c, with log1p's series when u < kSeriesMax (truncation
 // error below u^5 / 5 < 2e-16): one libm call per bin of the histogram instead of one per bin and
@@ -112,6 +108,10 @@ inline double log_count_minus(double log_c, double c, double e) {
   return log_c + std::log1p(-u);
 }
 
+// Same quantities without building P / Q: bins where P = 0 have Q = 0 as well, so after smoothing
+// both are eps and contribute (eps / N) log(N_i / N) each (the smoothed totals stay N and N_i); only
+// the non-empty bins of P need a log. Candidates are independent: each value is computed alone into
+// its own slot (kl_divergences), so the result does not depend on the thread count or schedule.
 double kl_divergence_fast(const std::vector<uint64_t>& h, const std::vector<uint64_t>& cum, const std::vector<uint64_t>& nzc,
                           const std::vector<double>& log_h, int i, int levels) {
   const int n = static_cast<int>(h.size());
