@@ -82,6 +82,22 @@ std::vector<TensorF32> run_split(const Node& n, const TensorF32& x, const std::v
   return outs;
 }
 
+}  // namespace
+
+Conv2dParams conv2d_params(const Attrs& a) {
+  Conv2dParams cp;
+  cp.stride_h = a.stride[0];
+  cp.stride_w = a.stride[1];
+  cp.pad_h = a.padding[0];
+  cp.pad_w = a.padding[1];
+  cp.dil_h = a.dilation[0];
+  cp.dil_w = a.dilation[1];
+  cp.groups = a.groups;
+  return cp;
+}
+
+namespace {
+
 std::vector<TensorF32> run_node_impl(const Node& n, const std::vector<TensorF32*>& in,
                                      const std::vector<bool>& consumable) {
   const Attrs& at = n.attrs;
@@ -91,14 +107,7 @@ std::vector<TensorF32> run_node_impl(const Node& n, const std::vector<TensorF32*
     case OpKind::Conv2d: {
       need_inputs(n, in, 1, 1);
       if (pr.weight.rank() != 4) throw Error("weight must be [O,C/groups,kh,kw], got " + shape_to_string(pr.weight.shape()));
-      Conv2dParams cp;
-      cp.stride_h = at.stride[0];
-      cp.stride_w = at.stride[1];
-      cp.pad_h = at.padding[0];
-      cp.pad_w = at.padding[1];
-      cp.dil_h = at.dilation[0];
-      cp.dil_w = at.dilation[1];
-      cp.groups = at.groups;
+      const Conv2dParams cp = conv2d_params(at);
       const TensorF32& x = *in[0];
       if (!pr.bias.empty() && pr.bias.size() != pr.weight.dim(0))
         throw Error("bias has " + std::to_string(pr.bias.size()) + " elements for " + std::to_string(pr.weight.dim(0)) +

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "exec/kernels.h"
 #include "graph/ir.h"
 
 namespace mqcalib {
@@ -41,6 +42,9 @@ class Executor {
  private:
   const Graph& g_;
 };
+
+// The kernel parameters of a conv2d node's attributes (stride, padding, dilation, groups).
+Conv2dParams conv2d_params(const Attrs& attrs);
 
 // Runs one node on its input tensors (in node.inputs order) and returns its outputs (in
 // node.outputs order). Inputs flagged in `consumable` (empty: none) may have their buffer moved

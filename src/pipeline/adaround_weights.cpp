@@ -89,13 +89,7 @@ std::vector<AdaRoundLayerReport> adaround_weights(QuantizedModel& m, const Graph
     }
     if (fp.kind == OpKind::Conv2d) {
       spec.kind = LayerKind::Conv2d;
-      spec.conv.stride_h = fp.attrs.stride[0];
-      spec.conv.stride_w = fp.attrs.stride[1];
-      spec.conv.pad_h = fp.attrs.padding[0];
-      spec.conv.pad_w = fp.attrs.padding[1];
-      spec.conv.dil_h = fp.attrs.dilation[0];
-      spec.conv.dil_w = fp.attrs.dilation[1];
-      spec.conv.groups = fp.attrs.groups;
+      spec.conv = conv2d_params(fp.attrs);
     } else if (fp.kind == OpKind::Linear) {
       spec.kind = LayerKind::Linear;
     } else {
