@@ -7,6 +7,7 @@
 // section 4). Elementwise over fixed parallel chunks: bit-identical at any thread count.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -24,6 +25,20 @@ class AdamF32 {
   AdamF32(int64_t n, const AdamParams& p);
   // One step on n parameters with gradient g.
   void step(float* param, const float* g);
+
+  // The same step taken one entry at a time, for loops that fuse it with the gradient's computation:
+  // begin_step() once (t += 1, bias corrections), then update() for every entry i in [0, n).
+  struct Step {
+    float step_size, bc2_sqrt;
+  };
+  Step begin_step();
+  void update(int64_t i, float* param, float g, const Step& s) {
+    float& m = m_[static_cast<size_t>(i)];
+    float& v = v_[static_cast<size_t>(i)];
+    m = p_.beta1 * m + (1.0f - p_.beta1) * g;
+    v = p_.beta2 * v + (1.0f - p_.beta2) * g * g;
+    param[i] -= s.step_size * m / (std::sqrt(v) / s.bc2_sqrt + p_.eps);
+  }
   int64_t steps() const { return t_; }
 
  private:

@@ -21,24 +21,10 @@
 
 #include "core/qscheme.h"
 #include "core/tensor.h"
-#include "exec/kernels.h"
+#include "reconstruction/layer_spec.h"
 #include "reconstruction/round_regularizer.h"
 
 namespace mqcalib {
-
-enum class LayerKind { Conv2d, Linear };
-
-// A conv2d or linear layer with an optional fused activation. Non-owning: weight and bias must
-// outlive the call.
-struct LayerSpec {
-  LayerKind kind = LayerKind::Conv2d;
-  Conv2dParams conv;                     // Conv2d only
-  ViewF32 weight;                        // [O, C/groups, kh, kw] or [O, I]
-  const float* bias = nullptr;           // [O] or null
-  std::optional<Activation> activation;  // fused activation applied to the layer output, if any
-  ActivationParams activation_params;
-  std::string name = "layer";  // names the layer in errors
-};
 
 // Defaults: ../shared/REFERENCE.md section 4.
 struct AdaRoundOptions {

@@ -1,6 +1,6 @@
 // mqcalib/reconstruction/adaround_step.h: one AdaRound layer's state (V, Adam moments, buffers) and
-// its iteration: forward with W~(V), reconstruction loss, backward to V by the hand-written kernels,
-// Adam step. Objective and notation: reconstruction/adaround.h. Used by adaround_layer(), the tests
+// its iteration: reconstruction loss with W~(V) and its weight gradient (the fused kernel of
+// reconstruction/layer_mse.h), backward to V, the rounding regularizer, Adam step. Objective and notation: reconstruction/adaround.h. Used by adaround_layer(), the tests
 // and bench/adaround.
 #pragma once
 
@@ -33,15 +33,15 @@ class AdaRoundLayer {
   const SoftWeight& soft_weight() const { return sw_; }
 
  private:
-  void forward(ViewF32 x, const float* weight);  // z = layer(x), y = f(z)
-
   LayerSpec layer_;
   AdaRoundOptions opt_;
   SoftWeight sw_;
-  std::vector<float> v_, gv_, w_soft_, g_w_;
+  // loss_and_grad(), and with adam_step the Adam update of V fused into the same pass.
+  double objective(ViewF32 x, ViewF32 target, std::optional<float> beta, float* gv, bool adam_step);
+
+  std::vector<float> v_, gv_, w_soft_, g_w_, h_, dh_;  // h_, dh_: h(V), h'(V) of the current pass
+  std::vector<double> reg_part_;                       // regularizer sum per chunk of V
   AdamF32 adam_;
-  TensorF32 z_, y_, gy_, gz_;
-  int64_t out_channels_ = 0;
 };
 
 }  // namespace mqcalib

@@ -8,10 +8,25 @@
 // sigmoid(V) = 1 / (1 + exp(-V)).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+
 namespace mqcalib {
 
 constexpr float kAdaRoundZeta = 1.1f;    // ../shared/REFERENCE.md section 4
 constexpr float kAdaRoundGamma = -0.1f;  // ../shared/REFERENCE.md section 4
+
+// h(V) and h'(V) of one entry from a single exp: the formulas above, and the values of the two
+// functions below.
+struct RectifiedSigmoid {
+  float h, dh;
+};
+inline RectifiedSigmoid rectified_sigmoid_and_grad(float v) {
+  const float s = 1.0f / (1.0f + std::exp(-v));
+  const float u = s * (kAdaRoundZeta - kAdaRoundGamma) + kAdaRoundGamma;
+  return {std::min(std::max(u, 0.0f), 1.0f),
+          u >= 0.0f && u <= 1.0f ? s * (1.0f - s) * (kAdaRoundZeta - kAdaRoundGamma) : 0.0f};
+}
 
 float rectified_sigmoid(float v);
 float rectified_sigmoid_grad(float v);

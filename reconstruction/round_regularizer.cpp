@@ -43,12 +43,10 @@ double round_regularizer_grad_add(const float* v, int64_t n, float beta, float s
   parallel_for_chunks(n, kChunkElems, [&](int64_t b, int64_t e, int64_t k) {
     double s = 0.0;
     for (int64_t i = b; i < e; ++i) {
-      const float d = 2.0f * rectified_sigmoid(v[i]) - 1.0f;
-      const float a = std::fabs(d);
-      const float sgn = d > 0.0f ? 1.0f : (d < 0.0f ? -1.0f : 0.0f);
-      const float a_pow = std::pow(a, beta - 1.0f);  // |2h-1|^(beta-1); |2h-1|^beta = a * a_pow
-      s += static_cast<double>(1.0f - a * a_pow);
-      gv[i] += scale * (-2.0f * beta * a_pow * sgn) * rectified_sigmoid_grad(v[i]);
+      const RectifiedSigmoid r = rectified_sigmoid_and_grad(v[i]);
+      float dr_dh;
+      s += static_cast<double>(round_regularizer_term(r.h, beta, dr_dh));
+      gv[i] += scale * dr_dh * r.dh;
     }
     part[static_cast<size_t>(k)] = s;
   });

@@ -10,7 +10,7 @@
 namespace mqcalib {
 
 namespace {
-constexpr int64_t kChunkElems = int64_t{1} << 14;
+constexpr int64_t kChunkElems = int64_t{1} << 12;  // small: 2 threads share a 10k-weight layer
 }
 
 SoftWeight::SoftWeight(ViewF32 w, const QParams& p, const std::string& name) : shape_(w.shape) {
@@ -47,24 +47,28 @@ std::vector<float> SoftWeight::initial_v() const {
   return v;
 }
 
-void SoftWeight::soft(const float* v, float* w_soft) const {
+void SoftWeight::soft(const float* v, float* w_soft, float* h, float* dh) const {
   parallel_for_chunks(size(), kChunkElems, [&](int64_t b, int64_t e, int64_t) {
-    for (int64_t i = b; i < e; ++i) {
-      const size_t c = channel(i);
-      const float q = base_[static_cast<size_t>(i)] + rectified_sigmoid(v[i]);
-      w_soft[i] = scale_[c] * std::min(std::max(q, lo_[c]), hi_[c]);
-    }
+    for_channel_runs(b, e, [&](size_t c, int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const RectifiedSigmoid r = rectified_sigmoid_and_grad(v[i]);
+        const float q = base_[static_cast<size_t>(i)] + r.h;
+        w_soft[i] = scale_[c] * std::min(std::max(q, lo_[c]), hi_[c]);
+        if (h) h[i] = r.h;
+        if (dh) dh[i] = r.dh;
+      }
+    });
   });
 }
 
 void SoftWeight::backward(const float* v, const float* g_wsoft, float* gv) const {
   parallel_for_chunks(size(), kChunkElems, [&](int64_t b, int64_t e, int64_t) {
-    for (int64_t i = b; i < e; ++i) {
-      const size_t c = channel(i);
-      const float q = base_[static_cast<size_t>(i)] + rectified_sigmoid(v[i]);
-      const bool inside = q >= lo_[c] && q <= hi_[c];
-      gv[i] = inside ? g_wsoft[i] * scale_[c] * rectified_sigmoid_grad(v[i]) : 0.0f;
-    }
+    for_channel_runs(b, e, [&](size_t c, int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const RectifiedSigmoid r = rectified_sigmoid_and_grad(v[i]);
+        gv[i] = grad(c, i, r.h, r.dh, g_wsoft[i]);
+      }
+    });
   });
 }
 

@@ -11,6 +11,7 @@
 // s and zp are those of the element's channel (QParams::axis), or the tensor's.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,10 +31,26 @@ class SoftWeight {
 
   // V with h(V) = frac(W / s).
   std::vector<float> initial_v() const;
-  // W~(V) into w_soft.
-  void soft(const float* v, float* w_soft) const;
+  // W~(V) into w_soft; with h and dh (size() each, or null), h(V) and h'(V) as well, for grad().
+  void soft(const float* v, float* w_soft, float* h = nullptr, float* dh = nullptr) const;
   // gv = dL/dW~ * dW~/dV.
   void backward(const float* v, const float* g_wsoft, float* gv) const;
+
+  // backward() for entry i of channel c, given the h(V_i) and h'(V_i) soft() wrote: for loops that
+  // fuse it with other per-entry work, iterating with for_channel_runs().
+  float grad(size_t c, int64_t i, float h, float dh, float g_wsoft) const {
+    const float q = base_[static_cast<size_t>(i)] + h;
+    return q >= lo_[c] && q <= hi_[c] ? g_wsoft * scale_[c] * dh : 0.0f;
+  }
+  // Calls fn(c, i0, i1) for the runs [i0, i1) of [b, e) whose entries share channel c.
+  template <class Fn>
+  void for_channel_runs(int64_t b, int64_t e, Fn&& fn) const {
+    for (int64_t i = b; i < e;) {
+      const int64_t end = channels_ == 1 ? e : std::min(e, (i / inner_ + 1) * inner_);
+      fn(channel(i), i, end);
+      i = end;
+    }
+  }
   // Hard-rounded integer codes q and the dequantized weight W^ = s * (q - zp).
   void hard(const float* v, int32_t* codes, float* w_hard) const;
   // Fraction of entries whose h(V) is strictly between 0 and 1 (not yet decided).
