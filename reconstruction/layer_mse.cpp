@@ -12,8 +12,10 @@
 #include "exec/eigen_gemm.h"
 #include "reconstruction/activation_backward.h"
 #include "reconstruction/conv_backward.h"
+#include "reconstruction/direct_conv.h"
 #include "reconstruction/im2col.h"
 #include "reconstruction/linear_backward.h"
+#include "reconstruction/simd_f32.h"
 
 namespace mqcalib {
 
@@ -29,6 +31,9 @@ namespace {
 #define MQ_COLS 16
 #endif
 constexpr int64_t kChunkColumnFloats = int64_t{1} << MQ_COLS;
+// Planes and outputs per chunk of the direct conv path (samples whose gradients share one set of
+// accumulators before the horizontal sums): 128 Ki floats (512 KiB), within a core's L2.
+constexpr int64_t kChunkDirectFloats = int64_t{1} << 17;
 // Elements per parallel chunk of the final reduction over chunk partials.
 constexpr int64_t kReduceElems = int64_t{1} << 12;
 // Partial sums per loss accumulator: vector-width lanes in a fixed order (deterministic, vectorizes).
@@ -48,14 +53,18 @@ ActKind act_kind(const LayerSpec& l) {
   return ActKind::Other;
 }
 
-// One run of n outputs of one channel: z the outputs before bias, t their targets. Returns
-// sum (f(z + b) - t)^2; with Grad, z is overwritten by d rec / dz = 2 (f(z + b) - t) / M * f'(z + b)
-// (scale2 = 2 / M), the same expression and order as the reference's gy then activation_backward.
+// Outputs of one channel, `rows` runs of `cols` at stride ldz: z the outputs before bias, t their
+// targets (contiguous, rows * cols). Returns sum (f(z + b) - t)^2; with Grad, z is overwritten by
+// d rec / dz = 2 (f(z + b) - t) / M * f'(z + b) (scale2 = 2 / M), the same expression and order as the
+// reference's gy then activation_backward, and the ldz - cols entries after each run are zeroed.
 template <ActKind K, bool Grad>
-double segment(float* z, const float* t, int64_t n, float b, float scale2, Activation a, const ActivationParams& ap) {
+double segment(float* z, int64_t ldz, const float* t, int64_t rows, int64_t cols, float b, float scale2,
+               Activation a, const ActivationParams& ap) {
+  // Lane l of acc sums the entries i % kLanes == l of each run (vector lanes for the piecewise-linear
+  // activations, the same lanes one entry at a time for the others and for run tails).
   float acc[kLanes] = {};
-  auto one = [&](int64_t i, float& lane) {
-    const float zb = z[i] + b;
+  auto one = [&](float* zp, float tv, float& lane) {
+    const float zb = *zp + b;
     float y = zb, fd = 1.0f;
     if constexpr (K == ActKind::Relu) {
       y = zb < 0.0f ? 0.0f : zb;
@@ -67,20 +76,47 @@ double segment(float* z, const float* t, int64_t n, float b, float scale2, Activ
       y = detail::activation_scalar_f32(a, zb, ap);
       if constexpr (Grad) fd = activation_derivative_f32(a, zb, ap);
     }
-    const float d = y - t[i];
+    const float d = y - tv;
     lane += d * d;
-    if constexpr (Grad) z[i] = d * scale2 * fd;
+    if constexpr (Grad) *zp = d * scale2 * fd;
   };
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) one(i + l, acc[l]);
-  for (int l = 0; i < n; ++i, ++l) one(i, acc[l]);
+  using namespace recon_detail;
+  V8F32 vacc{};
+  const V8F32 zero{}, one_v = splat8_f32(1.0f), six = splat8_f32(6.0f), bv = splat8_f32(b), s2 = splat8_f32(scale2);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* zr = z + r * ldz;
+    const float* tr = t + r * cols;
+    int64_t i = 0;
+    if constexpr (K != ActKind::Other) {
+      for (; i + kLanes <= cols; i += kLanes) {
+        const V8F32 zb = load8_f32(zr + i) + bv;
+        V8F32 y = zb, fd = one_v;
+        if constexpr (K == ActKind::Relu) {
+          y = select8_f32(zb < zero, zero, zb);
+          fd = select8_f32(zb > zero, one_v, zero);
+        } else if constexpr (K == ActKind::Relu6) {
+          y = select8_f32(zb < zero, zero, select8_f32(zb > six, six, zb));
+          fd = select8_f32((zb > zero) & (zb < six), one_v, zero);
+        }
+        const V8F32 d = y - load8_f32(tr + i);
+        vacc += d * d;
+        if constexpr (Grad) store8_f32(zr + i, d * s2 * fd);
+      }
+    } else {
+      for (; i + kLanes <= cols; i += kLanes)
+        for (int l = 0; l < kLanes; ++l) one(zr + i + l, tr[i + l], acc[l]);
+    }
+    for (int l = 0; i < cols; ++i, ++l) one(zr + i, tr[i], acc[l]);
+    if constexpr (Grad)
+      for (int64_t q = cols; q < ldz; ++q) zr[q] = 0.0f;
+  }
   double s = 0.0;
-  for (float v : acc) s += static_cast<double>(v);
+  for (int l = 0; l < kLanes; ++l) s += static_cast<double>(acc[l] + vacc[l]);
   return s;
 }
 
-using SegmentFn = double (*)(float*, const float*, int64_t, float, float, Activation, const ActivationParams&);
+using SegmentFn = double (*)(float*, int64_t, const float*, int64_t, int64_t, float, float, Activation,
+                             const ActivationParams&);
 
 SegmentFn segment_fn(ActKind k, bool grad) {
   switch (k) {
@@ -90,6 +126,13 @@ SegmentFn segment_fn(ActKind k, bool grad) {
     case ActKind::Other: break;
   }
   return grad ? segment<ActKind::Other, true> : segment<ActKind::Other, false>;
+}
+
+// Samples per chunk: as many as fit the buffer budget, but at least kMinChunks chunks when there are
+// enough samples (so 2-8 threads get balanced shares). From the shapes only, never the thread count.
+constexpr int64_t kMinChunks = 8;
+int64_t samples_per_chunk(int64_t fit, int64_t n) {
+  return std::clamp<int64_t>(std::min(fit, (n + kMinChunks - 1) / kMinChunks), 1, std::max<int64_t>(1, n));
 }
 
 // The calling thread's partial gradients and losses, kept between calls (an AdaRound layer calls
@@ -141,7 +184,7 @@ double finish(float* gw, const std::vector<float>& part, int64_t nchunks, int64_
 double conv_gemm(const Job& j, const ConvGeom& g, float* gw) {
   const Conv2dParams& p = j.layer.conv;
   const bool pointwise = recon_detail::is_pointwise(g, p);
-  const int64_t S = std::clamp<int64_t>(kChunkColumnFloats / std::max<int64_t>(1, g.K * g.P), 1, g.N);
+  const int64_t S = samples_per_chunk(kChunkColumnFloats / std::max<int64_t>(1, g.K * g.P), g.N);
   const int64_t nchunks = num_chunks(g.N, S), wsize = g.O * g.K;
   std::vector<double>& loss = scratch_loss(nchunks);
   std::vector<float>& part = scratch_part(gw ? (nchunks - 1) * wsize : 0);
@@ -173,13 +216,64 @@ double conv_gemm(const Job& j, const ConvGeom& g, float* gw) {
         const int64_t oc = gi * g.Og + o;
         const float b = j.layer.bias ? j.layer.bias[oc] : 0.0f;
         for (int64_t n = n0; n < n1; ++n)
-          lk += j.seg(z.data() + o * SP + (n - n0) * g.P, j.t.data + (n * g.O + oc) * g.P, g.P, b, j.scale2, j.act,
+          lk += j.seg(z.data() + o * SP + (n - n0) * g.P, g.P, j.t.data + (n * g.O + oc) * g.P, 1, g.P, b, j.scale2, j.act,
                       j.layer.activation_params);
       }
       if (pg) {
         Eigen::Map<MatRow> Gw(pg + gi * g.Og * g.K, g.Og, g.K);
         Gw.noalias() = Z * Col.transpose();
       }
+    }
+    loss[static_cast<size_t>(k)] = lk;
+  });
+  return finish(gw, part, nchunks, wsize, loss, j.m);
+}
+
+// The direct kernels skip im2col and GEMM packing but compute junk columns on wide rows; they pay
+// off for spatial kernels when the junk is small. 1x1 convs have no im2col to skip (stride 1) or would
+// copy unused stride phases, so they stay on the GEMM path. Measured on the zoo shapes (bench_adaround):
+// 3x3 on 28x28 / 14x14 outputs is 10-25% faster direct; on 7x7 outputs (49 of 64 columns useful) the
+// GEMM path is 5-20% faster.
+constexpr double kDirectMinUsefulFraction = 0.85;
+
+bool use_direct(const ConvGeom& g, const Conv2dParams& p) {
+  if (g.G != 1 || g.KH * g.KW == 1) return false;
+  const int64_t wq = (g.W + 2 * p.pad_w + p.stride_w - 1) / p.stride_w;
+  const int64_t m = g.OH * wq, mpad = (m + recon_detail::kDirectTile - 1) / recon_detail::kDirectTile * recon_detail::kDirectTile;
+  return static_cast<double>(g.P) >= kDirectMinUsefulFraction * static_cast<double>(mpad);
+}
+
+// groups == 1: the direct kernels of direct_conv.h, one sample at a time within fixed chunks of
+// samples. Per sample: phase planes, Z = W X on wide rows, loss and gZ in place (junk columns and the
+// tail past M zeroed), gW_chunk += gZ X^T.
+double conv_direct(const Job& j, const ConvGeom& g, float* gw) {
+  const recon_detail::PlaneGeom pg = recon_detail::plane_geom(g.C, g.H, g.W, g.KH, g.KW, g.OH, g.OW, j.layer.conv);
+  const int64_t per_sample = g.C * pg.channel_floats + g.O * pg.Mpad;  // planes and z of one sample
+  const int64_t S = samples_per_chunk(kChunkDirectFloats / std::max<int64_t>(1, per_sample), g.N);
+  const int64_t nchunks = num_chunks(g.N, S), wsize = g.O * g.K;
+  std::vector<double>& loss = scratch_loss(nchunks);
+  std::vector<float>& part = scratch_part(gw ? (nchunks - 1) * wsize : 0);
+  parallel_for_chunks(g.N, S, [&](int64_t n0, int64_t n1, int64_t k) {
+    thread_local std::vector<float> planes, z;
+    const int64_t plane_floats = g.C * pg.channel_floats, z_floats = g.O * pg.Mpad;
+    planes.resize(static_cast<size_t>(S * plane_floats));
+    z.resize(static_cast<size_t>(S * z_floats));
+    double lk = 0.0;
+    for (int64_t n = n0; n < n1; ++n) {
+      float* pl = planes.data() + (n - n0) * plane_floats;
+      float* zs = z.data() + (n - n0) * z_floats;
+      recon_detail::build_planes_f32(j.x.data + n * g.C * g.H * g.W, pg, pl);
+      recon_detail::direct_forward_f32(j.w, g.O, pg, pl, zs);
+      for (int64_t o = 0; o < g.O; ++o) {
+        float* zo = zs + o * pg.Mpad;
+        lk += j.seg(zo, pg.Wq, j.t.data + (n * g.O + o) * g.P, g.OH, g.OW, j.layer.bias ? j.layer.bias[o] : 0.0f,
+                    j.scale2, j.act, j.layer.activation_params);
+        std::fill(zo + pg.M, zo + pg.Mpad, 0.0f);
+      }
+    }
+    if (float* pk = chunk_grad(gw, part, k, wsize)) {
+      std::fill(pk, pk + wsize, 0.0f);
+      recon_detail::direct_grad_f32(z.data(), g.O, pg, planes.data(), n1 - n0, pk);
     }
     loss[static_cast<size_t>(k)] = lk;
   });
@@ -252,7 +346,8 @@ double conv_depthwise(const Job& j, const ConvGeom& g, float* gw) {
           zr[o] = acc;
         }
       }
-    loss[static_cast<size_t>(k)] = j.seg(zd, tt.data(), g.P * O, 0.0f, j.scale2, j.act, j.layer.activation_params);
+    loss[static_cast<size_t>(k)] =
+        j.seg(zd, g.P * O, tt.data(), 1, g.P * O, 0.0f, j.scale2, j.act, j.layer.activation_params);
     if (!gw) return;
     float* pg = part.data() + k * wsize;
     for (int64_t tp = 0; tp < taps; ++tp) {
@@ -307,7 +402,7 @@ double linear(const Job& j, float* gw) {
     Z.noalias() = Wm * X.transpose();
     double lk = 0.0;
     for (int64_t o = 0; o < O; ++o)
-      lk += j.seg(z.data() + o * Sn, tt.data() + o * Sn, Sn, j.layer.bias ? j.layer.bias[o] : 0.0f, j.scale2, j.act,
+      lk += j.seg(z.data() + o * Sn, Sn, tt.data() + o * Sn, 1, Sn, j.layer.bias ? j.layer.bias[o] : 0.0f, j.scale2, j.act,
                   j.layer.activation_params);
     if (float* pg = chunk_grad(gw, part, k, wsize)) {
       Eigen::Map<MatRow> Gw(pg, O, I);
@@ -367,7 +462,8 @@ double layer_mse_f32(const LayerSpec& l, const float* weight, ViewF32 x, ViewF32
               l.activation.value_or(Activation::Relu)};
   if (l.kind == LayerKind::Linear) return linear(j, gw);
   const ConvGeom g = recon_detail::conv_geom(x.shape, l.weight.shape, ys, l.conv);
-  return recon_detail::is_depthwise(g) ? conv_depthwise(j, g, gw) : conv_gemm(j, g, gw);
+  if (recon_detail::is_depthwise(g)) return conv_depthwise(j, g, gw);
+  return use_direct(g, l.conv) ? conv_direct(j, g, gw) : conv_gemm(j, g, gw);
 }
 
 double layer_mse_f32_ref(const LayerSpec& l, const float* weight, ViewF32 x, ViewF32 target, float* gw) {
