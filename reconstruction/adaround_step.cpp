@@ -1,6 +1,7 @@
 // mqcalib/reconstruction/adaround_step.cpp: one AdaRound iteration (objective in adaround.h).
 #include "reconstruction/adaround_step.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/parallel.h"
@@ -67,21 +68,24 @@ double AdaRoundLayer::objective(ViewF32 x, ViewF32 target, std::optional<float> 
   const float lambda = opt_.lambda;
   float* v = v_.data();
   parallel_for_chunks(n, kVChunk, [&](int64_t b, int64_t e, int64_t k) {
-    double r = 0.0;
+    using namespace recon_detail;
+    V8F32 r{};
     sw_.for_channel_runs(b, e, [&](size_t c, int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        float g = sw_.grad(c, i, h_[static_cast<size_t>(i)], dh_[static_cast<size_t>(i)], g_w_[static_cast<size_t>(i)]);
+      for (int64_t i = i0; i < i1; i += 8) {
+        const int64_t cnt = std::min<int64_t>(8, i1 - i);
+        const V8F32 h = load_partial8_f32(h_.data() + i, cnt), dh = load_partial8_f32(dh_.data() + i, cnt);
+        V8F32 g = sw_.grad8(c, i, cnt, h, dh, load_partial8_f32(g_w_.data() + i, cnt));
         if (beta) {
-          float dr_dh;
-          r += static_cast<double>(round_regularizer_term(h_[static_cast<size_t>(i)], *beta, dr_dh));
-          g += lambda * dr_dh * dh_[static_cast<size_t>(i)];
+          V8F32 dr_dh;
+          r += select8_f32(first_lanes8(cnt), round_regularizer_term8(h, *beta, dr_dh), V8F32{});
+          g += lambda * dr_dh * dh;
         }
-        gv[i] = g;
+        store_partial8_f32(gv + i, g, cnt);
       }
     });
     if (adam_step)  // its own loop: no call inside, so it vectorizes
       for (int64_t i = b; i < e; ++i) adam_.update(i, v, gv[i], st);
-    reg_part_[static_cast<size_t>(k)] = r;
+    reg_part_[static_cast<size_t>(k)] = static_cast<double>(hsum8_f32(r));
   });
   double reg = 0.0;
   for (double r : reg_part_) reg += r;

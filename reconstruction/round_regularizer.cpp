@@ -32,8 +32,8 @@ float round_regularizer_beta(int t, int iters, float warmup, float beta_start, f
 double round_regularizer(const float* v, int64_t n, float beta) {
   double s = 0.0;
   for (int64_t i = 0; i < n; ++i) {
-    const float a = std::fabs(2.0f * rectified_sigmoid(v[i]) - 1.0f);
-    s += static_cast<double>(1.0f - std::pow(a, beta));
+    float dr_dh;
+    s += static_cast<double>(round_regularizer_term(rectified_sigmoid(v[i]), beta, dr_dh));
   }
   return s;
 }

@@ -47,15 +47,21 @@ std::vector<float> SoftWeight::initial_v() const {
   return v;
 }
 
+// Vectorized over 8 entries of a channel run (the run's tail as a partial vector): the same
+// rectified_sigmoid_and_grad8 as every scalar h(V) of the engine.
 void SoftWeight::soft(const float* v, float* w_soft, float* h, float* dh) const {
+  using namespace recon_detail;
   parallel_for_chunks(size(), kChunkElems, [&](int64_t b, int64_t e, int64_t) {
     for_channel_runs(b, e, [&](size_t c, int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        const RectifiedSigmoid r = rectified_sigmoid_and_grad(v[i]);
-        const float q = base_[static_cast<size_t>(i)] + r.h;
-        w_soft[i] = scale_[c] * std::min(std::max(q, lo_[c]), hi_[c]);
-        if (h) h[i] = r.h;
-        if (dh) dh[i] = r.dh;
+      const V8F32 lo = splat8_f32(lo_[c]), hi = splat8_f32(hi_[c]);
+      for (int64_t i = i0; i < i1; i += 8) {
+        const int64_t n = std::min<int64_t>(8, i1 - i);
+        V8F32 hv, dhv;
+        rectified_sigmoid_and_grad8(load_partial8_f32(v + i, n), hv, dhv);
+        const V8F32 q = load_partial8_f32(base_.data() + i, n) + hv;
+        store_partial8_f32(w_soft + i, scale_[c] * select8_f32(q < lo, lo, select8_f32(q > hi, hi, q)), n);
+        if (h) store_partial8_f32(h + i, hv, n);
+        if (dh) store_partial8_f32(dh + i, dhv, n);
       }
     });
   });

@@ -18,6 +18,7 @@
 
 #include "core/qscheme.h"
 #include "core/tensor.h"
+#include "reconstruction/simd_f32.h"
 
 namespace mqcalib {
 
@@ -41,6 +42,14 @@ class SoftWeight {
   float grad(size_t c, int64_t i, float h, float dh, float g_wsoft) const {
     const float q = base_[static_cast<size_t>(i)] + h;
     return q >= lo_[c] && q <= hi_[c] ? g_wsoft * scale_[c] * dh : 0.0f;
+  }
+  // grad() for the n <= 8 entries [i, i + n) of channel c, as vectors (lanes past n are zero).
+  recon_detail::V8F32 grad8(size_t c, int64_t i, int64_t n, recon_detail::V8F32 h, recon_detail::V8F32 dh,
+                            recon_detail::V8F32 g_wsoft) const {
+    using namespace recon_detail;
+    const V8F32 q = load_partial8_f32(base_.data() + i, n) + h;
+    return select8_f32((q >= splat8_f32(lo_[c])) & (q <= splat8_f32(hi_[c])) & first_lanes8(n), g_wsoft * scale_[c] * dh,
+                       V8F32{});
   }
   // Calls fn(c, i0, i1) for the runs [i0, i1) of [b, e) whose entries share channel c.
   template <class Fn>
