@@ -7,11 +7,13 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "import/omp_threads_guard.h"
 
 namespace mqcalib {
 
 void set_libtorch_threads(int threads) {
   if (threads < 1) throw Error("set_libtorch_threads: thread count must be >= 1, got " + std::to_string(threads));
+  const import_detail::OmpThreadsGuard keep_engine_threads;
   at::set_num_threads(threads);
 }
 
@@ -22,6 +24,7 @@ struct LibTorchModel::Impl {
 };
 
 LibTorchModel::LibTorchModel(const std::string& path, bool freeze_for_speed) : impl_(new Impl), path_(path) {
+  const import_detail::OmpThreadsGuard keep_engine_threads;
   try {
     impl_->module = torch::jit::load(path, torch::kCPU);
     impl_->module.eval();
@@ -46,6 +49,7 @@ const at::Tensor* first_tensor(const c10::IValue& v) {
 }  // namespace
 
 TensorF32 LibTorchModel::forward(const TensorF32& x) const {
+  const import_detail::OmpThreadsGuard keep_engine_threads;
   try {
     torch::InferenceMode guard;
     std::vector<int64_t> sizes(x.shape().begin(), x.shape().end());

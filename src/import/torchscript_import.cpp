@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "import/omp_threads_guard.h"
 
 namespace mqcalib {
 namespace {
@@ -855,6 +856,7 @@ class Importer {
 }  // namespace
 
 Graph import_torchscript(const std::string& path, const ImportOptions& options) {
+  const import_detail::OmpThreadsGuard keep_engine_threads;
   tj::Module module;
   try {
     module = tj::load(path, torch::kCPU);

@@ -2,9 +2,12 @@
 // LibTorch's forward: every nonlinearity alone across its breakpoints, a mix of functional ops, and
 // the errors for an unsupported op and for control flow on tensor data.
 #include <doctest/doctest.h>
+#include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
 #include "equiv_check.h"
 
@@ -100,4 +103,36 @@ TEST_CASE("import: control flow on tensor data is rejected") {
     CAPTURE(msg);
     CHECK(msg.find("control flow on tensor data") != std::string::npos);
   }
+}
+
+// ATen sets the calling thread's OpenMP thread count to its own count the first time that thread
+// runs a parallel op (the count is 1 on the project's 2-core VM when OMP_NUM_THREADS is unset), which
+// made every engine kernel after a LibTorch forward single-threaded. The import boundary restores the
+// engine's count. Reproduced on a fresh thread with ATen's count set to 1.
+TEST_CASE("import: LibTorch calls leave the engine's OpenMP thread count alone") {
+  constexpr int kEngineThreads = 2;
+  const int aten_saved = libtorch_threads();
+  set_libtorch_threads(1);
+  const std::string path = zoo_dir() + "/resnet20.pt";
+  int after_load = 0, after_forward = 0, after_import = 0, team = 0;
+  std::thread worker([&] {
+    omp_set_num_threads(kEngineThreads);
+    const LibTorchModel ref(path);
+    after_load = omp_get_max_threads();
+    const TensorF32 y = ref.forward(TensorF32({4, 1, 28, 28}, 0.5f));
+    after_forward = omp_get_max_threads();
+    const Graph g = import_torchscript(path);
+    after_import = omp_get_max_threads();
+#pragma omp parallel
+    {
+#pragma omp single
+      team = omp_get_num_threads();
+    }
+  });
+  worker.join();
+  set_libtorch_threads(aten_saved);
+  CHECK(after_load == kEngineThreads);
+  CHECK(after_forward == kEngineThreads);
+  CHECK(after_import == kEngineThreads);
+  CHECK(team == std::min(kEngineThreads, omp_get_num_procs()));
 }
