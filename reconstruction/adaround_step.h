@@ -1,7 +1,7 @@
 // mqcalib/reconstruction/adaround_step.h: one AdaRound layer's state (V, Adam moments, buffers) and
 // its iteration: reconstruction loss with W~(V) and its weight gradient (the fused kernel of
-// reconstruction/layer_mse.h), backward to V, the rounding regularizer, Adam step. Objective and notation: reconstruction/adaround.h. Used by adaround_layer(), the tests
-// and bench/adaround.
+// reconstruction/layer_mse.h), backward to V, the rounding regularizer, Adam step. Objective and notation:
+// reconstruction/adaround.h. Used by adaround_layer(), the tests and bench/adaround.
 #pragma once
 
 #include <cstdint>

@@ -52,8 +52,8 @@ struct Samples {
 // gw rows [0, R), columns [k0, k0 + C) += sum over samples and m of gz[r][m] X_{k0 + c}[m]. The
 // accumulators run over all samples before the (fixed-order) horizontal sums.
 template <int R, int C>
-void grad_tile(const float* gz, int64_t ldz, const int64_t* koff, const float* planes, int64_t Mpad,
-               const Samples& smp, float* gw, int64_t K) {
+void grad_tile(const float* gz, int64_t ldz, const int64_t* koff, const float* planes, int64_t Mpad, const Samples& smp,
+               float* gw, int64_t K) {
   V8 acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = V8{};
@@ -80,10 +80,17 @@ void grad_rows(const float* gz, int64_t K, const PlaneGeom& g, const float* plan
   for (; k + kGradCols <= K; k += kGradCols)
     grad_tile<R, kGradCols>(gz, g.Mpad, g.k_off.data() + k, planes, g.Mpad, smp, gw + k, K);
   switch (K - k) {
-    case 3: grad_tile<R, 3>(gz, g.Mpad, g.k_off.data() + k, planes, g.Mpad, smp, gw + k, K); break;
-    case 2: grad_tile<R, 2>(gz, g.Mpad, g.k_off.data() + k, planes, g.Mpad, smp, gw + k, K); break;
-    case 1: grad_tile<R, 1>(gz, g.Mpad, g.k_off.data() + k, planes, g.Mpad, smp, gw + k, K); break;
-    default: break;
+    case 3:
+      grad_tile<R, 3>(gz, g.Mpad, g.k_off.data() + k, planes, g.Mpad, smp, gw + k, K);
+      break;
+    case 2:
+      grad_tile<R, 2>(gz, g.Mpad, g.k_off.data() + k, planes, g.Mpad, smp, gw + k, K);
+      break;
+    case 1:
+      grad_tile<R, 1>(gz, g.Mpad, g.k_off.data() + k, planes, g.Mpad, smp, gw + k, K);
+      break;
+    default:
+      break;
   }
 }
 
@@ -151,25 +158,40 @@ void direct_forward_f32(const float* w, int64_t O, const PlaneGeom& g, const flo
   int64_t o = 0;
   for (; o + kFwdRows <= O; o += kFwdRows) forward_rows<kFwdRows>(w + o * K, K, g, planes, z + o * g.Mpad);
   switch (O - o) {
-    case 5: forward_rows<5>(w + o * K, K, g, planes, z + o * g.Mpad); break;
-    case 4: forward_rows<4>(w + o * K, K, g, planes, z + o * g.Mpad); break;
-    case 3: forward_rows<3>(w + o * K, K, g, planes, z + o * g.Mpad); break;
-    case 2: forward_rows<2>(w + o * K, K, g, planes, z + o * g.Mpad); break;
-    case 1: forward_rows<1>(w + o * K, K, g, planes, z + o * g.Mpad); break;
-    default: break;
+    case 5:
+      forward_rows<5>(w + o * K, K, g, planes, z + o * g.Mpad);
+      break;
+    case 4:
+      forward_rows<4>(w + o * K, K, g, planes, z + o * g.Mpad);
+      break;
+    case 3:
+      forward_rows<3>(w + o * K, K, g, planes, z + o * g.Mpad);
+      break;
+    case 2:
+      forward_rows<2>(w + o * K, K, g, planes, z + o * g.Mpad);
+      break;
+    case 1:
+      forward_rows<1>(w + o * K, K, g, planes, z + o * g.Mpad);
+      break;
+    default:
+      break;
   }
 }
 
-void direct_grad_f32(const float* gz, int64_t O, const PlaneGeom& g, const float* planes, int64_t samples,
-                     float* gw) {
+void direct_grad_f32(const float* gz, int64_t O, const PlaneGeom& g, const float* planes, int64_t samples, float* gw) {
   const int64_t K = g.C * g.KH * g.KW;
   const Samples smp{samples, O * g.Mpad, g.C * g.channel_floats};
   int64_t o = 0;
   for (; o + kGradRows <= O; o += kGradRows) grad_rows<kGradRows>(gz + o * g.Mpad, K, g, planes, smp, gw + o * K);
   switch (O - o) {
-    case 2: grad_rows<2>(gz + o * g.Mpad, K, g, planes, smp, gw + o * K); break;
-    case 1: grad_rows<1>(gz + o * g.Mpad, K, g, planes, smp, gw + o * K); break;
-    default: break;
+    case 2:
+      grad_rows<2>(gz + o * g.Mpad, K, g, planes, smp, gw + o * K);
+      break;
+    case 1:
+      grad_rows<1>(gz + o * g.Mpad, K, g, planes, smp, gw + o * K);
+      break;
+    default:
+      break;
   }
 }
 

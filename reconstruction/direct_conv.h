@@ -28,13 +28,13 @@ constexpr int64_t kDirectTile = 16;  // outputs per forward tile (two 8-float ve
 struct PlaneGeom {
   int64_t C, H, W, KH, KW;
   int64_t OH, OW;
-  int64_t Hq, Wq;  // phase plane rows and columns
-  int64_t M, Mpad;  // wide outputs per channel, and rounded up to kDirectTile
-  int64_t L;        // floats per phase plane, slack included
-  int64_t channel_floats;        // s_h * s_w * L
-  std::vector<int64_t> row_at;   // input row h -> offset of its data in a channel's planes
-  std::vector<int64_t> col_at;   // input column w -> offset added to row_at
-  std::vector<int64_t> k_off;    // k = (c * KH + i) * KW + j -> offset of X_k in the sample's planes
+  int64_t Hq, Wq;               // phase plane rows and columns
+  int64_t M, Mpad;              // wide outputs per channel, and rounded up to kDirectTile
+  int64_t L;                    // floats per phase plane, slack included
+  int64_t channel_floats;       // s_h * s_w * L
+  std::vector<int64_t> row_at;  // input row h -> offset of its data in a channel's planes
+  std::vector<int64_t> col_at;  // input column w -> offset added to row_at
+  std::vector<int64_t> k_off;   // k = (c * KH + i) * KW + j -> offset of X_k in the sample's planes
 };
 
 PlaneGeom plane_geom(int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
@@ -48,7 +48,6 @@ void direct_forward_f32(const float* w, int64_t O, const PlaneGeom& g, const flo
 
 // gw [O, K] += sum over `samples` consecutive samples of gz_s [O, Mpad] X_s^T, with gz [samples, O, Mpad]
 // and planes [samples, C * channel_floats] (gz must be zero at junk columns and past M).
-void direct_grad_f32(const float* gz, int64_t O, const PlaneGeom& g, const float* planes, int64_t samples,
-                     float* gw);
+void direct_grad_f32(const float* gz, int64_t O, const PlaneGeom& g, const float* planes, int64_t samples, float* gw);
 
 }  // namespace mqcalib::recon_detail

@@ -23,6 +23,11 @@
 
 namespace mqcalib {
 
+// Which kernel layer_mse_f32 runs for `layer` on inputs of shape x (for tests and diagnostics):
+// direct stride-phase conv, im2col + GEMM conv, channels-last depthwise, or linear.
+enum class LayerMsePath { ConvDirect, ConvIm2colGemm, Depthwise, Linear };
+LayerMsePath layer_mse_path(const LayerSpec& layer, const Shape& x);
+
 // Output shape of `layer` for an input of shape x ([N, C, H, W] conv, [N, I] linear); throws
 // mqcalib::Error naming the layer on a mismatch.
 Shape layer_output_shape(const LayerSpec& layer, const Shape& x);

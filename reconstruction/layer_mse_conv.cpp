@@ -49,8 +49,8 @@ double conv_gemm(const Job& j, const ConvGeom& g, float* gw) {
         const int64_t oc = gi * g.Og + o;
         const float b = j.layer.bias ? j.layer.bias[oc] : 0.0f;
         for (int64_t n = n0; n < n1; ++n)
-          lk += j.seg(z.data() + o * SP + (n - n0) * g.P, g.P, j.t.data + (n * g.O + oc) * g.P, 1, g.P, b, j.scale2, j.act,
-                      j.layer.activation_params);
+          lk += j.seg(z.data() + o * SP + (n - n0) * g.P, g.P, j.t.data + (n * g.O + oc) * g.P, 1, g.P, b, j.scale2,
+                      j.act, j.layer.activation_params);
       }
       if (pg) {
         Eigen::Map<MatRow> Gw(pg + gi * g.Og * g.K, g.Og, g.K);
@@ -62,15 +62,18 @@ double conv_gemm(const Job& j, const ConvGeom& g, float* gw) {
   return finish(gw, part, nchunks, wsize, loss, j.m);
 }
 
-// The direct kernels skip im2col and GEMM packing but compute junk columns on wide rows; they pay
-// off for spatial kernels when the junk is small. 1x1 convs have no im2col to skip (stride 1) or would
-// copy unused stride phases, so they stay on the GEMM path. Measured on the zoo shapes (bench_adaround):
-// 3x3 on 28x28 / 14x14 outputs is 10-25% faster direct; on 7x7 outputs (49 of 64 columns useful) the
-// GEMM path is 5-20% faster.
+// The direct kernels skip im2col and GEMM packing but compute junk columns on wide rows and build
+// stride-phase planes per sample; they pay off for spatial kernels when the junk is small and the
+// reduction K = C/groups * KH * KW is long enough to amortise the planes. 1x1 convs have no im2col
+// to skip (stride 1) or would copy unused stride phases, so they stay on the GEMM path. Measured on
+// the zoo layers (bench_adaround, 2 threads): 3x3 on 28x28 / 14x14 outputs with 16-32 channels is
+// 10-25% faster direct; on 7x7 outputs (49 of 64 columns useful) the GEMM path is 5-20% faster, and
+// for the one-channel stems (K = 9) the GEMM path is as fast or up to 2x faster.
 constexpr double kDirectMinUsefulFraction = 0.85;
+constexpr int64_t kDirectMinK = 32;
 
 bool use_direct(const ConvGeom& g, const Conv2dParams& p) {
-  if (g.G != 1 || g.KH * g.KW == 1) return false;
+  if (g.G != 1 || g.KH * g.KW == 1 || g.K < kDirectMinK) return false;
   const int64_t wq = (g.W + 2 * p.pad_w + p.stride_w - 1) / p.stride_w;
   const int64_t m = g.OH * wq, mpad = (m + kDirectTile - 1) / kDirectTile * kDirectTile;
   return static_cast<double>(g.P) >= kDirectMinUsefulFraction * static_cast<double>(mpad);

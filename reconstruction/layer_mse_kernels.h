@@ -42,8 +42,8 @@ inline ActKind act_kind(const LayerSpec& l) {
 // d rec / dz = 2 (f(z + b) - t) / M * f'(z + b) (scale2 = 2 / M), the same expression and order as the
 // reference's gy then activation_backward, and the ldz - cols entries after each run are zeroed.
 template <ActKind K, bool Grad>
-double segment(float* z, int64_t ldz, const float* t, int64_t rows, int64_t cols, float b, float scale2,
-               Activation a, const ActivationParams& ap) {
+double segment(float* z, int64_t ldz, const float* t, int64_t rows, int64_t cols, float b, float scale2, Activation a,
+               const ActivationParams& ap) {
   // Lane l of acc sums the entries i % kLanes == l of each run (vector lanes for the piecewise-linear
   // activations, the same lanes one entry at a time for the others and for run tails).
   float acc[kLanes] = {};

@@ -33,8 +33,8 @@ double linear(const Job& j, float* gw) {
     Z.noalias() = Wm * X.transpose();
     double lk = 0.0;
     for (int64_t o = 0; o < O; ++o)
-      lk += j.seg(z.data() + o * Sn, Sn, tt.data() + o * Sn, 1, Sn, j.layer.bias ? j.layer.bias[o] : 0.0f, j.scale2, j.act,
-                  j.layer.activation_params);
+      lk += j.seg(z.data() + o * Sn, Sn, tt.data() + o * Sn, 1, Sn, j.layer.bias ? j.layer.bias[o] : 0.0f, j.scale2,
+                  j.act, j.layer.activation_params);
     if (float* pg = chunk_grad(gw, part, k, wsize)) {
       Eigen::Map<MatRow> Gw(pg, O, I);
       Gw.noalias() = Z * X;

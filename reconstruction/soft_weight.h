@@ -48,8 +48,8 @@ class SoftWeight {
                             recon_detail::V8F32 g_wsoft) const {
     using namespace recon_detail;
     const V8F32 q = load_partial8_f32(base_.data() + i, n) + h;
-    return select8_f32((q >= splat8_f32(lo_[c])) & (q <= splat8_f32(hi_[c])) & first_lanes8(n), g_wsoft * scale_[c] * dh,
-                       V8F32{});
+    return select8_f32((q >= splat8_f32(lo_[c])) & (q <= splat8_f32(hi_[c])) & first_lanes8(n),
+                       g_wsoft * scale_[c] * dh, V8F32{});
   }
   // Calls fn(c, i0, i1) for the runs [i0, i1) of [b, e) whose entries share channel c.
   template <class Fn>

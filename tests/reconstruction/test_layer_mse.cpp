@@ -45,6 +45,7 @@ class LayerMseTester {
   }
   LayerMseTester& linear(int64_t n, int64_t in, int64_t out) {
     kind_ = LayerKind::Linear;
+    path_ = LayerMsePath::Linear;
     xs_ = {n, in};
     ws_ = {out, in};
     return *this;
@@ -55,6 +56,10 @@ class LayerMseTester {
   }
   LayerMseTester& no_bias() {
     bias_ = false;
+    return *this;
+  }
+  LayerMseTester& path(LayerMsePath p) {
+    path_ = p;
     return *this;
   }
 
@@ -69,6 +74,7 @@ class LayerMseTester {
     l.activation = act_;
     l.name = "tested";
     const TensorF32 t = random_tensor(layer_output_shape(l, xs_), 14, -0.5f, 2.0f);
+    CHECK(layer_mse_path(l, xs_) == path_);
     TensorF32 g_ref(ws_), g1(ws_), g2(ws_);
     const double loss_ref = layer_mse_f32_ref(l, w.data(), x, t, g_ref.data());
     double loss1 = 0.0, loss2 = 0.0, loss_only = 0.0;
@@ -92,17 +98,36 @@ class LayerMseTester {
   Conv2dParams p_;
   std::optional<Activation> act_;
   bool bias_ = true;
+  LayerMsePath path_ = LayerMsePath::ConvIm2colGemm;  // the kernel the case must exercise
 };
 
 }  // namespace
 
 TEST_CASE("layer_mse: im2col GEMM convs, fast vs _ref, threads") {
-  SUBCASE("3x3 s1 p1, relu") { LayerMseTester().conv({5, 3, 9, 8}, {4, 3, 3, 3}, cp(1, 1)).act(Activation::Relu).test(); }
+  SUBCASE("3x3 s1 p1, relu") {
+    LayerMseTester().conv({5, 3, 9, 8}, {4, 3, 3, 3}, cp(1, 1)).act(Activation::Relu).test();
+  }
   SUBCASE("many samples per chunk, stride 2, relu6") {
     LayerMseTester().conv({37, 2, 6, 6}, {3, 2, 3, 3}, cp(2, 1)).act(Activation::Relu6).test();
   }
   SUBCASE("one sample per chunk (large columns), no activation") {
-    LayerMseTester().conv({3, 16, 30, 30}, {8, 16, 3, 3}, cp(1, 1)).test();
+    LayerMseTester().conv({3, 16, 30, 30}, {8, 16, 3, 3}, cp(1, 1)).path(LayerMsePath::ConvDirect).test();
+  }
+  SUBCASE("one input channel (a stem; also fits the depthwise pattern), stride 2, relu6") {
+    LayerMseTester().conv({5, 1, 12, 12}, {8, 1, 3, 3}, cp(2, 1)).act(Activation::Relu6).test();
+  }
+  SUBCASE("direct path: 3x3 s1 on 14x14 with 8 channels (K = 72), relu") {
+    LayerMseTester()
+        .conv({9, 8, 14, 14}, {7, 8, 3, 3}, cp(1, 1))
+        .act(Activation::Relu)
+        .path(LayerMsePath::ConvDirect)
+        .test();
+  }
+  SUBCASE("direct path: stride 2, dilation 2, odd sizes, no activation") {
+    LayerMseTester().conv({4, 5, 29, 27}, {6, 5, 3, 3}, cp(2, 2, 2)).path(LayerMsePath::ConvDirect).test();
+  }
+  SUBCASE("7x7 outputs (junk above the direct path's limit), relu") {
+    LayerMseTester().conv({6, 8, 7, 7}, {5, 8, 3, 3}, cp(1, 1)).act(Activation::Relu).test();
   }
   SUBCASE("dilation 2, silu, no bias") {
     LayerMseTester().conv({3, 2, 8, 8}, {3, 2, 3, 3}, cp(1, 2, 2)).act(Activation::Silu).no_bias().test();
@@ -132,19 +157,35 @@ TEST_CASE("layer_mse: im2col GEMM convs, fast vs _ref, threads") {
 
 TEST_CASE("layer_mse: depthwise convs, fast vs _ref, threads") {
   SUBCASE("3x3 s1 p1, 13 channels (vector tail), relu6") {
-    LayerMseTester().conv({3, 13, 7, 7}, {13, 1, 3, 3}, cp(1, 1, 1, 13)).act(Activation::Relu6).test();
+    LayerMseTester()
+        .conv({3, 13, 7, 7}, {13, 1, 3, 3}, cp(1, 1, 1, 13))
+        .act(Activation::Relu6)
+        .path(LayerMsePath::Depthwise)
+        .test();
   }
   SUBCASE("3x3 s2 p1, 16 channels, relu") {
-    LayerMseTester().conv({4, 16, 14, 14}, {16, 1, 3, 3}, cp(2, 1, 1, 16)).act(Activation::Relu).test();
+    LayerMseTester()
+        .conv({4, 16, 14, 14}, {16, 1, 3, 3}, cp(2, 1, 1, 16))
+        .act(Activation::Relu)
+        .path(LayerMsePath::Depthwise)
+        .test();
   }
   SUBCASE("multiplier 2, stride 2, no bias") {
-    LayerMseTester().conv({3, 3, 7, 7}, {6, 1, 3, 3}, cp(2, 1, 1, 3)).no_bias().test();
+    LayerMseTester().conv({3, 3, 7, 7}, {6, 1, 3, 3}, cp(2, 1, 1, 3)).no_bias().path(LayerMsePath::Depthwise).test();
   }
   SUBCASE("dilation 2, hardswish") {
-    LayerMseTester().conv({2, 9, 8, 7}, {9, 1, 3, 3}, cp(1, 2, 2, 9)).act(Activation::Hardswish).test();
+    LayerMseTester()
+        .conv({2, 9, 8, 7}, {9, 1, 3, 3}, cp(1, 2, 2, 9))
+        .act(Activation::Hardswish)
+        .path(LayerMsePath::Depthwise)
+        .test();
   }
   SUBCASE("5x5 s3 p0, odd width, silu") {
-    LayerMseTester().conv({2, 10, 11, 13}, {10, 1, 5, 5}, cp(3, 0, 1, 10)).act(Activation::Silu).test();
+    LayerMseTester()
+        .conv({2, 10, 11, 13}, {10, 1, 5, 5}, cp(3, 0, 1, 10))
+        .act(Activation::Silu)
+        .path(LayerMsePath::Depthwise)
+        .test();
   }
   SUBCASE("asymmetric stride, padding and dilation") {
     Conv2dParams p;
@@ -154,7 +195,7 @@ TEST_CASE("layer_mse: depthwise convs, fast vs _ref, threads") {
     p.pad_w = 2;
     p.dil_w = 2;
     p.groups = 8;
-    LayerMseTester().conv({2, 8, 9, 6}, {8, 1, 2, 3}, p).act(Activation::Relu).test();
+    LayerMseTester().conv({2, 8, 9, 6}, {8, 1, 2, 3}, p).act(Activation::Relu).path(LayerMsePath::Depthwise).test();
   }
 }
 
