@@ -46,14 +46,6 @@ Attrs conv_attrs(int64_t s, int64_t p, int64_t groups = 1) {
   return a;
 }
 
-Conv2dParams conv_params(int64_t s, int64_t p, int64_t groups = 1) {
-  Conv2dParams c;
-  c.stride_h = c.stride_w = s;
-  c.pad_h = c.pad_w = p;
-  c.groups = groups;
-  return c;
-}
-
 Params weights(Shape w, Shape b, uint32_t seed) {
   Params p;
   p.weight = random_tensor(w, seed);
@@ -104,15 +96,15 @@ struct Net1 {
     activation_f32_ref(Activation::Relu, bn1, r1.mut_view());
     for (float& v : r1.vec()) v *= relu1_scale;
     TensorF32 c2(r1.shape());
-    conv2d_nchw_f32_ref(r1, P("conv2").weight, nullptr, conv_params(1, 1, 2), c2.mut_view());
+    conv2d_nchw_f32_ref(r1, P("conv2").weight, nullptr, conv_params(1, 1, 1, 2), c2.mut_view());
     TensorF32 add(r1.shape());
     binary_f32_ref(BinaryOp::Add, r1, c2, add.mut_view());
     Pool2dParams pp;
     pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 2;
     TensorF32 pool(pool2d_output_shape(add.shape(), pp));
     max_pool2d_nchw_f32_ref(add, pp, pool.mut_view());
-    TensorF32 dw(conv2d_output_shape(pool.shape(), P("dw").weight.shape(), conv_params(2, 1, 8)));
-    conv2d_nchw_f32_ref(pool, P("dw").weight, P("dw").bias.data(), conv_params(2, 1, 8), dw.mut_view());
+    TensorF32 dw(conv2d_output_shape(pool.shape(), P("dw").weight.shape(), conv_params(2, 1, 1, 8)));
+    conv2d_nchw_f32_ref(pool, P("dw").weight, P("dw").bias.data(), conv_params(2, 1, 1, 8), dw.mut_view());
     TensorF32 gap({dw.dim(0), dw.dim(1), 1, 1});
     adaptive_avg_pool2d_nchw_f32_ref(dw, 1, 1, gap.mut_view());
     TensorF32 fc({x.dim(0), 5});

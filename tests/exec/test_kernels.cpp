@@ -39,15 +39,6 @@ TensorF32 run_conv(const TensorF32& x, const TensorF32& w, const TensorF32* b, c
   return y;
 }
 
-Conv2dParams cp(int64_t s, int64_t pad, int64_t d = 1, int64_t g = 1) {
-  Conv2dParams p;
-  p.stride_h = p.stride_w = s;
-  p.pad_h = p.pad_w = pad;
-  p.dil_h = p.dil_w = d;
-  p.groups = g;
-  return p;
-}
-
 }  // namespace
 
 TEST_CASE("conv2d: fast vs reference on awkward shapes") {
@@ -57,19 +48,19 @@ TEST_CASE("conv2d: fast vs reference on awkward shapes") {
   asym.pad_h = 0;
   asym.pad_w = 1;
   const std::vector<ConvCase> cases = {
-      {"3x3 s1 p1", {2, 3, 7, 9}, {5, 3, 3, 3}, cp(1, 1), true},
-      {"3x3 s2 p1 odd", {3, 4, 11, 13}, {6, 4, 3, 3}, cp(2, 1), true},
-      {"3x3 dil2 p2", {2, 3, 9, 10}, {4, 3, 3, 3}, cp(1, 2, 2), true},
-      {"groups 2", {2, 4, 8, 7}, {6, 2, 3, 3}, cp(1, 1, 1, 2), true},
-      {"groups 2 s2 no bias", {2, 4, 9, 9}, {6, 2, 3, 3}, cp(2, 0, 1, 2), false},
-      {"depthwise 3x3 s1 p1", {2, 6, 9, 11}, {6, 1, 3, 3}, cp(1, 1, 1, 6), true},
-      {"depthwise 3x3 s2 p1", {2, 6, 10, 7}, {6, 1, 3, 3}, cp(2, 1, 1, 6), true},
-      {"depthwise mult 2, 5x5 dil 2", {1, 3, 12, 12}, {6, 1, 5, 5}, cp(1, 4, 2, 3), true},
-      {"1x1 s1 (direct GEMM)", {3, 16, 5, 7}, {8, 16, 1, 1}, cp(1, 0), true},
-      {"1x1 s2 (im2col)", {2, 16, 7, 7}, {8, 16, 1, 1}, cp(2, 0), true},
+      {"3x3 s1 p1", {2, 3, 7, 9}, {5, 3, 3, 3}, conv_params(1, 1), true},
+      {"3x3 s2 p1 odd", {3, 4, 11, 13}, {6, 4, 3, 3}, conv_params(2, 1), true},
+      {"3x3 dil2 p2", {2, 3, 9, 10}, {4, 3, 3, 3}, conv_params(1, 2, 2), true},
+      {"groups 2", {2, 4, 8, 7}, {6, 2, 3, 3}, conv_params(1, 1, 1, 2), true},
+      {"groups 2 s2 no bias", {2, 4, 9, 9}, {6, 2, 3, 3}, conv_params(2, 0, 1, 2), false},
+      {"depthwise 3x3 s1 p1", {2, 6, 9, 11}, {6, 1, 3, 3}, conv_params(1, 1, 1, 6), true},
+      {"depthwise 3x3 s2 p1", {2, 6, 10, 7}, {6, 1, 3, 3}, conv_params(2, 1, 1, 6), true},
+      {"depthwise mult 2, 5x5 dil 2", {1, 3, 12, 12}, {6, 1, 5, 5}, conv_params(1, 4, 2, 3), true},
+      {"1x1 s1 (direct GEMM)", {3, 16, 5, 7}, {8, 16, 1, 1}, conv_params(1, 0), true},
+      {"1x1 s2 (im2col)", {2, 16, 7, 7}, {8, 16, 1, 1}, conv_params(2, 0), true},
       {"1x3 asymmetric", {2, 3, 6, 8}, {4, 3, 1, 3}, asym, true},
-      {"7x7 s2 p3 stem", {2, 3, 17, 15}, {8, 3, 7, 7}, cp(2, 3), true},
-      {"deep K=576", {2, 64, 10, 10}, {40, 64, 3, 3}, cp(1, 1), true},
+      {"7x7 s2 p3 stem", {2, 3, 17, 15}, {8, 3, 7, 7}, conv_params(2, 3), true},
+      {"deep K=576", {2, 64, 10, 10}, {40, 64, 3, 3}, conv_params(1, 1), true},
   };
   uint32_t seed = 1;
   for (const ConvCase& c : cases) {
@@ -89,23 +80,23 @@ TEST_CASE("conv2d: hand-computed 3x3 input, 2x2 kernel") {
   TensorF32 b({1}, std::vector<float>{1});
   for (bool ref : {false, true}) {
     // stride 1, no padding: 1*1+2*2+4*3+5*4 = 37, ...; plus bias 1
-    const TensorF32 y = run_conv(x, w, &b, cp(1, 0), ref);
+    const TensorF32 y = run_conv(x, w, &b, conv_params(1, 0), ref);
     CHECK(y.shape() == Shape{1, 1, 2, 2});
     CHECK(y.vec() == std::vector<float>{38, 48, 68, 78});
     // stride 2, padding 1: windows at (-1,-1), (-1,1), (1,-1), (1,1)
-    const TensorF32 y2 = run_conv(x, w, nullptr, cp(2, 1), ref);
+    const TensorF32 y2 = run_conv(x, w, nullptr, conv_params(2, 1), ref);
     CHECK(y2.shape() == Shape{1, 1, 2, 2});
     CHECK(y2.vec() == std::vector<float>{4, 18, 36, 77});
   }
   // depthwise, 2 channels, 1x1 kernel = per-channel scale
   TensorF32 xd({1, 2, 1, 2}, std::vector<float>{1, 2, 3, 4});
   TensorF32 wd({2, 1, 1, 1}, std::vector<float>{2, -1});
-  CHECK(run_conv(xd, wd, nullptr, cp(1, 0, 1, 2), false).vec() == std::vector<float>{2, 4, -3, -4});
+  CHECK(run_conv(xd, wd, nullptr, conv_params(1, 0, 1, 2), false).vec() == std::vector<float>{2, 4, -3, -4});
 }
 
 TEST_CASE("conv2d: errors name the mismatch") {
   const TensorF32 x = random_tensor({1, 3, 5, 5}, 1), w = random_tensor({4, 2, 3, 3}, 2);
-  CHECK_THROWS_WITH_AS(conv2d_output_shape(x.shape(), w.shape(), cp(1, 1)), doctest::Contains("3 channels"), Error);
+  CHECK_THROWS_WITH_AS(conv2d_output_shape(x.shape(), w.shape(), conv_params(1, 1)), doctest::Contains("3 channels"), Error);
 }
 
 TEST_CASE("conv2d and linear: bit-identical at 1 and 2 threads") {
@@ -115,8 +106,8 @@ TEST_CASE("conv2d and linear: bit-identical at 1 and 2 threads") {
   const TensorF32 xl = random_tensor({37, 300}, 15), wl = random_tensor({50, 300}, 16);
   auto run_all = [&]() {
     std::vector<TensorF32> r;
-    r.push_back(run_conv(x, w, &b, cp(2, 1), false));
-    r.push_back(run_conv(x, wd, nullptr, cp(1, 1, 1, 16), false));
+    r.push_back(run_conv(x, w, &b, conv_params(2, 1), false));
+    r.push_back(run_conv(x, wd, nullptr, conv_params(1, 1, 1, 16), false));
     TensorF32 yl({37, 50});
     linear_f32(xl, wl, nullptr, yl.mut_view());
     r.push_back(yl);

@@ -7,8 +7,19 @@
 #include <random>
 
 #include "core/tensor.h"
+#include "exec/kernels.h"
 
 namespace mqcalib::test {
+
+// Conv2dParams with the same stride, padding and dilation on both axes.
+inline Conv2dParams conv_params(int64_t stride, int64_t pad, int64_t dil = 1, int64_t groups = 1) {
+  Conv2dParams p;
+  p.stride_h = p.stride_w = stride;
+  p.pad_h = p.pad_w = pad;
+  p.dil_h = p.dil_w = dil;
+  p.groups = groups;
+  return p;
+}
 
 inline TensorF32 random_tensor(const Shape& s, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 rng(seed);

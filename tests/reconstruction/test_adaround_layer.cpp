@@ -67,14 +67,6 @@ struct RefObjective {
   }
 };
 
-Conv2dParams cp(int64_t s, int64_t pad, int64_t g = 1) {
-  Conv2dParams p;
-  p.stride_h = p.stride_w = s;
-  p.pad_h = p.pad_w = pad;
-  p.groups = g;
-  return p;
-}
-
 }  // namespace
 
 TEST_CASE("AdaRound objective and dL/dV vs double finite differences") {
@@ -92,7 +84,7 @@ TEST_CASE("AdaRound objective and dL/dV vs double finite differences") {
        LayerKind::Conv2d,
        {3, 3, 5, 5},
        {4, 3, 3, 3},
-       cp(1, 1),
+       conv_params(1, 1),
        Activation::Relu,
        qparams({0.1f}, {0}, -8, 7, -1),
        5.0f},
@@ -100,7 +92,7 @@ TEST_CASE("AdaRound objective and dL/dV vs double finite differences") {
        LayerKind::Conv2d,
        {2, 3, 6, 6},
        {3, 1, 3, 3},
-       cp(2, 1, 3),
+       conv_params(2, 1, 1, 3),
        Activation::Relu6,
        qparams({0.2f, 0.15f, 0.25f}, {1, -2, 0}, -4, 3, 0),
        20.0f},
@@ -108,7 +100,7 @@ TEST_CASE("AdaRound objective and dL/dV vs double finite differences") {
        LayerKind::Conv2d,
        {2, 4, 4, 4},
        {4, 2, 3, 3},
-       cp(1, 0, 2),
+       conv_params(1, 0, 1, 2),
        Activation::Silu,
        qparams({0.1f, 0.12f, 0.08f, 0.2f}, {0, 0, 0, 0}, -8, 7, 0),
        std::nullopt},
@@ -167,7 +159,7 @@ TEST_CASE("AdaRound beats nearest rounding on a synthetic 3-bit conv layer") {
   for (int64_t i = 0; i < x.size(); ++i) x[i] = std::max(0.0f, 1.0f + 0.5f * nd(rng));
   const TensorF32 w = random_tensor({16, 8, 3, 3}, 43, -0.5f, 0.5f), b = random_tensor({16}, 44, -0.2f, 0.2f);
   LayerSpec spec;
-  spec.conv = cp(1, 1);
+  spec.conv = conv_params(1, 1);
   spec.weight = w;
   spec.bias = b.data();
   spec.activation = Activation::Relu;
@@ -239,7 +231,7 @@ TEST_CASE("AdaRound is deterministic for a seed at 1 and 2 threads") {
   const TensorF32 x = random_tensor({40, 6, 7, 7}, 51, 0.0f, 1.0f);
   const TensorF32 w = random_tensor({8, 6, 3, 3}, 52, -0.3f, 0.3f), b = random_tensor({8}, 53);
   LayerSpec spec;
-  spec.conv = cp(2, 1);
+  spec.conv = conv_params(2, 1);
   spec.weight = w;
   spec.bias = b.data();
   spec.activation = Activation::Relu6;

@@ -23,15 +23,6 @@ constexpr double kForwardRelTol = 1e-5;
 // Fast (GEMM order) vs reference (loop order) float kernels.
 constexpr double kTwinRelTol = 1e-5;
 
-Conv2dParams cp(int64_t s, int64_t pad, int64_t d = 1, int64_t g = 1) {
-  Conv2dParams p;
-  p.stride_h = p.stride_w = s;
-  p.pad_h = p.pad_w = pad;
-  p.dil_h = p.dil_w = d;
-  p.groups = g;
-  return p;
-}
-
 struct Case {
   const char* name;
   Shape x, w;
@@ -48,18 +39,18 @@ std::vector<Case> cases() {
   Conv2dParams dw_asym = asym;
   dw_asym.groups = 2;
   return {
-      {"3x3 s1 p1", {2, 3, 6, 7}, {4, 3, 3, 3}, cp(1, 1)},
-      {"3x3 s2 p1, 5 samples (2 chunks)", {5, 2, 7, 6}, {3, 2, 3, 3}, cp(2, 1)},
-      {"3x3 dilation 2", {2, 2, 8, 8}, {3, 2, 3, 3}, cp(1, 2, 2)},
-      {"groups 2", {2, 4, 5, 5}, {6, 2, 3, 3}, cp(1, 1, 1, 2)},
-      {"depthwise 3x3 s1", {2, 4, 6, 6}, {4, 1, 3, 3}, cp(1, 1, 1, 4)},
-      {"depthwise 3x3 s2, multiplier 2", {3, 3, 7, 7}, {6, 1, 3, 3}, cp(2, 1, 1, 3)},
-      {"depthwise 3x3 s1 dilation 2", {2, 3, 7, 8}, {3, 1, 3, 3}, cp(1, 2, 2, 3)},
-      {"depthwise 3x3 s3 p0, odd width", {2, 2, 9, 11}, {2, 1, 3, 3}, cp(3, 0, 1, 2)},
+      {"3x3 s1 p1", {2, 3, 6, 7}, {4, 3, 3, 3}, conv_params(1, 1)},
+      {"3x3 s2 p1, 5 samples (2 chunks)", {5, 2, 7, 6}, {3, 2, 3, 3}, conv_params(2, 1)},
+      {"3x3 dilation 2", {2, 2, 8, 8}, {3, 2, 3, 3}, conv_params(1, 2, 2)},
+      {"groups 2", {2, 4, 5, 5}, {6, 2, 3, 3}, conv_params(1, 1, 1, 2)},
+      {"depthwise 3x3 s1", {2, 4, 6, 6}, {4, 1, 3, 3}, conv_params(1, 1, 1, 4)},
+      {"depthwise 3x3 s2, multiplier 2", {3, 3, 7, 7}, {6, 1, 3, 3}, conv_params(2, 1, 1, 3)},
+      {"depthwise 3x3 s1 dilation 2", {2, 3, 7, 8}, {3, 1, 3, 3}, conv_params(1, 2, 2, 3)},
+      {"depthwise 3x3 s3 p0, odd width", {2, 2, 9, 11}, {2, 1, 3, 3}, conv_params(3, 0, 1, 2)},
       {"depthwise 2x3 asymmetric stride/pad/dilation", {2, 2, 6, 9}, {2, 1, 2, 3}, dw_asym},
-      {"pointwise 1x1", {2, 5, 4, 3}, {3, 5, 1, 1}, cp(1, 0)},
-      {"1x1 stride 2", {2, 3, 5, 5}, {4, 3, 1, 1}, cp(2, 0)},
-      {"5x5 s2 p2", {2, 2, 9, 8}, {3, 2, 5, 5}, cp(2, 2)},
+      {"pointwise 1x1", {2, 5, 4, 3}, {3, 5, 1, 1}, conv_params(1, 0)},
+      {"1x1 stride 2", {2, 3, 5, 5}, {4, 3, 1, 1}, conv_params(2, 0)},
+      {"5x5 s2 p2", {2, 2, 9, 8}, {3, 2, 5, 5}, conv_params(2, 2)},
       {"asymmetric 2x3", {2, 2, 6, 9}, {2, 2, 2, 3}, asym},
   };
 }
@@ -115,10 +106,10 @@ TEST_CASE("conv2d backward vs double finite differences, fast and _ref") {
 
 TEST_CASE("conv2d backward: 1 and 2 threads bit-identical") {
   const std::vector<Case> cs = {
-      {"3x3 s1 p1, 11 samples", {11, 8, 10, 10}, {16, 8, 3, 3}, cp(1, 1)},
-      {"depthwise s2, 11 samples", {11, 8, 10, 10}, {8, 1, 3, 3}, cp(2, 1, 1, 8)},
-      {"depthwise s1, 11 samples", {11, 8, 7, 7}, {8, 1, 3, 3}, cp(1, 1, 1, 8)},
-      {"pointwise, 11 samples", {11, 8, 6, 6}, {12, 8, 1, 1}, cp(1, 0)},
+      {"3x3 s1 p1, 11 samples", {11, 8, 10, 10}, {16, 8, 3, 3}, conv_params(1, 1)},
+      {"depthwise s2, 11 samples", {11, 8, 10, 10}, {8, 1, 3, 3}, conv_params(2, 1, 1, 8)},
+      {"depthwise s1, 11 samples", {11, 8, 7, 7}, {8, 1, 3, 3}, conv_params(1, 1, 1, 8)},
+      {"pointwise, 11 samples", {11, 8, 6, 6}, {12, 8, 1, 1}, conv_params(1, 0)},
   };
   for (const Case& c : cs) {
     CAPTURE(std::string(c.name));

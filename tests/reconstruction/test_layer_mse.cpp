@@ -24,15 +24,6 @@ namespace {
 constexpr double kGradTwinRelTol = 2e-5;
 constexpr double kLossTwinRelTol = 1e-5;
 
-Conv2dParams cp(int64_t s, int64_t pad, int64_t d = 1, int64_t g = 1) {
-  Conv2dParams p;
-  p.stride_h = p.stride_w = s;
-  p.pad_h = p.pad_w = pad;
-  p.dil_h = p.dil_w = d;
-  p.groups = g;
-  return p;
-}
-
 // Fluent tester: describe the layer, then test() compares fast and _ref and checks thread invariance.
 class LayerMseTester {
  public:
@@ -105,44 +96,44 @@ class LayerMseTester {
 
 TEST_CASE("layer_mse: im2col GEMM convs, fast vs _ref, threads") {
   SUBCASE("3x3 s1 p1, relu") {
-    LayerMseTester().conv({5, 3, 9, 8}, {4, 3, 3, 3}, cp(1, 1)).act(Activation::Relu).test();
+    LayerMseTester().conv({5, 3, 9, 8}, {4, 3, 3, 3}, conv_params(1, 1)).act(Activation::Relu).test();
   }
   SUBCASE("many samples per chunk, stride 2, relu6") {
-    LayerMseTester().conv({37, 2, 6, 6}, {3, 2, 3, 3}, cp(2, 1)).act(Activation::Relu6).test();
+    LayerMseTester().conv({37, 2, 6, 6}, {3, 2, 3, 3}, conv_params(2, 1)).act(Activation::Relu6).test();
   }
   SUBCASE("one sample per chunk (large columns), no activation") {
-    LayerMseTester().conv({3, 16, 30, 30}, {8, 16, 3, 3}, cp(1, 1)).path(LayerMsePath::ConvDirect).test();
+    LayerMseTester().conv({3, 16, 30, 30}, {8, 16, 3, 3}, conv_params(1, 1)).path(LayerMsePath::ConvDirect).test();
   }
   SUBCASE("one input channel (a stem; also fits the depthwise pattern), stride 2, relu6") {
-    LayerMseTester().conv({5, 1, 12, 12}, {8, 1, 3, 3}, cp(2, 1)).act(Activation::Relu6).test();
+    LayerMseTester().conv({5, 1, 12, 12}, {8, 1, 3, 3}, conv_params(2, 1)).act(Activation::Relu6).test();
   }
   SUBCASE("direct path: 3x3 s1 on 14x14 with 8 channels (K = 72), relu") {
     LayerMseTester()
-        .conv({9, 8, 14, 14}, {7, 8, 3, 3}, cp(1, 1))
+        .conv({9, 8, 14, 14}, {7, 8, 3, 3}, conv_params(1, 1))
         .act(Activation::Relu)
         .path(LayerMsePath::ConvDirect)
         .test();
   }
   SUBCASE("direct path: stride 2, dilation 2, odd sizes, no activation") {
-    LayerMseTester().conv({4, 5, 29, 27}, {6, 5, 3, 3}, cp(2, 2, 2)).path(LayerMsePath::ConvDirect).test();
+    LayerMseTester().conv({4, 5, 29, 27}, {6, 5, 3, 3}, conv_params(2, 2, 2)).path(LayerMsePath::ConvDirect).test();
   }
   SUBCASE("7x7 outputs (junk above the direct path's limit), relu") {
-    LayerMseTester().conv({6, 8, 7, 7}, {5, 8, 3, 3}, cp(1, 1)).act(Activation::Relu).test();
+    LayerMseTester().conv({6, 8, 7, 7}, {5, 8, 3, 3}, conv_params(1, 1)).act(Activation::Relu).test();
   }
   SUBCASE("dilation 2, silu, no bias") {
-    LayerMseTester().conv({3, 2, 8, 8}, {3, 2, 3, 3}, cp(1, 2, 2)).act(Activation::Silu).no_bias().test();
+    LayerMseTester().conv({3, 2, 8, 8}, {3, 2, 3, 3}, conv_params(1, 2, 2)).act(Activation::Silu).no_bias().test();
   }
   SUBCASE("groups 2, hardswish") {
-    LayerMseTester().conv({4, 4, 5, 5}, {6, 2, 3, 3}, cp(1, 1, 1, 2)).act(Activation::Hardswish).test();
+    LayerMseTester().conv({4, 4, 5, 5}, {6, 2, 3, 3}, conv_params(1, 1, 1, 2)).act(Activation::Hardswish).test();
   }
   SUBCASE("pointwise, several samples per chunk, relu") {
-    LayerMseTester().conv({9, 5, 4, 3}, {3, 5, 1, 1}, cp(1, 0)).act(Activation::Relu).test();
+    LayerMseTester().conv({9, 5, 4, 3}, {3, 5, 1, 1}, conv_params(1, 0)).act(Activation::Relu).test();
   }
   SUBCASE("pointwise, one sample per chunk (x used as columns), hardtanh") {
-    LayerMseTester().conv({3, 80, 30, 30}, {4, 80, 1, 1}, cp(1, 0)).act(Activation::Hardtanh).test();
+    LayerMseTester().conv({3, 80, 30, 30}, {4, 80, 1, 1}, conv_params(1, 0)).act(Activation::Hardtanh).test();
   }
   SUBCASE("1x1 stride 2, sigmoid") {
-    LayerMseTester().conv({3, 3, 5, 5}, {4, 3, 1, 1}, cp(2, 0)).act(Activation::Sigmoid).test();
+    LayerMseTester().conv({3, 3, 5, 5}, {4, 3, 1, 1}, conv_params(2, 0)).act(Activation::Sigmoid).test();
   }
   SUBCASE("asymmetric 2x3 kernel, stride, padding and dilation, tanh") {
     Conv2dParams p;
@@ -158,31 +149,31 @@ TEST_CASE("layer_mse: im2col GEMM convs, fast vs _ref, threads") {
 TEST_CASE("layer_mse: depthwise convs, fast vs _ref, threads") {
   SUBCASE("3x3 s1 p1, 13 channels (vector tail), relu6") {
     LayerMseTester()
-        .conv({3, 13, 7, 7}, {13, 1, 3, 3}, cp(1, 1, 1, 13))
+        .conv({3, 13, 7, 7}, {13, 1, 3, 3}, conv_params(1, 1, 1, 13))
         .act(Activation::Relu6)
         .path(LayerMsePath::Depthwise)
         .test();
   }
   SUBCASE("3x3 s2 p1, 16 channels, relu") {
     LayerMseTester()
-        .conv({4, 16, 14, 14}, {16, 1, 3, 3}, cp(2, 1, 1, 16))
+        .conv({4, 16, 14, 14}, {16, 1, 3, 3}, conv_params(2, 1, 1, 16))
         .act(Activation::Relu)
         .path(LayerMsePath::Depthwise)
         .test();
   }
   SUBCASE("multiplier 2, stride 2, no bias") {
-    LayerMseTester().conv({3, 3, 7, 7}, {6, 1, 3, 3}, cp(2, 1, 1, 3)).no_bias().path(LayerMsePath::Depthwise).test();
+    LayerMseTester().conv({3, 3, 7, 7}, {6, 1, 3, 3}, conv_params(2, 1, 1, 3)).no_bias().path(LayerMsePath::Depthwise).test();
   }
   SUBCASE("dilation 2, hardswish") {
     LayerMseTester()
-        .conv({2, 9, 8, 7}, {9, 1, 3, 3}, cp(1, 2, 2, 9))
+        .conv({2, 9, 8, 7}, {9, 1, 3, 3}, conv_params(1, 2, 2, 9))
         .act(Activation::Hardswish)
         .path(LayerMsePath::Depthwise)
         .test();
   }
   SUBCASE("5x5 s3 p0, odd width, silu") {
     LayerMseTester()
-        .conv({2, 10, 11, 13}, {10, 1, 5, 5}, cp(3, 0, 1, 10))
+        .conv({2, 10, 11, 13}, {10, 1, 5, 5}, conv_params(3, 0, 1, 10))
         .act(Activation::Silu)
         .path(LayerMsePath::Depthwise)
         .test();
@@ -229,7 +220,7 @@ TEST_CASE("layer_mse: errors name the layer") {
   const TensorF32 x({2, 3, 5, 5}), w({4, 3, 3, 3});
   LayerSpec l;
   l.weight = w;
-  l.conv = cp(1, 1);
+  l.conv = conv_params(1, 1);
   l.name = "features.3.conv";
   std::vector<float> gw(static_cast<size_t>(w.size()));
   auto message = [&](const TensorF32& t, float* g) {
