@@ -21,6 +21,7 @@ class Progress {
     if (quiet_) return;
     if (phase != phase_) {
       finish();
+      if (!detail_fresh_) detail_.clear();  // a detail belongs to the phase it was set for
       phase_ = phase;
       start_ = std::chrono::steady_clock::now();
       last_pct_ = -10;
@@ -38,10 +39,15 @@ class Progress {
                    static_cast<long long>(total), pct, secs, detail_.c_str());
       last_pct_ = pct;
     }
+    detail_fresh_ = false;
   }
 
-  // Extra text shown after the counts until replaced (e.g. AdaRound's loss and soft fraction).
-  void set_detail(std::string d) { detail_ = std::move(d); }
+  // Extra text shown after the counts (e.g. AdaRound's loss and soft fraction), set just before the
+  // progress call it describes; kept within its phase, dropped when another phase starts without one.
+  void set_detail(std::string d) {
+    detail_ = std::move(d);
+    detail_fresh_ = true;
+  }
 
   void finish() {
     if (open_) std::fputc('\n', stderr);
@@ -51,6 +57,7 @@ class Progress {
  private:
   bool quiet_, tty_;
   bool open_ = false;
+  bool detail_fresh_ = false;
   std::string phase_, detail_;
   int last_pct_ = -10;
   std::chrono::steady_clock::time_point start_;
