@@ -56,9 +56,10 @@ double AdaRoundLayer::step(ViewF32 x, ViewF32 target, int t) {
   return objective(x, target, beta, gv_.data(), true);
 }
 
-// Two passes over V around the fused layer kernel: soft() writes W~, h and h' (one exp per entry);
-// then, per entry, dL/dV = dL/dW~ dW~/dV + lambda dR/dh h' (one pow) and, for a step, Adam's update,
-// in fixed chunks whose regularizer sums are merged in chunk order.
+// Two passes over V around the fused layer kernel: soft() writes W~, h and h' (one vector exp per
+// entry); then, 8 entries at a time, dL/dV = dL/dW~ dW~/dV + lambda dR/dh h' (the regularizer's power
+// as one vector exp and log) and, for a step, Adam's update, in fixed chunks whose regularizer sums
+// are merged in chunk order.
 double AdaRoundLayer::objective(ViewF32 x, ViewF32 target, std::optional<float> beta, float* gv, bool adam_step) {
   sw_.soft(v_.data(), w_soft_.data(), h_.data(), dh_.data());
   const double rec = layer_mse_f32(layer_, w_soft_.data(), x, target, g_w_.data());
