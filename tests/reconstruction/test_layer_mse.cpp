@@ -117,6 +117,13 @@ TEST_CASE("layer_mse: im2col GEMM convs, fast vs _ref, threads") {
   SUBCASE("direct path: stride 2, dilation 2, odd sizes, no activation") {
     LayerMseTester().conv({4, 5, 29, 27}, {6, 5, 3, 3}, conv_params(2, 2, 2)).path(LayerMsePath::ConvDirect).test();
   }
+  SUBCASE("direct path: 5x5 kernel, stride 3, padding 2, hardswish") {
+    LayerMseTester()
+        .conv({3, 4, 47, 46}, {5, 4, 5, 5}, conv_params(3, 2))
+        .act(Activation::Hardswish)
+        .path(LayerMsePath::ConvDirect)
+        .test();
+  }
   SUBCASE("7x7 outputs (junk above the direct path's limit), relu") {
     LayerMseTester().conv({6, 8, 7, 7}, {5, 8, 3, 3}, conv_params(1, 1)).act(Activation::Relu).test();
   }
