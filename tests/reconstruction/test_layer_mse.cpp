@@ -169,7 +169,11 @@ TEST_CASE("layer_mse: depthwise convs, fast vs _ref, threads") {
         .test();
   }
   SUBCASE("multiplier 2, stride 2, no bias") {
-    LayerMseTester().conv({3, 3, 7, 7}, {6, 1, 3, 3}, conv_params(2, 1, 1, 3)).no_bias().path(LayerMsePath::Depthwise).test();
+    LayerMseTester()
+        .conv({3, 3, 7, 7}, {6, 1, 3, 3}, conv_params(2, 1, 1, 3))
+        .no_bias()
+        .path(LayerMsePath::Depthwise)
+        .test();
   }
   SUBCASE("dilation 2, hardswish") {
     LayerMseTester()
