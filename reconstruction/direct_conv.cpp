@@ -108,9 +108,9 @@ PlaneGeom plane_geom(int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW, in
   g.OH = OH;
   g.OW = OW;
   g.Hq = (H + 2 * p.pad_h + sh - 1) / sh;
-  g.Wq = (W + 2 * p.pad_w + sw - 1) / sw;
+  g.Wq = direct_plane_width(W, p);
   g.M = OH * g.Wq;
-  g.Mpad = (g.M + kDirectTile - 1) / kDirectTile * kDirectTile;
+  g.Mpad = direct_padded_outputs(W, OH, p);
   const int64_t max_in_plane = ((KH - 1) * p.dil_h / sh) * g.Wq + (KW - 1) * p.dil_w / sw;
   g.L = std::max(g.Hq * g.Wq, max_in_plane + g.Mpad);
   g.channel_floats = sh * sw * g.L;

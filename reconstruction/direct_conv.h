@@ -25,6 +25,15 @@ namespace mqcalib::recon_detail {
 
 constexpr int64_t kDirectTile = 16;  // outputs per forward tile (two 8-float vectors)
 
+// Wq and Mpad of the layout above, from the input width and the output height: the one formula that
+// plane_geom() and the callers choosing between kernels use.
+inline int64_t direct_plane_width(int64_t W, const Conv2dParams& p) {
+  return (W + 2 * p.pad_w + p.stride_w - 1) / p.stride_w;
+}
+inline int64_t direct_padded_outputs(int64_t W, int64_t OH, const Conv2dParams& p) {
+  return (OH * direct_plane_width(W, p) + kDirectTile - 1) / kDirectTile * kDirectTile;
+}
+
 struct PlaneGeom {
   int64_t C, H, W, KH, KW;
   int64_t OH, OW;

@@ -28,7 +28,9 @@ inline bool is_pointwise(const ConvGeom& g, const Conv2dParams& p) {
   return g.KH == 1 && g.KW == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
 }
 
-inline bool is_depthwise(const ConvGeom& g) { return g.Cg == 1 && g.G == g.C; }
+// One channel per group, and more than one group: a conv with a single input channel (G == C == 1)
+// is an ordinary conv to the kernels here (its GEMM path is 2-4x faster than the per-plane one).
+inline bool is_depthwise(const ConvGeom& g) { return g.Cg == 1 && g.G == g.C && g.G > 1; }
 
 // Output positions [lo, hi) of one axis whose input index o*s - p + off lies in [0, n).
 inline void valid_out_range(int64_t n, int64_t out, int64_t s, int64_t p, int64_t off, int64_t& lo, int64_t& hi) {

@@ -74,6 +74,12 @@ Shape checked_output(const LayerSpec& l, ViewF32 x, ViewF32 target, bool grad) {
   return ys;
 }
 
+// The kernel of a conv (layer_mse_path without re-deriving the geometry layer_mse_f32 already has).
+LayerMsePath conv_path(const ConvGeom& g, const Conv2dParams& p) {
+  if (recon_detail::is_depthwise(g)) return LayerMsePath::Depthwise;
+  return recon_detail::mse::use_direct(g, p) ? LayerMsePath::ConvDirect : LayerMsePath::ConvIm2colGemm;
+}
+
 // M, the elements per output channel (N * OH * OW or N).
 double per_channel(const Shape& ys) {
   return static_cast<double>(std::max<int64_t>(1, ys[0] * (ys.size() == 4 ? ys[2] * ys[3] : 1)));
@@ -115,20 +121,16 @@ double layer_mse_f32(const LayerSpec& l, const float* weight, ViewF32 x, ViewF32
               static_cast<float>(2.0 / m),
               m,
               l.activation.value_or(Activation::Relu)};
-  const LayerMsePath path = layer_mse_path(l, x.shape);
-  if (path == LayerMsePath::Linear) return linear(j, gw);
+  if (l.kind == LayerKind::Linear) return linear(j, gw);
   const ConvGeom g = recon_detail::conv_geom(x.shape, l.weight.shape, ys, l.conv);
+  const LayerMsePath path = conv_path(g, l.conv);
   if (path == LayerMsePath::Depthwise) return conv_depthwise(j, g, gw);
   return path == LayerMsePath::ConvDirect ? conv_direct(j, g, gw) : conv_gemm(j, g, gw);
 }
 
 LayerMsePath layer_mse_path(const LayerSpec& l, const Shape& x) {
   if (l.kind == LayerKind::Linear) return LayerMsePath::Linear;
-  const ConvGeom g = recon_detail::conv_geom(x, l.weight.shape, layer_output_shape(l, x), l.conv);
-  // One input channel also fits is_depthwise (multiplier O), but it is an ordinary conv to these
-  // kernels: the GEMM path is 2-4x faster on the zoo stems than the channels-last depthwise one.
-  if (recon_detail::is_depthwise(g) && g.G > 1) return LayerMsePath::Depthwise;
-  return recon_detail::mse::use_direct(g, l.conv) ? LayerMsePath::ConvDirect : LayerMsePath::ConvIm2colGemm;
+  return conv_path(recon_detail::conv_geom(x, l.weight.shape, layer_output_shape(l, x), l.conv), l.conv);
 }
 
 double layer_mse_f32_ref(const LayerSpec& l, const float* weight, ViewF32 x, ViewF32 target, float* gw) {

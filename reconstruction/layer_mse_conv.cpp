@@ -74,9 +74,8 @@ constexpr int64_t kDirectMinK = 32;
 
 bool use_direct(const ConvGeom& g, const Conv2dParams& p) {
   if (g.G != 1 || g.KH * g.KW == 1 || g.K < kDirectMinK) return false;
-  const int64_t wq = (g.W + 2 * p.pad_w + p.stride_w - 1) / p.stride_w;  // PlaneGeom's Wq and Mpad
-  const int64_t m = g.OH * wq, mpad = (m + kDirectTile - 1) / kDirectTile * kDirectTile;
-  return static_cast<double>(g.P) >= kDirectMinUsefulFraction * static_cast<double>(mpad);
+  return static_cast<double>(g.P) >=
+         kDirectMinUsefulFraction * static_cast<double>(direct_padded_outputs(g.W, g.OH, p));
 }
 
 // groups == 1: the direct kernels of direct_conv.h, one sample at a time within fixed chunks of

@@ -104,7 +104,7 @@ TEST_CASE("layer_mse: im2col GEMM convs, fast vs _ref, threads") {
   SUBCASE("one sample per chunk (large columns), no activation") {
     LayerMseTester().conv({3, 16, 30, 30}, {8, 16, 3, 3}, conv_params(1, 1)).path(LayerMsePath::ConvDirect).test();
   }
-  SUBCASE("one input channel (a stem; also fits the depthwise pattern), stride 2, relu6") {
+  SUBCASE("one input channel (a stem: one group, so not depthwise), stride 2, relu6") {
     LayerMseTester().conv({5, 1, 12, 12}, {8, 1, 3, 3}, conv_params(2, 1)).act(Activation::Relu6).test();
   }
   SUBCASE("direct path: 3x3 s1 on 14x14 with 8 channels (K = 72), relu") {
