@@ -130,7 +130,7 @@ std::vector<UnitReport> AdaRoundMethod::run(const ReconstructInputs& in, QuantSt
     target_values.push_back(targets.back().value);
   }
   CacheOptions co;
-  co.ram_budget_bytes = in.options.cache_budget_bytes;
+  co.ram_budget_bytes = method_cache_budget(in.options, in.calib);
   co.spill_dir = in.options.spill_dir;
   // FP targets of every layer, once per run.
   const ActivationCache fp = collect_activations(Executor(folded), store_inputs(in.calib), target_values, co);
