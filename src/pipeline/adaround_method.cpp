@@ -123,6 +123,7 @@ LayerSpec layer_spec(const Graph& folded, const WeightQuantPoint& w, const Layer
 std::vector<UnitReport> AdaRoundMethod::run(const ReconstructInputs& in, QuantState& state) const {
   const Graph& folded = in.folded;
   const size_t count = state.weights.size();
+  MQCALIB_ASSERT(count == in.plan.weights.size(), "adaround: the state's weights are not the plan's");
   std::vector<LayerTarget> targets;
   std::vector<ValueId> target_values;
   for (const WeightQuant& w : state.weights) {
