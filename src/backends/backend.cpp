@@ -18,6 +18,14 @@ std::string_view to_string(ReduceRangeTarget t) {
   return "?";
 }
 
+std::string_view to_string(IntegerRequant r) {
+  switch (r) {
+    case IntegerRequant::FloatMultiplier: return "float-multiplier";
+    case IntegerRequant::FixedPointQ31: return "fixed-point-q31";
+  }
+  return "?";
+}
+
 namespace {
 
 constexpr Signedness kS = Signedness::Signed;
@@ -52,12 +60,16 @@ QScheme q8(Signedness sg, Symmetry sy, bool narrow, bool rr, Granularity g, Scal
 constexpr bool Y = true, N = false;
 constexpr ReduceRangeTarget kRRAct = ReduceRangeTarget::Activations;
 constexpr ReduceRangeTarget kRRW = ReduceRangeTarget::Weights;
+constexpr IntegerRequant kFMul = IntegerRequant::FloatMultiplier;
+constexpr IntegerRequant kQ31 = IntegerRequant::FixedPointQ31;
 
 // Columns: name, description,
 //   weight scheme, activation scheme,
 //   conv_transpose_weight_axis, unsigned_after_relu, concat_inputs_share_scale,
 //   fuse_conv_relu, fuse_conv_relu6, fuse_add_relu, quantize_only_conv_linear,
-//   native_bits, per_channel_weights_allowed, per_channel_activations_allowed, reduce_range_target
+//   native_bits, per_channel_weights_allowed, per_channel_activations_allowed, reduce_range_target,
+//   integer_requant (fixed point where the runtime's output stage is gemmlowp's: ACL, Hexagon
+//   SNPE/QNN, TVM's QNN, the Vitis DPU's shifts, Tengine's uint8 kernels; float elsewhere)
 // A function-local static (not a namespace-scope global): safe to use from other static initializers.
 const std::vector<BackendProfile>& table() {
   static const std::vector<int> kInt8 = {8};
@@ -65,48 +77,48 @@ const std::vector<BackendProfile>& table() {
   static const std::vector<BackendProfile> kProfiles = {
     {"tensorrt", "NVIDIA TensorRT / explicit Q/DQ ONNX: int8 sym per-channel weights [-127,127], int8 sym activations amax/127",
      q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, Y, Y, N, Y, N, kInt8, Y, N, kRRAct},
+     1, N, Y, Y, N, Y, N, kInt8, Y, N, kRRAct, kFMul},
     {"snpe", "Qualcomm SNPE (Hexagon DSP): uint8 asym per-tensor weights and activations",
      q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, Y, Y, Y, Y, N, kInt8, N, N, kRRAct},
+     1, N, Y, Y, Y, Y, N, kInt8, N, N, kRRAct, kQ31},
     {"qnn", "Qualcomm QNN (Hexagon HTP): uint8 asym per-tensor weights and activations",
      q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, Y, Y, Y, Y, N, kInt8, Y, N, kRRAct},
+     1, N, Y, Y, Y, Y, N, kInt8, Y, N, kRRAct, kQ31},
     {"fbgemm", "PyTorch x86 FBGEMM: int8 sym per-channel weights, uint8 asym 7-bit activations [0,127] (reduce_range)",
      q8(kS, kSym, kFull, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kRR, kPT, kF32, kEven),
-     1, N, N, Y, N, Y, N, kInt8, Y, N, kRRAct},
+     1, N, N, Y, N, Y, N, kInt8, Y, N, kRRAct, kFMul},
     {"tvm", "TVM (ARM CPU): int8 sym per-tensor [-127,127], power-of-two scales, half-away rounding",
      q8(kS, kSym, kNarrow, kNoRR, kPT, kPow2, kAway), q8(kS, kSym, kNarrow, kNoRR, kPT, kPow2, kAway),
-     1, N, Y, Y, N, N, N, kInt8, N, N, kRRAct},
+     1, N, Y, Y, N, N, N, kInt8, N, N, kRRAct, kQ31},
     {"acl", "ARM Compute Library / Ascend: int8 sym per-channel weights, uint8 asym activations, half-away",
      q8(kS, kSym, kFull, kNoRR, kPC, kF32, kAway), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kAway),
-     1, N, Y, Y, N, N, N, kInt8, Y, N, kRRAct},
+     1, N, Y, Y, N, N, N, kInt8, Y, N, kRRAct, kQ31},
     {"ppl", "OpenPPL CUDA: int8 sym per-channel weights, int8 sym activations [-128,127]",
      q8(kS, kSym, kFull, kNoRR, kPC, kF32, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, Y, Y, N, Y, N, kInt8, Y, N, kRRAct},
+     1, N, Y, Y, N, Y, N, kInt8, Y, N, kRRAct, kFMul},
     {"vitis", "Xilinx Vitis AI DPU: int8 sym per-tensor [-128,127], power-of-two scales",
      q8(kS, kSym, kFull, kNoRR, kPT, kPow2, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kPow2, kEven),
-     1, N, Y, Y, N, N, N, kInt8, N, N, kRRAct},
+     1, N, Y, Y, N, N, N, kInt8, N, N, kRRAct, kQ31},
     {"ort", "ONNX Runtime QDQ: int8 sym per-channel weights [-127,127], uint8 asym activations",
      q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, N, Y, N, N, N, kInt8, Y, N, kRRAct},
+     1, N, N, Y, N, N, N, kInt8, Y, N, kRRAct, kFMul},
     {"openvino", "Intel OpenVINO: int8 sym per-channel weights [-127,127], int8 sym activations, uint8 [0,255] after ReLU",
      q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kF32, kEven),
-     1, Y, Y, Y, N, N, N, kInt8, Y, N, kRRW},
+     1, Y, Y, Y, N, N, N, kInt8, Y, N, kRRW, kFMul},
     {"ncnn", "Tencent ncnn: int8 sym per-channel weights and activations [-127,127], half-away",
      q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kAway), q8(kS, kSym, kNarrow, kNoRR, kPT, kF32, kAway),
-     1, N, Y, Y, N, N, N, kInt8, Y, N, kRRAct},
+     1, N, Y, Y, N, N, N, kInt8, Y, N, kRRAct, kFMul},
     {"mnn", "Alibaba MNN: int8 sym per-channel weights and activations [-127,127], half-away",
      q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kAway), q8(kS, kSym, kNarrow, kNoRR, kPT, kF32, kAway),
-     1, N, Y, Y, N, N, N, kInt8, Y, N, kRRAct},
+     1, N, Y, Y, N, N, N, kInt8, Y, N, kRRAct, kFMul},
     {"tengine", "OPEN AI LAB Tengine (uint8 tool): uint8 asym per-tensor weights and activations",
      q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, Y, Y, N, N, N, kInt8, N, N, kRRAct},
+     1, N, Y, Y, N, N, N, kInt8, N, N, kRRAct, kQ31},
     // academic: free profile (BRECQ/QDrop setting: asymmetric [0, 2^b-1] per-channel weights,
     // asymmetric per-tensor activations); any bit width is legal, only conv/linear quantized.
     {"academic", "academic free profile (BRECQ/QDrop): uint asym per-channel weights, uint asym activations, any bits",
      q8(kU, kAsym, kFull, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, N, N, N, N, Y, kAnyBits, Y, N, kRRAct},
+     1, N, N, N, N, N, Y, kAnyBits, Y, N, kRRAct, kFMul},
   };
   return kProfiles;
 }
