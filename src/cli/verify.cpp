@@ -1,0 +1,166 @@
+// mqcalib/src/cli/verify.cpp: `mqcalib verify`: the float simulation recorded in params.json against
+// the integer executor on the evaluation data (src/deploy/verify.h); optionally writes the QDQ ONNX
+// model of the same record and float32 dumps (inputs, both models' outputs) for an external runtime.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "backends/backend.h"
+#include "cli/commands.h"
+#include "cli/data_options.h"
+#include "cli/progress.h"
+#include "core/parallel.h"
+#include "data/dataset.h"
+#include "deploy/verify_report.h"
+#include "export/onnx_qdq.h"
+#include "export/params_json.h"
+#include "export/sha256.h"
+#include "graph/bn_fold.h"
+#include "import/torchscript_import.h"
+
+namespace po = boost::program_options;
+
+namespace mqcalib::cli {
+
+namespace {
+
+struct VerifyArgs {
+  std::string model, params, eval, labels, onnx, report, dump_inputs, dump_sim, dump_int;
+  int64_t limit = 0;
+  int threads = 0, batch = 64;
+  bool quiet = false;
+};
+
+Preprocess preprocess_of(const DataOptions& d) {
+  Preprocess p;
+  p.mean = d.mean;
+  p.std = d.std;
+  p.color = parse_color_mode(d.color == "gray" ? "grayscale" : d.color);
+  p.resize = d.resize;
+  p.center_crop = d.center_crop;
+  p.npy_layout = parse_layout(d.layout);
+  return p;
+}
+
+Graph folded_graph(const std::string& model, const Shape& sample_shape) {
+  if (!std::filesystem::is_regular_file(model)) throw Error("--model '" + model + "': no such file");
+  ImportOptions io;
+  io.input_shape = {1};
+  io.input_shape.insert(io.input_shape.end(), sample_shape.begin(), sample_shape.end());
+  Graph g = import_torchscript(model, io);
+  fold_batchnorm(g);
+  return g;
+}
+
+// Collects rows of the per-batch tensors for the dumps.
+struct Dump {
+  Shape row;
+  std::vector<float> data;
+  void add(const TensorF32& t) {
+    row.assign(t.shape().begin() + 1, t.shape().end());
+    data.insert(data.end(), t.vec().begin(), t.vec().end());
+  }
+  void write(const std::string& path) const {
+    if (path.empty()) return;
+    Shape s{static_cast<int64_t>(data.size()) / std::max<int64_t>(1, numel(row))};
+    s.insert(s.end(), row.begin(), row.end());
+    write_npy_f32(path, s, data.data());
+  }
+};
+
+void print(const VerifyResult& r) {
+  std::printf("\nverify: backend %s, %s requantization, %lld samples\n", r.backend.c_str(), r.requant.c_str(),
+              static_cast<long long>(r.samples));
+  std::printf("%-40s %-15s %10s %12s\n", "tensor", "origin", "max LSB", "differ");
+  for (const TensorAgreement& t : r.tensors)
+    std::printf("%-40s %-15s %10.2f %11.4f%%\n", t.tensor.c_str(), t.origin.c_str(), t.max_lsb, 100.0 * t.frac_differ);
+  std::printf("\nsimulated top-1 %.2f%%  integer top-1 %.2f%%  top-1 agreement %.2f%%\n", r.sim_top1, r.int_top1,
+              r.top1_agreement);
+  std::printf("first tensor where they part: %s; first beyond 1 LSB: %s\n",
+              r.first_parting.empty() ? "(none)" : r.first_parting.c_str(),
+              r.first_over_one_lsb.empty() ? "(none)" : r.first_over_one_lsb.c_str());
+  for (const std::string& n : r.float_ops) std::printf("note: '%s' ran through the float path\n", n.c_str());
+}
+
+}  // namespace
+
+int run_verify(const std::vector<std::string>& args) {
+  VerifyArgs a;
+  PreprocessArgs pre;
+  po::options_description all(
+      "mqcalib verify: the simulation recorded in params.json against the integer executor (the runtime's\n"
+      "integer arithmetic, chosen by the record's backend), per tensor and in top-1.\n\nOptions");
+  all.add_options()
+      ("model", po::value(&a.model)->required(), "the TorchScript model params.json was made for")
+      ("params", po::value(&a.params)->required(), "params.json written by `mqcalib quantize`")
+      ("eval", po::value(&a.eval)->required(), "evaluation data (IDX, .npy, image folder)")
+      ("eval-labels", po::value(&a.labels)->required(), "labels of --eval")
+      ("eval-limit", po::value(&a.limit)->default_value(0), "verify on the first N samples only (0: all)")
+      ("onnx", po::value(&a.onnx), "also write the QDQ ONNX model of this record to FILE")
+      ("report", po::value(&a.report), "merge the verify block into this report.json (default: the one beside --params, if any)")
+      ("dump-inputs", po::value(&a.dump_inputs), "write the preprocessed inputs as float32 .npy")
+      ("dump-sim", po::value(&a.dump_sim), "write the simulation's outputs as float32 .npy")
+      ("dump-int", po::value(&a.dump_int), "write the integer executor's outputs as float32 .npy")
+      ("threads", po::value(&a.threads)->default_value(0), "threads (0: all cores); results do not depend on it")
+      ("batch-size", po::value(&a.batch)->default_value(a.batch), "batch size")
+      ("quiet", po::bool_switch(&a.quiet), "no progress on stderr")
+      ("help,h", "this help");
+  pre.add_to(all);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).run(), vm);
+  if (vm.count("help")) {
+    std::cout << all << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  if (a.batch <= 0) throw Error("--batch-size must be positive");
+  set_num_threads(a.threads);
+
+  const QuantRecord rec = read_params_json(a.params);
+  const BackendProfile& backend = find_backend(rec.provenance.backend);
+  const DataOptions d = pre.to_data(a.eval, a.labels);
+  std::unique_ptr<Dataset> ds = open_dataset(d.path, preprocess_of(d));
+  const std::vector<int64_t> labels = load_labels(a.labels);
+  check_labels(*ds, labels, a.labels);
+  if (!rec.provenance.model_sha256.empty() && rec.provenance.model_sha256 != sha256_of_file(a.model))
+    throw Error("--params '" + a.params + "' was written for a different model file (sha256 differs from '" + a.model + "')");
+  const Graph folded = folded_graph(a.model, ds->sample_shape());
+  const std::string dir = std::filesystem::path(a.params).parent_path().string();
+  const IntModel im = int_model_from_record(folded, rec, dir, backend);
+  const SimModel sim = sim_model_from_record(folded, rec, dir);
+  if (!a.onnx.empty()) write_qdq_onnx(im, a.onnx);
+
+  const int64_t n = a.limit > 0 ? std::min(a.limit, ds->size()) : ds->size();
+  const VerifyBatchSource src = [&](int64_t i, TensorF32& x, std::vector<int64_t>& y) {
+    const int64_t b = i * a.batch;
+    if (b >= n) return false;
+    std::vector<int64_t> idx;
+    for (int64_t k = b; k < std::min<int64_t>(b + a.batch, n); ++k) idx.push_back(k);
+    x = load_batch(*ds, idx);
+    y.assign(labels.begin() + b, labels.begin() + b + static_cast<int64_t>(idx.size()));
+    return true;
+  };
+  Dump inputs, sim_out, int_out;
+  Progress progress(a.quiet);
+  const VerifyResult r = verify_integer(
+      sim, im, src, [&](int64_t done) { progress("verify", done, n); },
+      [&](const TensorF32& x, const TensorF32& s, const TensorF32& q) {
+        if (!a.dump_inputs.empty()) inputs.add(x);
+        if (!a.dump_sim.empty()) sim_out.add(s);
+        if (!a.dump_int.empty()) int_out.add(q);
+      });
+  progress.finish();
+  inputs.write(a.dump_inputs);
+  sim_out.write(a.dump_sim);
+  int_out.write(a.dump_int);
+  std::string report = a.report;
+  if (report.empty() && std::filesystem::exists(std::filesystem::path(dir) / "report.json"))
+    report = (std::filesystem::path(dir) / "report.json").string();
+  if (!report.empty()) merge_verify_into_report(r, report);
+  print(r);
+  if (!a.onnx.empty()) std::printf("wrote %s\n", a.onnx.c_str());
+  return 0;
+}
+
+}  // namespace mqcalib::cli
