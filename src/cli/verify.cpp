@@ -26,7 +26,7 @@ namespace mqcalib::cli {
 namespace {
 
 struct VerifyArgs {
-  std::string model, params, eval, labels, onnx, report, dump_inputs, dump_sim, dump_int;
+  std::string model, params, eval, labels, onnx, report, dump_inputs, dump_sim, dump_int, dump_codes;
   int64_t limit = 0;
   int threads = 0, batch = 64;
   bool quiet = false;
@@ -69,6 +69,19 @@ struct Dump {
   }
 };
 
+// The integer executor's codes of every tensor for the first batch, as float32 .npy files.
+void dump_codes(const IntModel& im, const VerifyBatchSource& src, const std::string& dir) {
+  TensorF32 x;
+  std::vector<int64_t> y;
+  if (!src(0, x, y)) return;
+  std::filesystem::create_directories(dir);
+  IntExecutor(im).run({x}, [&](ValueId v, const IntTensor& t) {
+    if (!t.is_int) return;
+    const std::vector<float> f(t.q.begin(), t.q.end());
+    write_npy_f32((std::filesystem::path(dir) / (im.graph->value(v).name + ".npy")).string(), t.shape, f.data());
+  });
+}
+
 void print(const VerifyResult& r) {
   std::printf("\nverify: backend %s, %s requantization, %lld samples\n", r.backend.c_str(), r.requant.c_str(),
               static_cast<long long>(r.samples));
@@ -102,6 +115,8 @@ int run_verify(const std::vector<std::string>& args) {
       ("dump-inputs", po::value(&a.dump_inputs), "write the preprocessed inputs as float32 .npy")
       ("dump-sim", po::value(&a.dump_sim), "write the simulation's outputs as float32 .npy")
       ("dump-int", po::value(&a.dump_int), "write the integer executor's outputs as float32 .npy")
+      ("dump-codes", po::value(&a.dump_codes), "diagnosis: write the integer executor's codes of every tensor for the "
+       "first batch into DIR/<tensor>.npy, and expose the codes as outputs of the --onnx model")
       ("threads", po::value(&a.threads)->default_value(0), "threads (0: all cores); results do not depend on it")
       ("batch-size", po::value(&a.batch)->default_value(a.batch), "batch size")
       ("quiet", po::bool_switch(&a.quiet), "no progress on stderr")
@@ -129,7 +144,7 @@ int run_verify(const std::vector<std::string>& args) {
   const std::string dir = std::filesystem::path(a.params).parent_path().string();
   const IntModel im = int_model_from_record(folded, rec, dir, backend);
   const SimModel sim = sim_model_from_record(folded, rec, dir);
-  if (!a.onnx.empty()) write_qdq_onnx(im, a.onnx);
+  if (!a.onnx.empty()) write_qdq_onnx(im, a.onnx, QdqOnnxOptions{!a.dump_codes.empty()});
 
   const int64_t n = a.limit > 0 ? std::min(a.limit, ds->size()) : ds->size();
   const VerifyBatchSource src = [&](int64_t i, TensorF32& x, std::vector<int64_t>& y) {
@@ -141,6 +156,7 @@ int run_verify(const std::vector<std::string>& args) {
     y.assign(labels.begin() + b, labels.begin() + b + static_cast<int64_t>(idx.size()));
     return true;
   };
+  if (!a.dump_codes.empty()) dump_codes(im, src, a.dump_codes);
   Dump inputs, sim_out, int_out;
   Progress progress(a.quiet);
   const VerifyResult r = verify_integer(

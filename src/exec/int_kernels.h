@@ -75,8 +75,10 @@ void rescale_i32(const int32_t* q, int64_t n, const ActQ& in, const ActQ& out, R
 void rescale_i32_ref(const int32_t* q, int64_t n, const ActQ& in, const ActQ& out, RequantMode mode, int32_t* y);
 
 // c = a + b on codes of equal shape.
-// FloatMultiplier (ONNX Runtime's QLinearAdd, the AVX2 kernel and MlasQLinearAddKernelRawHelper):
-//   c = clamp(zc + round((sa * float(a - za) + sb * float(b - zb)) / sc))
+// FloatMultiplier (ONNX Runtime's QLinearAdd on x86, MlasQLinearAddKernelHelper): with float32
+//   ra = sa / sc, rb = sb / sc, k = float(zc) - (ra * za + rb * zb):
+//   c = clamp(round(fma(float(a), ra, fma(float(b), rb, k))))   (zc inside the rounding, so ties
+//   differ from clamp(zc + round(...)); the multiply-adds fused, as ORT 1.22's x86 build computes them)
 // FixedPointQ31 (TFLite's quantized add, 8-bit: left_shift 20, inputs scaled by s / (2 max(sa, sb)),
 //   output by 2 max(sa, sb) / (2^20 sc), each through a Q31 multiplier).
 void add_i32(const int32_t* a, const ActQ& pa, const int32_t* b, const ActQ& pb, int64_t n, const ActQ& pc,

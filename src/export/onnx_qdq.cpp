@@ -135,10 +135,11 @@ std::string add_qdq(Builder& b, const std::string& tensor, const ActQ& q) {
 
 namespace {
 
-void value_info(onnx::ValueInfoProto* vi, const std::string& name, const Shape& shape) {
+void value_info(onnx::ValueInfoProto* vi, const std::string& name, const Shape& shape,
+                int type = onnx::TensorProto::FLOAT) {
   vi->set_name(name);
   onnx::TypeProto_Tensor* tt = vi->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  tt->set_elem_type(type);
   onnx::TensorShapeProto* sp = tt->mutable_shape();
   for (size_t i = 0; i < shape.size(); ++i) {
     if (i == 0)
@@ -148,7 +149,7 @@ void value_info(onnx::ValueInfoProto* vi, const std::string& name, const Shape& 
   }
 }
 
-onnx::ModelProto build_model(const IntModel& m) {
+onnx::ModelProto build_model(const IntModel& m, const QdqOnnxOptions& options) {
   const Graph& g = *m.graph;
   onnx::ModelProto model;
   model.set_ir_version(7);  // opset 13's IR version
@@ -181,14 +182,19 @@ onnx::ModelProto build_model(const IntModel& m) {
   }
   for (ValueId v : g.outputs())
     value_info(gp->add_output(), read_as[static_cast<size_t>(v)], shapes[static_cast<size_t>(v)]);
+  if (options.expose_codes)
+    for (size_t v = 0; v < g.values().size(); ++v)
+      if (m.act[v])
+        value_info(gp->add_output(), g.values()[v].name + "_quantized", shapes[v],
+                   m.act[v]->qmin < 0 ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8);
   return model;
 }
 
 }  // namespace
 
-std::string qdq_onnx_bytes(const IntModel& m) {
+std::string qdq_onnx_bytes(const IntModel& m, const QdqOnnxOptions& options) {
   if (!m.graph) throw Error("onnx export: the integer model has no graph");
-  const onnx::ModelProto model = build_model(m);
+  const onnx::ModelProto model = build_model(m, options);
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
@@ -199,7 +205,9 @@ std::string qdq_onnx_bytes(const IntModel& m) {
   return bytes;
 }
 
-void write_qdq_onnx(const IntModel& m, const std::string& path) { write_file_atomic(path, qdq_onnx_bytes(m)); }
+void write_qdq_onnx(const IntModel& m, const std::string& path, const QdqOnnxOptions& options) {
+  write_file_atomic(path, qdq_onnx_bytes(m, options));
+}
 
 std::vector<std::string> onnx_op_types(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -23,11 +23,17 @@ namespace mqcalib {
 
 inline constexpr int kQdqOnnxOpset = 13;
 
+struct QdqOnnxOptions {
+  // Also declare every <tensor>_quantized (the codes) as a graph output: a runtime then returns the
+  // codes it computed, tensor by tensor (the deploy suite's diagnosis of where it parts from the engine).
+  bool expose_codes = false;
+};
+
 // The serialized ModelProto (checked). Throws mqcalib::Error naming the node or tensor at fault,
 // or carrying the checker's message.
-std::string qdq_onnx_bytes(const IntModel& m);
+std::string qdq_onnx_bytes(const IntModel& m, const QdqOnnxOptions& options = {});
 // Checks, then writes atomically (write_file_atomic).
-void write_qdq_onnx(const IntModel& m, const std::string& path);
+void write_qdq_onnx(const IntModel& m, const std::string& path, const QdqOnnxOptions& options = {});
 
 // Op types of the nodes of an ONNX file, in order (for tests: what a runtime's optimized graph holds).
 std::vector<std::string> onnx_op_types(const std::string& path);

@@ -124,13 +124,14 @@ TEST_CASE("output_multipliers: (s_x * s_w) / s_y in float32 for ONNX Runtime") {
 }
 
 TEST_CASE("add_i32: QLinearAdd's formula by hand") {
-  // a: s 0.5 zp 0, b: s 0.25 zp 4, c: s 1 zp 1. a=3 (1.5), b=10 (1.5): (1.5 + 1.5) / 1 = 3 -> 4.
-  // a=1 (0.5), b=4 (0): 0.5 -> 0 (even) -> 1. a=255, b=255: 127.5 + 62.75 = 190.25 -> 190 -> 191.
+  // a: s 0.5 zp 0, b: s 0.25 zp 4, c: s 1 zp 1: ra 0.5, rb 0.25, k = 1 - (0 + 0.25 * 4) = 0.
+  // a=3, b=10: 1.5 + 2.5 = 4. a=1, b=4: 0.5 + 1 = 1.5 -> 2 (even; zc is inside the rounding, so not
+  // 0.5 -> 0, + 1 = 1). a=255, b=255: 127.5 + 63.75 = 191.25 -> 191.
   const std::vector<int32_t> a{3, 1, 255}, b{10, 4, 255};
   std::vector<int32_t> c(3), r(3);
   add_i32(a.data(), u8(0.5f, 0), b.data(), u8(0.25f, 4), 3, u8(1.0f, 1), kOrt, c.data());
   add_i32_ref(a.data(), u8(0.5f, 0), b.data(), u8(0.25f, 4), 3, u8(1.0f, 1), kOrt, r.data());
-  CHECK(c == std::vector<int32_t>{4, 1, 191});
+  CHECK(c == std::vector<int32_t>{4, 2, 191});
   CHECK(r == c);
 }
 
