@@ -94,6 +94,8 @@ void print(const VerifyResult& r) {
               r.first_parting.empty() ? "(none)" : r.first_parting.c_str(),
               r.first_over_one_lsb.empty() ? "(none)" : r.first_over_one_lsb.c_str());
   for (const std::string& n : r.float_ops) std::printf("note: '%s' ran through the float path\n", n.c_str());
+  for (const std::string& n : r.float_output_convs)
+    std::printf("note: '%s': its output has no quantizer, a runtime runs this conv in float\n", n.c_str());
 }
 
 }  // namespace

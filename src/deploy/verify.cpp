@@ -125,6 +125,11 @@ VerifyResult verify_integer(const SimModel& sim, const IntModel& im, const Verif
     if (r.first_over_one_lsb.empty() && s.max_lsb > 1.0) r.first_over_one_lsb = g.value(v).name;
   }
   r.float_ops.assign(float_ops.begin(), float_ops.end());
+  for (size_t k = 0; k < g.nodes().size(); ++k) {
+    const Node& n = g.nodes()[k];
+    if (n.kind == OpKind::Conv2d && im.weight[k] && !im.act[static_cast<size_t>(n.outputs.at(0))])
+      r.float_output_convs.push_back(n.name);
+  }
   return r;
 }
 

@@ -34,6 +34,9 @@ struct VerifyResult {
   std::string first_parting;       // first tensor with any difference ("" when none)
   std::string first_over_one_lsb;  // first tensor differing by more than 1 LSB ("" when none)
   std::vector<std::string> float_ops;  // nodes the integer executor ran through the float path
+  // Quantized convs whose output has no quantizer (not even through a ReLU): a runtime has no grid
+  // to requantize them to and runs them in float (QDQ: DQ -> Conv without Q). A placement gap.
+  std::vector<std::string> float_output_convs;
 };
 
 using VerifyBatchSource = std::function<bool(int64_t, TensorF32&, std::vector<int64_t>&)>;

@@ -23,6 +23,7 @@ nlohmann::json verify_json(const VerifyResult& r) {
           {"first_parting", r.first_parting},
           {"first_over_one_lsb", r.first_over_one_lsb},
           {"float_ops", r.float_ops},
+          {"float_output_convs", r.float_output_convs},
           {"tensors", t}};
 }
 

@@ -10,7 +10,7 @@
 namespace mqcalib {
 
 // {"backend", "requant", "samples", "sim_top1", "int_top1", "top1_agreement", "first_parting",
-//  "first_over_one_lsb", "float_ops": [..], "tensors": [{"tensor", "origin", "elements", "max_lsb",
+//  "first_over_one_lsb", "float_ops": [..], "float_output_convs": [..], "tensors": [{"tensor", "origin", "elements", "max_lsb",
 //  "frac_differ"}]} (percent for top-1 and agreement, fractions per tensor).
 nlohmann::json verify_json(const VerifyResult& r);
 

@@ -159,7 +159,11 @@ bool op_clamp(const OpContext& c, const Ins& in, std::vector<IntTensor>& out) {
 // Max pool, flatten, reshape, transpose, identity, chunk, split: codes move; onto the output's grid after.
 bool op_move(const OpContext& c, const Ins& in, std::vector<IntTensor>& out) {
   if (in.size() != 1 || !in[0]->is_int) return false;
-  for (IntTensor& t : move_codes(c.n, in, in[0]->p)) out.push_back(c.out_q ? on_grid(t, *c.out_q, c.m.mode) : t);
+  std::vector<IntTensor> moved = move_codes(c.n, in, in[0]->p);
+  for (size_t k = 0; k < moved.size(); ++k) {  // each output (chunk, split) onto its own grid
+    const auto& q = c.m.act[static_cast<size_t>(c.n.outputs.at(k))];
+    out.push_back(q ? on_grid(moved[k], *q, c.m.mode) : std::move(moved[k]));
+  }
   return true;
 }
 

@@ -1,6 +1,6 @@
 // mqcalib/src/export/onnx_ops.cpp: IR op -> ONNX (opset 13) nodes, one small emitter per op family.
 // Weights of quantized layers go out as codes behind a DequantizeLinear; ops opset 13 lacks are
-// written as their definitions (SiLU = x * Sigmoid(x), Hardswish = x * HardSigmoid(x), GELU).
+// written as their definitions (SiLU = x * Sigmoid(x), Hardswish = x * HardSigmoid(x), both GELUs).
 #include <algorithm>
 #include <cmath>
 
@@ -121,22 +121,28 @@ void gated(const Ctx& c, bool hard) {
   c.b.node("Mul", c.n.name, {c.in.at(0), gate}, {c.out[0]});
 }
 
-// GELU (erf): 0.5 x (1 + erf(x / sqrt 2)); the tanh approximation is not in opset 13's vocabulary here.
+// GELU as its definition: erf, 0.5 x (1 + erf(x / sqrt 2)); tanh approximation,
+// 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
 void gelu(const Ctx& c) {
-  if (c.n.attrs.approximate != "none")
-    throw Error("onnx export: node '" + c.n.name + "': gelu approximate='" + c.n.attrs.approximate +
-                "' has no opset-13 mapping here (use approximate='none')");
-  const std::string base = c.out[0];
-  const std::string r2 = c.b.f32(c.b.fresh(base + "_sqrt2"), {}, {std::sqrt(2.0f)});
-  const std::string one = c.b.f32(c.b.fresh(base + "_one"), {}, {1.0f});
-  const std::string half = c.b.f32(c.b.fresh(base + "_half"), {}, {0.5f});
-  const std::string d = c.b.fresh(base + "_div"), e = c.b.fresh(base + "_erf"), a = c.b.fresh(base + "_add1"),
-                    m = c.b.fresh(base + "_mul");
-  c.b.node("Div", c.n.name + "_div", {c.in.at(0), r2}, {d});
-  c.b.node("Erf", c.n.name + "_erf", {d}, {e});
-  c.b.node("Add", c.n.name + "_add1", {e, one}, {a});
-  c.b.node("Mul", c.n.name + "_mul", {c.in.at(0), a}, {m});
-  c.b.node("Mul", c.n.name, {m, half}, {c.out[0]});
+  const std::string base = c.out[0], x = c.in.at(0);
+  auto constant = [&](const char* what, float v) { return c.b.f32(c.b.fresh(base + "_" + what), {}, {v}); };
+  auto op = [&](const char* type, const char* what, std::vector<std::string> ins) {
+    const std::string o = c.b.fresh(base + "_" + what);
+    c.b.node(type, c.n.name + "_" + what, ins, {o});
+    return o;
+  };
+  std::string inner;
+  if (c.n.attrs.approximate == "none") {
+    inner = op("Erf", "erf", {op("Div", "div", {x, constant("sqrt2", std::sqrt(2.0f))})});
+  } else if (c.n.attrs.approximate == "tanh") {
+    const std::string x3 = op("Mul", "x3", {op("Mul", "x2", {x, x}), x});
+    const std::string sum = op("Add", "sum", {x, op("Mul", "cubic", {x3, constant("k", 0.044715f)})});
+    inner = op("Tanh", "tanh", {op("Mul", "scaled", {sum, constant("sqrt2_pi", std::sqrt(2.0f / 3.14159265358979f))})});
+  } else {
+    throw Error("onnx export: node '" + c.n.name + "': gelu approximate='" + c.n.attrs.approximate + "' is unknown");
+  }
+  const std::string m = op("Mul", "mul", {x, op("Add", "add1", {inner, constant("one", 1.0f)})});
+  c.b.node("Mul", c.n.name, {m, constant("half", 0.5f)}, {c.out[0]});
 }
 
 void binary(const Ctx& c, const char* op) {

@@ -209,13 +209,19 @@ void write_qdq_onnx(const IntModel& m, const std::string& path, const QdqOnnxOpt
   write_file_atomic(path, qdq_onnx_bytes(m, options));
 }
 
-std::vector<std::string> onnx_op_types(const std::string& path) {
+std::vector<std::pair<std::string, std::string>> onnx_nodes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error("onnx file '" + path + "': cannot open it");
   onnx::ModelProto model;
   if (!model.ParseFromIstream(&f)) throw Error("onnx file '" + path + "': not a valid ONNX model");
+  std::vector<std::pair<std::string, std::string>> nodes;
+  for (const onnx::NodeProto& n : model.graph().node()) nodes.emplace_back(n.op_type(), n.name());
+  return nodes;
+}
+
+std::vector<std::string> onnx_op_types(const std::string& path) {
   std::vector<std::string> ops;
-  for (const onnx::NodeProto& n : model.graph().node()) ops.push_back(n.op_type());
+  for (const auto& n : onnx_nodes(path)) ops.push_back(n.first);
   return ops;
 }
 

@@ -16,6 +16,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "exec/int_model.h"
 
@@ -37,5 +39,7 @@ void write_qdq_onnx(const IntModel& m, const std::string& path, const QdqOnnxOpt
 
 // Op types of the nodes of an ONNX file, in order (for tests: what a runtime's optimized graph holds).
 std::vector<std::string> onnx_op_types(const std::string& path);
+// (op type, node name) of the nodes of an ONNX file, in order.
+std::vector<std::pair<std::string, std::string>> onnx_nodes(const std::string& path);
 
 }  // namespace mqcalib
