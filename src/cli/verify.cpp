@@ -14,10 +14,8 @@
 #include "data/dataset.h"
 #include "deploy/verify_report.h"
 #include "export/onnx_qdq.h"
-#include "export/params_json.h"
-#include "export/sha256.h"
-#include "graph/bn_fold.h"
-#include "import/torchscript_import.h"
+#include "export/record_files.h"
+#include "pipeline/model_stage.h"
 
 namespace po = boost::program_options;
 
@@ -41,16 +39,6 @@ Preprocess preprocess_of(const DataOptions& d) {
   p.center_crop = d.center_crop;
   p.npy_layout = parse_layout(d.layout);
   return p;
-}
-
-Graph folded_graph(const std::string& model, const Shape& sample_shape) {
-  if (!std::filesystem::is_regular_file(model)) throw Error("--model '" + model + "': no such file");
-  ImportOptions io;
-  io.input_shape = {1};
-  io.input_shape.insert(io.input_shape.end(), sample_shape.begin(), sample_shape.end());
-  Graph g = import_torchscript(model, io);
-  fold_batchnorm(g);
-  return g;
 }
 
 // Collects rows of the per-batch tensors for the dumps.
@@ -134,18 +122,19 @@ int run_verify(const std::vector<std::string>& args) {
   if (a.batch <= 0) throw Error("--batch-size must be positive");
   set_num_threads(a.threads);
 
-  const QuantRecord rec = read_params_json(a.params);
+  const QuantRecord rec = load_record(a.params);
   const BackendProfile& backend = find_backend(rec.provenance.backend);
   const DataOptions d = pre.to_data(a.eval, a.labels);
   std::unique_ptr<Dataset> ds = open_dataset(d.path, preprocess_of(d));
   const std::vector<int64_t> labels = load_labels(a.labels);
   check_labels(*ds, labels, a.labels);
-  if (!rec.provenance.model_sha256.empty() && rec.provenance.model_sha256 != sha256_of_file(a.model))
+  const FoldedModel fm = fold_model(load_model(a.model, ds->sample_shape()));
+  if (!rec.provenance.model_sha256.empty() && rec.provenance.model_sha256 != fm.sha256)
     throw Error("--params '" + a.params + "' was written for a different model file (sha256 differs from '" + a.model + "')");
-  const Graph folded = folded_graph(a.model, ds->sample_shape());
+  const Graph& folded = fm.graph;
   const std::string dir = std::filesystem::path(a.params).parent_path().string();
-  const IntModel im = int_model_from_record(folded, rec, dir, backend);
-  const SimModel sim = sim_model_from_record(folded, rec, dir);
+  const IntModel im = int_model_from_record(folded, rec, backend);
+  const SimModel sim = sim_model_from_record(folded, rec);
   if (!a.onnx.empty()) write_qdq_onnx(im, a.onnx, QdqOnnxOptions{!a.dump_codes.empty()});
 
   const int64_t n = a.limit > 0 ? std::min(a.limit, ds->size()) : ds->size();

@@ -4,7 +4,8 @@
 //    biases on their int32 grid, every planned activation fake-quantized as it is produced, exactly
 //    as `mqcalib eval` rebuilds it from params.json;
 //  - the integer model (exec/int_model.h): the same codes and grids, run as an integer runtime does.
-// Both are built from the record alone (no observer runs), so they are the exported artefacts.
+// Both are built from the record alone (no observer runs; weight codes in memory, as load_record reads
+// them), so they are the exported artefacts.
 #pragma once
 
 #include <map>
@@ -15,29 +16,25 @@
 #include "exec/executor.h"
 #include "exec/int_model.h"
 #include "export/quant_record.h"
+#include "pipeline/simulation.h"
 
 namespace mqcalib {
 
-// The integer model of `rec` over `folded` (which must outlive it). `params_dir` is the folder of
-// params.json (the weight codes' paths are relative to it). Errors name the tensor and what is wrong
-// (a tensor absent from the graph, codes of the wrong shape, more than 8 bits).
-IntModel int_model_from_record(const Graph& folded, const QuantRecord& rec, const std::string& params_dir,
-                               const BackendProfile& backend);
+// The integer model of `rec` over `folded` (which must outlive it). Errors name the tensor and what
+// is wrong (a tensor absent from the graph, codes of the wrong shape, more than 8 bits).
+IntModel int_model_from_record(const Graph& folded, const QuantRecord& rec, const BackendProfile& backend);
 
-// The simulation: a copy of the folded graph with quantized weights/biases, and the activation
-// params by value id. hook() fake-quantizes the planned activations (core/quantize.h), as the
-// engine's simulation does.
+// The simulation, by the pipeline's own build_simulation (the one `quantize` and `eval` evaluate).
 struct SimModel {
-  Graph graph;
-  std::map<ValueId, QParams> act;
-  ValueHook hook() const;
+  Simulation sim;
+  const Graph& graph() const { return sim.graph; }
+  ValueHook hook() const { return sim.activations.hook(); }
 };
 
-SimModel sim_model_from_record(const Graph& folded, const QuantRecord& rec, const std::string& params_dir);
+SimModel sim_model_from_record(const Graph& folded, const QuantRecord& rec);
 
-// The integer codes of a weight record: the .npy codes when the record lists them (AdaRound, block
-// methods), else nearest rounding of the folded weight with the record's params.
-std::vector<int32_t> weight_codes_of(const QuantRecord& rec, const TensorQuant& w, const TensorF32& folded_weight,
-                                     const std::string& params_dir);
+// The integer codes of a weight record: the recorded codes (AdaRound, block methods), else nearest
+// rounding of the folded weight with the record's params.
+std::vector<int32_t> weight_codes_of(const QuantRecord& rec, const TensorQuant& w, const TensorF32& folded_weight);
 
 }  // namespace mqcalib

@@ -62,7 +62,7 @@ VerifyResult verify_integer(const SimModel& sim, const IntModel& im, const Verif
     if (!im.act[static_cast<size_t>(v)]) lsb[v] = output_lsb(im, v);
   auto tracked = [&](ValueId v) { return im.act[static_cast<size_t>(v)] || lsb.count(v); };
 
-  Executor sim_ex(sim.graph);
+  Executor sim_ex(sim.graph());
   IntExecutor int_ex(im);
   const ValueHook sim_quant = sim.hook();
   std::map<ValueId, Stats> stats;

@@ -39,7 +39,7 @@ void merge_verify_into_report(const VerifyResult& r, const std::string& path) {
     if (!rep.is_object()) throw Error("report '" + path + "': not a JSON object");
   }
   rep["verify"] = verify_json(r);
-  write_report_json(rep, path);
+  write_file_atomic(path, report_json_text(rep));
 }
 
 // Header: "\x93NUMPY" 1 0, uint16 header length, the dict padded so that the data starts at 64 bytes.

@@ -80,14 +80,14 @@ TEST_CASE("QDQ ONNX export and integer executor: every torchvision and single-op
     bs[0] = 8;
     const TensorF32 x = test::normal_tensor(bs, 7);
     const QuantRecord rec = minmax_record(g, x, ort);
-    const IntModel im = int_model_from_record(g, rec, ".", ort);
+    const IntModel im = int_model_from_record(g, rec, ort);
     const std::string path = (std::filesystem::temp_directory_path() / ("mqcalib_test_" + e.name + ".onnx")).string();
     CHECK_NOTHROW(write_qdq_onnx(im, path));  // ONNX's checker accepts it
     CHECK(std::filesystem::file_size(path) > 0);
     std::filesystem::remove(path);
     double signal = 0, noise = 0;
     const VerifyResult r = verify_integer(
-        sim_model_from_record(g, rec, "."), im,
+        sim_model_from_record(g, rec), im,
         [&](int64_t i, TensorF32& xb, std::vector<int64_t>& y) {
           if (i > 0) return false;
           xb = x;

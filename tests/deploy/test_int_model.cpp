@@ -106,8 +106,8 @@ TEST_CASE("integer model from a record: aliases, then the integer executor agree
   const Graph& g = net.b.g;
   const TensorF32 calib = batch(net.b, 32);
   const QuantRecord rec = make_record(net, calib);
-  const IntModel im = int_model_from_record(g, rec, ".", find_backend("ort"));
-  const SimModel sim = sim_model_from_record(g, rec, ".");
+  const IntModel im = int_model_from_record(g, rec, find_backend("ort"));
+  const SimModel sim = sim_model_from_record(g, rec);
   // c1 feeds only the relu: it requantizes straight to r1's grid (QLinearConv with the ReLU folded).
   const size_t c1 = static_cast<size_t>(g.find_value("c1"));
   CHECK(im.origin[c1] == QuantOrigin::AliasBackward);
@@ -139,7 +139,7 @@ TEST_CASE("integer executor: an op without an integer kernel runs between dequan
   const TensorF32 calib = batch(net.b, 8);
   const QuantRecord rec = make_record(net, calib);
   g.nodes()[1].kind = OpKind::Sigmoid;  // r1 becomes a sigmoid: no integer kernel here
-  const IntModel im = int_model_from_record(g, rec, ".", find_backend("ort"));
+  const IntModel im = int_model_from_record(g, rec, find_backend("ort"));
   IntExecutor ex(im);
   const std::vector<TensorF32> out = ex.run({calib});
   CHECK(ex.float_ops() == std::set<std::string>{"r1"});
@@ -150,7 +150,7 @@ TEST_CASE("QDQ ONNX export: checked by ONNX's checker, QDQ pairs on the integer 
   Net net;
   const Graph& g = net.b.g;
   const QuantRecord rec = make_record(net, batch(net.b, 16));
-  const IntModel im = int_model_from_record(g, rec, ".", find_backend("ort"));
+  const IntModel im = int_model_from_record(g, rec, find_backend("ort"));
   const std::string path = (std::filesystem::temp_directory_path() / "mqcalib_test_model.qdq.onnx").string();
   write_qdq_onnx(im, path);
   const std::vector<std::string> ops = onnx_op_types(path);
@@ -173,6 +173,6 @@ TEST_CASE("QDQ ONNX export and integer model: inputs they cannot express are err
   QuantRecord rec = make_record(net, batch(net.b, 8));
   for (TensorQuant& t : rec.tensors)
     if (t.tensor == "r1") t.params.qmax = 1023;  // a 10-bit grid
-  CHECK_THROWS_WITH(int_model_from_record(net.b.g, rec, ".", find_backend("ort")),
+  CHECK_THROWS_WITH(int_model_from_record(net.b.g, rec, find_backend("ort")),
                     doctest::Contains("tensor 'r1'"));
 }
