@@ -64,6 +64,8 @@ struct QuantizeOptions {
   int adaround_batch = 32;
   std::optional<DataOptions> eval;  // evaluate FP and quantized top-1 when set
   int64_t eval_limit = 0;           // 0: the whole evaluation set
+  bool verify = false;              // also compare the simulation with the integer executor (needs eval)
+  std::vector<std::string> exports;  // extra exports: "onnx" (model.qdq.onnx; default for ort/tensorrt/openvino)
   std::string out_dir;              // written atomically; empty: write nothing
   int threads = 0;                  // 0: OpenMP default
   int batch_size = 64;

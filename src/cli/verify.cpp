@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "backends/backend.h"
@@ -12,10 +13,14 @@
 #include "cli/progress.h"
 #include "core/parallel.h"
 #include "data/dataset.h"
-#include "deploy/verify_report.h"
+#include "deploy/deploy_model.h"
+#include "export/atomic_file.h"
+#include "export/npy_f32.h"
+#include "export/report_json.h"
 #include "export/onnx_qdq.h"
 #include "export/record_files.h"
 #include "pipeline/model_stage.h"
+#include "pipeline/verify.h"
 
 namespace po = boost::program_options;
 
@@ -68,6 +73,22 @@ void dump_codes(const IntModel& im, const VerifyBatchSource& src, const std::str
     const std::vector<float> f(t.q.begin(), t.q.end());
     write_npy_f32((std::filesystem::path(dir) / (im.graph->value(v).name + ".npy")).string(), t.shape, f.data());
   });
+}
+
+// Merges {"verify": ...} into the JSON object in `path` (created when absent), atomically.
+void merge_verify_into_report(const VerifyResult& r, const std::string& path) {
+  nlohmann::json rep = nlohmann::json::object();
+  if (std::filesystem::exists(path)) {
+    std::ifstream f(path);
+    try {
+      rep = nlohmann::json::parse(f);
+    } catch (const std::exception& e) {
+      throw Error("report '" + path + "': not valid JSON (" + e.what() + ")");
+    }
+    if (!rep.is_object()) throw Error("report '" + path + "': not a JSON object");
+  }
+  rep["verify"] = verify_json(r);
+  write_file_atomic(path, report_json_text(rep));
 }
 
 void print(const VerifyResult& r) {
@@ -134,7 +155,7 @@ int run_verify(const std::vector<std::string>& args) {
   const Graph& folded = fm.graph;
   const std::string dir = std::filesystem::path(a.params).parent_path().string();
   const IntModel im = int_model_from_record(folded, rec, backend);
-  const SimModel sim = sim_model_from_record(folded, rec);
+  const Simulation sim = build_simulation(folded, rec);
   if (!a.onnx.empty()) write_qdq_onnx(im, a.onnx, QdqOnnxOptions{!a.dump_codes.empty()});
 
   const int64_t n = a.limit > 0 ? std::min(a.limit, ds->size()) : ds->size();

@@ -68,6 +68,4 @@ IntModel int_model_from_record(const Graph& folded, const QuantRecord& rec, cons
   return m;
 }
 
-SimModel sim_model_from_record(const Graph& folded, const QuantRecord& rec) { return SimModel{build_simulation(folded, rec)}; }
-
 }  // namespace mqcalib

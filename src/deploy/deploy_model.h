@@ -1,11 +1,8 @@
-// mqcalib/src/deploy/deploy_model.h: the two views of one quantization record that `mqcalib verify`
-// compares and the QDQ ONNX export writes:
-//  - the simulation (what the engine evaluates): the folded graph with dequantized weight codes and
-//    biases on their int32 grid, every planned activation fake-quantized as it is produced, exactly
-//    as `mqcalib eval` rebuilds it from params.json;
-//  - the integer model (exec/int_model.h): the same codes and grids, run as an integer runtime does.
-// Both are built from the record alone (no observer runs; weight codes in memory, as load_record reads
-// them), so they are the exported artefacts.
+// mqcalib/src/deploy/deploy_model.h: the integer model (exec/int_model.h) of a quantization record:
+// the codes and grids params.json records, run as an integer runtime runs them. `verify` compares it
+// with the simulation of the same record (pipeline/simulation.h build_simulation), and the QDQ ONNX
+// export writes it. Built from the record alone (no observer runs; weight codes in memory, as
+// load_record reads them), so it is the exported artefact.
 #pragma once
 
 #include <map>
@@ -13,25 +10,14 @@
 #include <vector>
 
 #include "backends/backend.h"
-#include "exec/executor.h"
 #include "exec/int_model.h"
 #include "export/quant_record.h"
-#include "pipeline/simulation.h"
 
 namespace mqcalib {
 
 // The integer model of `rec` over `folded` (which must outlive it). Errors name the tensor and what
 // is wrong (a tensor absent from the graph, codes of the wrong shape, more than 8 bits).
 IntModel int_model_from_record(const Graph& folded, const QuantRecord& rec, const BackendProfile& backend);
-
-// The simulation, by the pipeline's own build_simulation (the one `quantize` and `eval` evaluate).
-struct SimModel {
-  Simulation sim;
-  const Graph& graph() const { return sim.graph; }
-  ValueHook hook() const { return sim.activations.hook(); }
-};
-
-SimModel sim_model_from_record(const Graph& folded, const QuantRecord& rec);
 
 // The integer codes of a weight record: the recorded codes (AdaRound, block methods), else nearest
 // rounding of the folded weight with the record's params.

@@ -25,6 +25,13 @@ namespace mqcalib {
 
 inline constexpr int kQdqOnnxOpset = 13;
 
+// File name in the output folder.
+inline constexpr const char* kQdqOnnxFile = "model.qdq.onnx";
+
+// Whether `quantize` writes model.qdq.onnx: by default for the runtimes that read QDQ ONNX (a table in
+// onnx_qdq.cpp: ort, tensorrt, openvino), and for any backend whose `exports` list "onnx".
+bool writes_qdq_onnx(const std::string& backend, const std::vector<std::string>& exports);
+
 struct QdqOnnxOptions {
   // Also declare every <tensor>_quantized (the codes) as a graph output: a runtime then returns the
   // codes it computed, tensor by tensor (the deploy suite's diagnosis of where it parts from the engine).

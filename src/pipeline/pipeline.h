@@ -15,6 +15,7 @@
 //   record           make_record           (record_stage.h)          QuantRecord (+ Simulation, simulation.h)
 //   analyse          analyse               (analysis.h)              Analysis: SQNR, outlier findings
 //   evaluate         evaluate_top1         (evaluate.h)              EvalResult
+//   verify           verify_integer        (verify.h)                VerifyReport (report's verify block)
 //   export           write_outputs                                   the output folder (export/output_folder.h)
 // A stage called before the one it needs throws Error naming both. The config is validated when the
 // pipeline is made, before any work.
@@ -64,6 +65,10 @@ struct PipelineConfig {
   int64_t batch_size = 64;
   std::optional<DataSource> eval;
   int64_t eval_limit = 0;  // 0: all
+  // Also run the verify stage (pipeline/verify.h) on the evaluation data: the report's verify block.
+  bool verify = false;
+  // Extra exports beyond the backend's own files: "onnx" (model.qdq.onnx, export/onnx_qdq.h).
+  std::vector<std::string> exports;
   std::string out_dir;     // empty: write nothing
   std::string command_line;
   ProgressFn progress;
@@ -86,6 +91,7 @@ class QuantizationPipeline {
   void calibrate();                            // observe weights, reconstruct, observe activations, biases, record
   void analyse();
   void evaluate();       // needs config.eval
+  void verify();         // needs config.eval: the simulation against the integer executor
   void write_outputs();  // needs config.out_dir
   void run();            // every stage the config asks for, in order
 

@@ -108,7 +108,10 @@ std::vector<int64_t> argmax_rows(const std::vector<float>& v, int64_t k) {
 TEST_CASE("deploy: ONNX Runtime runs the exported QDQ models on integer kernels, as the engine's integer executor") {
   const std::string build = env("MQCALIB_BUILD_ROOT"), src = env("MQCALIB_SOURCE_ROOT");
   const std::string modules = ensure_onnxruntime_node(build);
-  const std::string mq = build + "/src/cli/mqcalib", runs = build + "/deploy-runs";
+  // MQCALIB_DEPLOY_EXE / MQCALIB_DEPLOY_RUNS: another mqcalib binary / work folder (measurement runs).
+  const char* exe = std::getenv("MQCALIB_DEPLOY_EXE");
+  const char* runs_env = std::getenv("MQCALIB_DEPLOY_RUNS");
+  const std::string mq = exe ? exe : build + "/src/cli/mqcalib", runs = runs_env ? runs_env : build + "/deploy-runs";
   fs::create_directories(runs);
   const std::vector<int64_t> labels = load_labels(kData + "t10k-labels-idx1-ubyte.gz");
   const std::string pre = " --mean 0.2860 --std 0.3530 --threads 2 --quiet";

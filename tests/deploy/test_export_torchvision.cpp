@@ -10,7 +10,8 @@
 
 #include "../import/equiv_util.h"
 #include "core/quantize.h"
-#include "deploy/verify.h"
+#include "deploy/deploy_model.h"
+#include "pipeline/verify.h"
 #include "export/onnx_qdq.h"
 #include "graph/bn_fold.h"
 #include "import/torchscript_import.h"
@@ -87,7 +88,7 @@ TEST_CASE("QDQ ONNX export and integer executor: every torchvision and single-op
     std::filesystem::remove(path);
     double signal = 0, noise = 0;
     const VerifyResult r = verify_integer(
-        sim_model_from_record(g, rec), im,
+        build_simulation(g, rec), im,
         [&](int64_t i, TensorF32& xb, std::vector<int64_t>& y) {
           if (i > 0) return false;
           xb = x;

@@ -6,7 +6,8 @@
 #include <filesystem>
 
 #include "core/quantize.h"
-#include "deploy/verify.h"
+#include "deploy/deploy_model.h"
+#include "pipeline/verify.h"
 #include "exec/executor.h"
 #include "export/onnx_qdq.h"
 #include "graph/graph_builder.h"
@@ -107,7 +108,7 @@ TEST_CASE("integer model from a record: aliases, then the integer executor agree
   const TensorF32 calib = batch(net.b, 32);
   const QuantRecord rec = make_record(net, calib);
   const IntModel im = int_model_from_record(g, rec, find_backend("ort"));
-  const SimModel sim = sim_model_from_record(g, rec);
+  const Simulation sim = build_simulation(g, rec);
   // c1 feeds only the relu: it requantizes straight to r1's grid (QLinearConv with the ReLU folded).
   const size_t c1 = static_cast<size_t>(g.find_value("c1"));
   CHECK(im.origin[c1] == QuantOrigin::AliasBackward);
@@ -160,11 +161,14 @@ TEST_CASE("QDQ ONNX export: checked by ONNX's checker, QDQ pairs on the integer 
   CHECK(count("Relu") == 1);
   CHECK(count("Add") == 1);
   CHECK(count("GlobalAveragePool") == 1);
-  // Activation quantizers (input, c1 alias, r1, c2, add, gap alias, flat) and weight/bias dequantizers.
-  size_t quantized = 0;
-  for (const auto& q : im.act) quantized += q.has_value();
-  CHECK(count("QuantizeLinear") == static_cast<long>(quantized));
-  CHECK(count("DequantizeLinear") == static_cast<long>(quantized + 6));
+  // One QDQ pair per reader of each quantized tensor (input, c1 alias, r1 read twice, c2, add, gap
+  // alias, flat), and the weight/bias dequantizers.
+  size_t pairs = 0;
+  for (size_t v = 0; v < im.act.size(); ++v)
+    if (im.act[v]) pairs += std::max<size_t>(1, g.consumers(static_cast<ValueId>(v)).size());
+  CHECK(pairs == 8);
+  CHECK(count("QuantizeLinear") == static_cast<long>(pairs));
+  CHECK(count("DequantizeLinear") == static_cast<long>(pairs + 6));
   std::filesystem::remove(path);
 }
 

@@ -1,9 +1,10 @@
-// mqcalib/src/deploy/verify.cpp: see verify.h.
-#include "deploy/verify.h"
+// mqcalib/src/pipeline/verify.cpp: see verify.h.
+#include "pipeline/verify.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "exec/executor.h"
 
@@ -51,7 +52,7 @@ std::vector<ValueId> graph_order(const Graph& g) {
 
 }  // namespace
 
-VerifyResult verify_integer(const SimModel& sim, const IntModel& im, const VerifyBatchSource& batches,
+VerifyResult verify_integer(const Simulation& sim, const IntModel& im, const VerifyBatchSource& batches,
                             const std::function<void(int64_t)>& progress, const VerifyBatchSink& sink) {
   const Graph& g = *im.graph;
   VerifyResult r;
@@ -62,9 +63,9 @@ VerifyResult verify_integer(const SimModel& sim, const IntModel& im, const Verif
     if (!im.act[static_cast<size_t>(v)]) lsb[v] = output_lsb(im, v);
   auto tracked = [&](ValueId v) { return im.act[static_cast<size_t>(v)] || lsb.count(v); };
 
-  Executor sim_ex(sim.graph());
+  Executor sim_ex(sim.graph);
   IntExecutor int_ex(im);
-  const ValueHook sim_quant = sim.hook();
+  const ValueHook sim_quant = sim.activations.hook();
   std::map<ValueId, Stats> stats;
   std::map<ValueId, TensorF32> sim_vals;
   std::set<std::string> float_ops;
