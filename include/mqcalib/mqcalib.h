@@ -66,6 +66,7 @@ struct QuantizeOptions {
   int64_t eval_limit = 0;           // 0: the whole evaluation set
   bool verify = false;              // also compare the simulation with the integer executor (needs eval)
   std::vector<std::string> exports;  // extra exports: "onnx" (model.qdq.onnx; default for ort/tensorrt/openvino)
+  int trt_version = 8600;           // TensorRT calib.cache header version (major*1000 + minor*100 + patch)
   std::string out_dir;              // written atomically; empty: write nothing
   int threads = 0;                  // 0: OpenMP default
   int batch_size = 64;

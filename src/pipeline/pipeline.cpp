@@ -207,7 +207,7 @@ void QuantizationPipeline::write_outputs() {
   const auto t0 = Clock::now();
   OutputFiles files = record_files(record());
   report_.export_notes.clear();
-  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes))
+  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes, config_.native))
     files.push_back(std::move(f));
   if (writes_qdq_onnx(config_.backend.name, config_.exports)) {
     try {

@@ -30,6 +30,7 @@
 
 #include "backends/backend.h"
 #include "data/dataset.h"
+#include "export/exporters.h"
 #include "export/quant_record.h"
 #include "export/run_report.h"
 #include "pipeline/analysis.h"
@@ -69,6 +70,7 @@ struct PipelineConfig {
   bool verify = false;
   // Extra exports beyond the backend's own files: "onnx" (model.qdq.onnx, export/onnx_qdq.h).
   std::vector<std::string> exports;
+  NativeFormatOptions native;  // e.g. the TensorRT cache header version (--trt-version)
   std::string out_dir;     // empty: write nothing
   std::string command_line;
   ProgressFn progress;
