@@ -1,6 +1,8 @@
 // mqcalib/src/cli/verify.cpp: `mqcalib verify`: the float simulation recorded in params.json against
 // the integer executor on the evaluation data (src/deploy/verify.h); optionally writes the QDQ ONNX
 // model of the same record and float32 dumps (inputs, both models' outputs) for an external runtime.
+#include "pipeline/verify.h"
+
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -16,11 +18,10 @@
 #include "deploy/deploy_model.h"
 #include "export/atomic_file.h"
 #include "export/npy_f32.h"
-#include "export/report_json.h"
 #include "export/onnx_qdq.h"
 #include "export/record_files.h"
+#include "export/report_json.h"
 #include "pipeline/model_stage.h"
-#include "pipeline/verify.h"
 
 namespace po = boost::program_options;
 
@@ -107,14 +108,12 @@ void print(const VerifyResult& r) {
     std::printf("note: '%s': its output has no quantizer, a runtime runs this conv in float\n", n.c_str());
 }
 
-}  // namespace
-
-int run_verify(const std::vector<std::string>& args) {
-  VerifyArgs a;
-  PreprocessArgs pre;
+// Parses the options; false when --help was printed.
+bool parse_verify_args(const std::vector<std::string>& args, VerifyArgs& a, PreprocessArgs& pre) {
   po::options_description all(
       "mqcalib verify: the simulation recorded in params.json against the integer executor (the runtime's\n"
       "integer arithmetic, chosen by the record's backend), per tensor and in top-1.\n\nOptions");
+  // clang-format off
   all.add_options()
       ("model", po::value(&a.model)->required(), "the TorchScript model params.json was made for")
       ("params", po::value(&a.params)->required(), "params.json written by `mqcalib quantize`")
@@ -132,14 +131,24 @@ int run_verify(const std::vector<std::string>& args) {
       ("batch-size", po::value(&a.batch)->default_value(a.batch), "batch size")
       ("quiet", po::bool_switch(&a.quiet), "no progress on stderr")
       ("help,h", "this help");
+  // clang-format on
   pre.add_to(all);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).run(), vm);
   if (vm.count("help")) {
     std::cout << all << "\n";
-    return 0;
+    return false;
   }
   po::notify(vm);
+  return true;
+}
+
+}  // namespace
+
+int run_verify(const std::vector<std::string>& args) {
+  VerifyArgs a;
+  PreprocessArgs pre;
+  if (!parse_verify_args(args, a, pre)) return 0;
   if (a.batch <= 0) throw Error("--batch-size must be positive");
   set_num_threads(a.threads);
 
@@ -151,7 +160,8 @@ int run_verify(const std::vector<std::string>& args) {
   check_labels(*ds, labels, a.labels);
   const FoldedModel fm = fold_model(load_model(a.model, ds->sample_shape()));
   if (!rec.provenance.model_sha256.empty() && rec.provenance.model_sha256 != fm.sha256)
-    throw Error("--params '" + a.params + "' was written for a different model file (sha256 differs from '" + a.model + "')");
+    throw Error("--params '" + a.params + "' was written for a different model file (sha256 differs from '" + a.model +
+                "')");
   const Graph& folded = fm.graph;
   const std::string dir = std::filesystem::path(a.params).parent_path().string();
   const IntModel im = int_model_from_record(folded, rec, backend);

@@ -74,7 +74,8 @@ void conv_f64(const int32_t* x, const Shape& xs, int32_t zp_x, const int32_t* w,
             const int32_t* xp = x + (n * C + g * Cg + c) * H * W;
             for (int64_t oh = 0; oh < OH; ++oh)
               for (int64_t ow = 0; ow < OW; ++ow) {
-                const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h, iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
+                const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h,
+                              iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
                 const bool in = ih >= 0 && ih < H && iw >= 0 && iw < W;
                 cr[oh * OW + ow] = in ? static_cast<double>(xp[ih * W + iw] - zp_x) : 0.0;
               }
@@ -111,8 +112,7 @@ void conv2d_nchw_i32(const int32_t* x, const Shape& xs, int32_t zp_x, const int3
 }
 
 void conv2d_nchw_i32_ref(const int32_t* x, const Shape& xs, int32_t zp_x, const int32_t* w, const Shape& ws,
-                         const std::vector<int32_t>& zp_w, const int32_t* bias, const Conv2dParams& p,
-                         int32_t* acc) {
+                         const std::vector<int32_t>& zp_w, const int32_t* bias, const Conv2dParams& p, int32_t* acc) {
   const Shape ys = conv2d_output_shape(xs, ws, p);
   check_zp(zp_w, ws[0], "conv2d_i32_ref");
   const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], O = ws[0], KH = ws[2], KW = ws[3];
@@ -126,7 +126,8 @@ void conv2d_nchw_i32_ref(const int32_t* x, const Shape& xs, int32_t zp_x, const 
           for (int64_t c = 0; c < Cg; ++c)
             for (int64_t i = 0; i < KH; ++i)
               for (int64_t j = 0; j < KW; ++j) {
-                const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h, iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
+                const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h,
+                              iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                 const int64_t xv = x[((n * C + g * Cg + c) * H + ih) * W + iw] - zp_x;
                 const int64_t wv = w[((o * Cg + c) * KH + i) * KW + j] - zp_of(zp_w, o);

@@ -208,23 +208,31 @@ using IntOp = bool (*)(const OpContext&, const Ins&, std::vector<IntTensor>&);
 
 IntOp int_op_for(OpKind k) {
   switch (k) {
-    case OpKind::Conv2d: return op_conv;
-    case OpKind::Linear: return op_linear;
-    case OpKind::Add: return op_add;
+    case OpKind::Conv2d:
+      return op_conv;
+    case OpKind::Linear:
+      return op_linear;
+    case OpKind::Add:
+      return op_add;
     case OpKind::Relu:
     case OpKind::Relu6:
-    case OpKind::Hardtanh: return op_clamp;
+    case OpKind::Hardtanh:
+      return op_clamp;
     case OpKind::MaxPool2d:
     case OpKind::Flatten:
     case OpKind::Reshape:
     case OpKind::Transpose:
     case OpKind::Identity:
     case OpKind::Chunk:
-    case OpKind::Split: return op_move;
-    case OpKind::Cat: return op_cat;
+    case OpKind::Split:
+      return op_move;
+    case OpKind::Cat:
+      return op_cat;
     case OpKind::AdaptiveAvgPool2d:
-    case OpKind::Mean: return op_global_pool;
-    default: return nullptr;
+    case OpKind::Mean:
+      return op_global_pool;
+    default:
+      return nullptr;
   }
 }
 

@@ -26,9 +26,7 @@ struct ActQ {
   float scale = 1.0f;
   int32_t zp = 0;
   int32_t qmin = -128, qmax = 127;
-  bool operator==(const ActQ& o) const {
-    return scale == o.scale && zp == o.zp && qmin == o.qmin && qmax == o.qmax;
-  }
+  bool operator==(const ActQ& o) const { return scale == o.scale && zp == o.zp && qmin == o.qmin && qmax == o.qmax; }
   bool operator!=(const ActQ& o) const { return !(*this == o); }
 };
 
@@ -79,7 +77,7 @@ void rescale_i32_ref(const int32_t* q, int64_t n, const ActQ& in, const ActQ& ou
 //   ra = sa / sc, rb = sb / sc, k = float(zc) - (ra * za + rb * zb):
 //   c = clamp(round(fma(float(a), ra, fma(float(b), rb, k))))   (zc inside the rounding, so ties
 //   differ from clamp(zc + round(...)); the multiply-adds fused, as ORT 1.22's x86 build computes them;
-//   int8 grids shifted to uint8 first, codes and zero points + 128, as ORT runs int8 QDQ pairs on x86)
+//   int8 codes as they are: ORT runs int8 natively with session.qdqisint8allowed, as on ARM)
 // FixedPointQ31 (TFLite's quantized add, 8-bit: left_shift 20, inputs scaled by s / (2 max(sa, sb)),
 //   output by 2 max(sa, sb) / (2^20 sc), each through a Q31 multiplier).
 void add_i32(const int32_t* a, const ActQ& pa, const int32_t* b, const ActQ& pb, int64_t n, const ActQ& pc,

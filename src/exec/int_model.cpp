@@ -7,10 +7,14 @@ namespace mqcalib {
 
 std::string_view to_string(QuantOrigin o) {
   switch (o) {
-    case QuantOrigin::None: return "none";
-    case QuantOrigin::Planned: return "planned";
-    case QuantOrigin::AliasBackward: return "alias-backward";
-    case QuantOrigin::AliasForward: return "alias-forward";
+    case QuantOrigin::None:
+      return "none";
+    case QuantOrigin::Planned:
+      return "planned";
+    case QuantOrigin::AliasBackward:
+      return "alias-backward";
+    case QuantOrigin::AliasForward:
+      return "alias-forward";
   }
   return "?";
 }

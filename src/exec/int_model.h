@@ -40,9 +40,9 @@ struct IntBias {
 };
 
 struct IntModel {
-  const Graph* graph = nullptr;                 // the folded FP graph (not owned; must outlive the model)
-  std::vector<std::optional<ActQ>> act;         // per ValueId
-  std::vector<QuantOrigin> origin;              // per ValueId
+  const Graph* graph = nullptr;                  // the folded FP graph (not owned; must outlive the model)
+  std::vector<std::optional<ActQ>> act;          // per ValueId
+  std::vector<QuantOrigin> origin;               // per ValueId
   std::vector<std::optional<IntWeight>> weight;  // per node index; empty: the layer stays float
   std::vector<std::optional<IntBias>> bias;      // per node index
   RequantMode mode;

@@ -62,12 +62,6 @@ AddRatios add_ratios(const ActQ& pa, const ActQ& pb, const ActQ& pc) {
   return {ra, rb, static_cast<float>(pc.zp) - (ra * static_cast<float>(pa.zp) + rb * static_cast<float>(pb.zp))};
 }
 
-// ONNX Runtime on x86 runs int8 activations as uint8 (its QDQ int8 -> uint8 conversion: codes and zero
-// point + 128, the same values); QLinearAdd's formula reads raw codes, so it is computed there.
-constexpr int32_t kU8Shift = 128;
-ActQ as_u8(const ActQ& p) { return p.qmin < 0 ? ActQ{p.scale, p.zp + kU8Shift, p.qmin + kU8Shift, p.qmax + kU8Shift} : p; }
-int32_t shift_of(const ActQ& p) { return p.qmin < 0 ? kU8Shift : 0; }
-
 }  // namespace
 
 float round_float(float v, Rounding r) { return r == Rounding::HalfToEven ? std::nearbyint(v) : std::round(v); }
@@ -158,14 +152,11 @@ void rescale_i32_ref(const int32_t* q, int64_t n, const ActQ& in, const ActQ& ou
 void add_i32(const int32_t* a, const ActQ& pa, const int32_t* b, const ActQ& pb, int64_t n, const ActQ& pc,
              RequantMode mode, int32_t* c) {
   if (mode.kind == IntegerRequant::FloatMultiplier) {
-    const ActQ ua = as_u8(pa), ub = as_u8(pb), uc = as_u8(pc);
-    const int32_t sa = shift_of(pa), sb = shift_of(pb), sc = shift_of(pc);
-    const AddRatios k = add_ratios(ua, ub, uc);
+    const AddRatios k = add_ratios(pa, pb, pc);
     parallel_for_chunks(n, kChunk, [&](int64_t lo, int64_t hi, int64_t) {
       for (int64_t i = lo; i < hi; ++i) {
-        const float fa = static_cast<float>(a[i] + sa), fb = static_cast<float>(b[i] + sb);
-        const float v = std::fma(fa, k.ra, std::fma(fb, k.rb, k.fixed));
-        c[i] = std::clamp(static_cast<int32_t>(round_float(v, mode.rounding)), uc.qmin, uc.qmax) - sc;
+        const float v = std::fma(static_cast<float>(a[i]), k.ra, std::fma(static_cast<float>(b[i]), k.rb, k.fixed));
+        c[i] = std::clamp(static_cast<int32_t>(round_float(v, mode.rounding)), pc.qmin, pc.qmax);
       }
     });
     return;
@@ -184,13 +175,11 @@ void add_i32_ref(const int32_t* a, const ActQ& pa, const int32_t* b, const ActQ&
                  RequantMode mode, int32_t* c) {
   for (int64_t i = 0; i < n; ++i) {
     if (mode.kind == IntegerRequant::FloatMultiplier) {
-      const int32_t sa = pa.qmin < 0 ? 128 : 0, sb = pb.qmin < 0 ? 128 : 0, sc = pc.qmin < 0 ? 128 : 0;
       const float ra = pa.scale / pc.scale, rb = pb.scale / pc.scale;
-      const float fixed = static_cast<float>(pc.zp + sc) -
-                          (ra * static_cast<float>(pa.zp + sa) + rb * static_cast<float>(pb.zp + sb));
-      const float v = std::fma(static_cast<float>(b[i] + sb), rb, fixed);  // fused, as ORT's x86 build computes it
-      const float r = round_float(std::fma(static_cast<float>(a[i] + sa), ra, v), mode.rounding);
-      c[i] = static_cast<int32_t>(std::clamp<double>(r, pc.qmin + sc, pc.qmax + sc)) - sc;
+      const float fixed = static_cast<float>(pc.zp) - (ra * static_cast<float>(pa.zp) + rb * static_cast<float>(pb.zp));
+      const float v = std::fma(static_cast<float>(b[i]), rb, fixed);  // fused, as ORT's x86 build computes it
+      const float r = round_float(std::fma(static_cast<float>(a[i]), ra, v), mode.rounding);
+      c[i] = static_cast<int32_t>(std::clamp<double>(r, pc.qmin, pc.qmax));
     } else {
       const AddQ31 m = add_q31(pa, pb, pc);
       int32_t sa = 0, sb = 0, out = 0;

@@ -42,12 +42,9 @@ class Builder {
 };
 
 // Q -> DQ on `tensor` (a float tensor of that name already exists); returns the dequantized name.
-// Copy 0 also writes the quantizer's initializers and uses the base names (<tensor>_quantized,
-// <tensor>_dequantized); copy k > 0 is one more pair for one more reader (suffix _k): every pair has
-// one reader, which ONNX Runtime's int8 -> uint8 conversion of QDQ pairs needs on x86. Copy k's
-// QuantizeLinear carries an explicit `axis` (ignored for a per-tensor scale; distinct per copy, in
-// [-rank, rank)) so that ONNX Runtime's common-subexpression elimination does not merge the copies.
-std::string add_qdq(Builder& b, const std::string& tensor, const ActQ& q, int copy = 0, int rank = 4);
+// One pair per tensor, shared by its readers: ONNX Runtime fuses a producer (Conv, Add) only with a
+// single QuantizeLinear on its output.
+std::string add_qdq(Builder& b, const std::string& tensor, const ActQ& q);
 
 // Emits IR node `k` of `m` reading `in` (consumer-side names) and producing `out` (the engine's
 // value names); `shapes` per value (batch 1). Throws Error naming the node for an op without a mapping.

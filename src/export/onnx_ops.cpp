@@ -40,10 +40,10 @@ std::pair<std::string, std::string> layer_params(const Ctx& c, bool transpose) {
   std::string wread = wname, bread;
   if (w) {
     const bool is_signed = w->params.qmin < 0, pc = w->params.per_channel();
-    const std::vector<int64_t> sd = pc ? std::vector<int64_t>{static_cast<int64_t>(w->params.scale.size())}
-                                       : std::vector<int64_t>{};
-    const std::string q = c.b.i8(wname + "_quantized", dims_of(out_ws), transpose ? transposed(w->codes) : w->codes,
-                                 is_signed);
+    const std::vector<int64_t> sd =
+        pc ? std::vector<int64_t>{static_cast<int64_t>(w->params.scale.size())} : std::vector<int64_t>{};
+    const std::string q =
+        c.b.i8(wname + "_quantized", dims_of(out_ws), transpose ? transposed(w->codes) : w->codes, is_signed);
     const std::string s = c.b.f32(wname + "_scale", sd, w->params.scale);
     const std::string z = c.b.i8(wname + "_zero_point", sd, w->params.zero_point, is_signed);
     onnx::NodeProto* dq = c.b.node("DequantizeLinear", wname + "_DequantizeLinear", {q, s, z}, {wname});
@@ -158,7 +158,8 @@ void pool(const Ctx& c, bool max) {
   const Attrs& a = c.n.attrs;
   onnx::NodeProto* o = c.b.node(max ? "MaxPool" : "AveragePool", c.n.name, {c.in.at(0)}, {c.out[0]});
   Builder::ints(o, "kernel_shape", {a.kernel[0], a.kernel[1]});
-  Builder::ints(o, "strides", {a.stride[0] > 0 ? a.stride[0] : a.kernel[0], a.stride[1] > 0 ? a.stride[1] : a.kernel[1]});
+  Builder::ints(o, "strides",
+                {a.stride[0] > 0 ? a.stride[0] : a.kernel[0], a.stride[1] > 0 ? a.stride[1] : a.kernel[1]});
   Builder::ints(o, "pads", {a.padding[0], a.padding[1], a.padding[0], a.padding[1]});
   Builder::integer(o, "ceil_mode", a.ceil_mode ? 1 : 0);
   if (max) Builder::ints(o, "dilations", {a.dilation[0], a.dilation[1]});
@@ -184,8 +185,8 @@ void adaptive_avg(const Ctx& c) {
   }
   if (xs.size() != 4 || a.output_size[0] <= 0 || a.output_size[1] <= 0 || xs[2] % a.output_size[0] ||
       xs[3] % a.output_size[1])
-    throw Error("onnx export: node '" + c.n.name + "': adaptive_avg_pool2d to " + std::to_string(a.output_size[0]) + "x" +
-                std::to_string(a.output_size[1]) + " of " + shape_to_string(xs) +
+    throw Error("onnx export: node '" + c.n.name + "': adaptive_avg_pool2d to " + std::to_string(a.output_size[0]) +
+                "x" + std::to_string(a.output_size[1]) + " of " + shape_to_string(xs) +
                 " is not a plain average pool (sizes must divide)");
   const int64_t kh = xs[2] / a.output_size[0], kw = xs[3] / a.output_size[1];
   onnx::NodeProto* o = c.b.node("AveragePool", c.n.name, {c.in.at(0)}, {c.out[0]});
@@ -253,46 +254,73 @@ void emit_node(Builder& b, const IntModel& m, const std::vector<Shape>& shapes, 
   const Node& n = m.graph->nodes().at(k);
   const Ctx c{b, m, shapes, k, n, in, out};
   switch (n.kind) {
-    case OpKind::Conv2d: return conv(c);
-    case OpKind::Linear: return linear(c);
+    case OpKind::Conv2d:
+      return conv(c);
+    case OpKind::Linear:
+      return linear(c);
     case OpKind::BatchNorm: {
       const std::string p = n.name;
       const int64_t C = n.params.running_mean.size();
-      const std::string g = b.f32(p + ".weight", {C}, n.params.weight.empty() ? std::vector<float>(C, 1.0f) : n.params.weight.vec());
-      const std::string be = b.f32(p + ".bias", {C}, n.params.bias.empty() ? std::vector<float>(C, 0.0f) : n.params.bias.vec());
+      const std::string g =
+          b.f32(p + ".weight", {C}, n.params.weight.empty() ? std::vector<float>(C, 1.0f) : n.params.weight.vec());
+      const std::string be =
+          b.f32(p + ".bias", {C}, n.params.bias.empty() ? std::vector<float>(C, 0.0f) : n.params.bias.vec());
       const std::string mu = b.f32(p + ".running_mean", {C}, n.params.running_mean.vec());
       const std::string var = b.f32(p + ".running_var", {C}, n.params.running_var.vec());
       Builder::real(b.node("BatchNormalization", n.name, {in.at(0), g, be, mu, var}, {out[0]}), "epsilon", n.attrs.eps);
       return;
     }
-    case OpKind::Relu: return unary(c, "Relu");
-    case OpKind::Relu6: return clip(c, 0.0f, 6.0f);
-    case OpKind::Hardtanh: return clip(c, n.attrs.min_val, n.attrs.max_val);
-    case OpKind::Sigmoid: return unary(c, "Sigmoid");
-    case OpKind::Tanh: return unary(c, "Tanh");
-    case OpKind::Silu: return gated(c, false);
-    case OpKind::Hardswish: return gated(c, true);
+    case OpKind::Relu:
+      return unary(c, "Relu");
+    case OpKind::Relu6:
+      return clip(c, 0.0f, 6.0f);
+    case OpKind::Hardtanh:
+      return clip(c, n.attrs.min_val, n.attrs.max_val);
+    case OpKind::Sigmoid:
+      return unary(c, "Sigmoid");
+    case OpKind::Tanh:
+      return unary(c, "Tanh");
+    case OpKind::Silu:
+      return gated(c, false);
+    case OpKind::Hardswish:
+      return gated(c, true);
     case OpKind::Hardsigmoid: {
       onnx::NodeProto* o = b.node("HardSigmoid", n.name, {in.at(0)}, {out[0]});
       Builder::real(o, "alpha", 1.0f / 6.0f);
       Builder::real(o, "beta", 0.5f);
       return;
     }
-    case OpKind::Gelu: return gelu(c);
-    case OpKind::Add: return binary(c, "Add");
-    case OpKind::Mul: return binary(c, "Mul");
-    case OpKind::Cat: Builder::integer(b.node("Concat", n.name, in, {out[0]}), "axis", n.attrs.axis); return;
-    case OpKind::MaxPool2d: return pool(c, true);
-    case OpKind::AvgPool2d: return pool(c, false);
-    case OpKind::AdaptiveAvgPool2d: return adaptive_avg(c);
-    case OpKind::Mean: return mean(c);
-    case OpKind::Flatten: return flatten(c);
-    case OpKind::Reshape: return reshape_to(c, in.at(0), out[0], out_shape(c));
-    case OpKind::Transpose: return transpose(c);
+    case OpKind::Gelu:
+      return gelu(c);
+    case OpKind::Add:
+      return binary(c, "Add");
+    case OpKind::Mul:
+      return binary(c, "Mul");
+    case OpKind::Cat:
+      Builder::integer(b.node("Concat", n.name, in, {out[0]}), "axis", n.attrs.axis);
+      return;
+    case OpKind::MaxPool2d:
+      return pool(c, true);
+    case OpKind::AvgPool2d:
+      return pool(c, false);
+    case OpKind::AdaptiveAvgPool2d:
+      return adaptive_avg(c);
+    case OpKind::Mean:
+      return mean(c);
+    case OpKind::Flatten:
+      return flatten(c);
+    case OpKind::Reshape:
+      return reshape_to(c, in.at(0), out[0], out_shape(c));
+    case OpKind::Transpose:
+      return transpose(c);
     case OpKind::Chunk:
-    case OpKind::Split: return split(c);
-    case OpKind::Identity: return unary(c, "Identity");
-    case OpKind::Softmax: Builder::integer(b.node("Softmax", n.name, {in.at(0)}, {out[0]}), "axis", n.attrs.axis); return;
+    case OpKind::Split:
+      return split(c);
+    case OpKind::Identity:
+      return unary(c, "Identity");
+    case OpKind::Softmax:
+      Builder::integer(b.node("Softmax", n.name, {in.at(0)}, {out[0]}), "axis", n.attrs.axis);
+      return;
   }
   throw Error("onnx export: node '" + n.name + "' (" + std::string(op_name(n.kind)) + ") has no ONNX mapping");
 }

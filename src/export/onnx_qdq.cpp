@@ -123,24 +123,13 @@ std::vector<Shape> value_shapes(const Graph& g) {
   return shapes;
 }
 
-std::string add_qdq(Builder& b, const std::string& tensor, const ActQ& q, int copy, int rank) {
+std::string add_qdq(Builder& b, const std::string& tensor, const ActQ& q) {
   const bool is_signed = q.qmin < 0;
-  const std::string s = tensor + "_scale", z = tensor + "_zero_point";
-  if (copy == 0) {
-    b.f32(s, {}, {q.scale});
-    b.i8(z, {}, {q.zp}, is_signed);
-  }
-  const std::string suffix = copy == 0 ? "" : "_" + std::to_string(copy);
-  onnx::NodeProto* qn =
-      b.node("QuantizeLinear", tensor + "_QuantizeLinear" + suffix, {tensor, s, z}, {tensor + "_quantized" + suffix});
-  if (copy > 0) {
-    rank = std::max(rank, 1);
-    if (copy > 2 * rank) throw Error("onnx export: tensor '" + tensor + "' has more readers than distinct QDQ pairs");
-    Builder::integer(qn, "axis", copy <= rank ? copy - 1 : rank - copy);  // 0..rank-1, then -1..-rank
-  }
-  b.node("DequantizeLinear", tensor + "_DequantizeLinear" + suffix, {tensor + "_quantized" + suffix, s, z},
-         {tensor + "_dequantized" + suffix});
-  return tensor + "_dequantized" + suffix;
+  const std::string s = b.f32(tensor + "_scale", {}, {q.scale});
+  const std::string z = b.i8(tensor + "_zero_point", {}, {q.zp}, is_signed);
+  b.node("QuantizeLinear", tensor + "_QuantizeLinear", {tensor, s, z}, {tensor + "_quantized"});
+  b.node("DequantizeLinear", tensor + "_DequantizeLinear", {tensor + "_quantized", s, z}, {tensor + "_dequantized"});
+  return tensor + "_dequantized";
 }
 
 }  // namespace onnx_export
@@ -175,21 +164,12 @@ onnx::ModelProto build_model(const IntModel& m, const QdqOnnxOptions& options) {
   gp->set_name("mqcalib_qdq");
   onnx_export::Builder b(gp);
   const std::vector<Shape> shapes = onnx_export::value_shapes(g);
-  // The name a reader reads: the tensor itself, or (quantized) the first QDQ pair's output for the
-  // first reader and one more pair for each further reader.
-  std::vector<int> readers(g.values().size(), 0);
+  std::vector<std::string> read_as(g.values().size());  // the name readers read
   auto produce = [&](ValueId v) {
     const size_t u = static_cast<size_t>(v);
-    if (m.act[u]) onnx_export::add_qdq(b, g.value(v).name, *m.act[u], 0);
+    read_as[u] = m.act[u] ? onnx_export::add_qdq(b, g.value(v).name, *m.act[u]) : g.value(v).name;
   };
-  auto read = [&](ValueId v) {
-    const size_t u = static_cast<size_t>(v);
-    if (!m.act[u]) return g.value(v).name;
-    const int k = readers[u]++;
-    const std::string& name = g.value(v).name;
-    return k == 0 ? name + "_dequantized"
-                  : onnx_export::add_qdq(b, name, *m.act[u], k, static_cast<int>(shapes[u].size()));
-  };
+  auto read = [&](ValueId v) { return read_as.at(static_cast<size_t>(v)); };
   for (ValueId v : g.inputs()) {
     value_info(gp->add_input(), g.value(v).name, shapes[static_cast<size_t>(v)]);
     produce(v);

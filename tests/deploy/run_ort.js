@@ -42,6 +42,9 @@ async function main() {
     graphOptimizationLevel: 'all',
     optimizedModelFilePath: optimized,
     intraOpNumThreads: 2,
+    // int8 activations run as int8 (ONNX Runtime's default on ARM; on x86 it otherwise converts int8
+    // QDQ pairs to uint8, which fails for tensors with several readers and leaves their convs in float)
+    extra: { session: { qdqisint8allowed: '1' } },
   });
   const x = readNpyF32(inputs);
   const per = x.shape.slice(1).reduce((a, b) => a * b, 1);

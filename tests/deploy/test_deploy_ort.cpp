@@ -11,9 +11,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -71,9 +71,10 @@ std::string ensure_onnxruntime_node(const std::string& build) {
   std::ifstream pkg(cache + "/node_modules/onnxruntime-node/package.json");
   const bool have = fs::exists(binding) && pkg && nlohmann::json::parse(pkg).value("version", "") == kOrtNodeVersion;
   if (!have)
-    run("npm install --ignore-scripts --no-audit --no-fund --loglevel=error --prefix '" + cache + "' onnxruntime-node@" +
-        kOrtNodeVersion + " >&2");
-  REQUIRE_MESSAGE(fs::exists(binding), "onnxruntime-node " << kOrtNodeVersion << " has no native binary at " << binding);
+    run("npm install --ignore-scripts --no-audit --no-fund --loglevel=error --prefix '" + cache +
+        "' onnxruntime-node@" + kOrtNodeVersion + " >&2");
+  REQUIRE_MESSAGE(fs::exists(binding),
+                  "onnxruntime-node " << kOrtNodeVersion << " has no native binary at " << binding);
   return cache + "/node_modules";
 }
 

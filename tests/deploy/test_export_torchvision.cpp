@@ -11,11 +11,11 @@
 #include "../import/equiv_util.h"
 #include "core/quantize.h"
 #include "deploy/deploy_model.h"
-#include "pipeline/verify.h"
 #include "export/onnx_qdq.h"
 #include "graph/bn_fold.h"
 #include "import/torchscript_import.h"
 #include "pipeline/quant_plan.h"
+#include "pipeline/verify.h"
 
 using namespace mqcalib;
 
@@ -44,7 +44,8 @@ QuantRecord minmax_record(const Graph& g, const TensorF32& x, const BackendProfi
     const int64_t O = n.params.weight.dim(0), per = n.params.weight.size() / O;
     Range r;
     for (int64_t o = 0; o < O; ++o) {
-      const auto [lo, hi] = std::minmax_element(n.params.weight.data() + o * per, n.params.weight.data() + (o + 1) * per);
+      const auto [lo, hi] =
+          std::minmax_element(n.params.weight.data() + o * per, n.params.weight.data() + (o + 1) * per);
       r.min.push_back(*lo);
       r.max.push_back(*hi);
     }

@@ -97,8 +97,8 @@ TEST_CASE("requantize_acc_i32: ONNX Runtime's float multiplier, half-even ties")
   CHECK(q == std::vector<int32_t>{12, 14, 8, 255});
   CHECK(r == q);
   // Half-away (ncnn's rule): 2.5 -> 3.
-  requantize_acc_i32(acc.data(), 1, 1, 1, {0.5}, u8(1.0f, 10), {IntegerRequant::FloatMultiplier, Rounding::HalfAwayFromZero},
-                     q.data());
+  requantize_acc_i32(acc.data(), 1, 1, 1, {0.5}, u8(1.0f, 10),
+                     {IntegerRequant::FloatMultiplier, Rounding::HalfAwayFromZero}, q.data());
   CHECK(q[0] == 13);
 }
 
@@ -169,8 +169,8 @@ TEST_CASE("rescale_i32: DequantizeLinear then QuantizeLinear, by hand") {
 }
 
 TEST_CASE("quantize_value: true division and the storage clamp") {
-  CHECK(quantize_value(0.25f, u8(0.1f, 0), Rounding::HalfToEven) == 2);   // 2.5 -> 2
-  CHECK(quantize_value(0.35f, u8(0.1f, 0), Rounding::HalfToEven) == 4);   // 3.4999.. or 3.5 -> 4 in float32
-  CHECK(quantize_value(-5.0f, u8(0.1f, 3), Rounding::HalfToEven) == 0);   // clamped at qmin
+  CHECK(quantize_value(0.25f, u8(0.1f, 0), Rounding::HalfToEven) == 2);  // 2.5 -> 2
+  CHECK(quantize_value(0.35f, u8(0.1f, 0), Rounding::HalfToEven) == 4);  // 3.4999.. or 3.5 -> 4 in float32
+  CHECK(quantize_value(-5.0f, u8(0.1f, 3), Rounding::HalfToEven) == 0);  // clamped at qmin
   CHECK(quantize_value(100.0f, s8(0.1f, 0), Rounding::HalfToEven) == 127);
 }
