@@ -82,6 +82,9 @@ struct QuantizeOptions {
   int64_t cache_budget_mib = 1024;
   std::optional<DataOptions> eval;  // evaluate FP and quantized top-1 when set
   int64_t eval_limit = 0;           // 0: the whole evaluation set
+  bool verify = false;              // also compare the simulation with the integer executor (needs eval)
+  std::vector<std::string> exports;  // extra exports: "onnx" (model.qdq.onnx; default for ort/tensorrt/openvino)
+  int trt_version = 8600;           // TensorRT calib.cache header version (major*1000 + minor*100 + patch)
   std::string out_dir;              // written atomically; empty: write nothing
   int threads = 0;                  // 0: OpenMP default
   int batch_size = 64;
@@ -188,6 +191,7 @@ class MQCALIB_API Pipeline {
   QuantizeResult result() const;
 
   void evaluate();  // on options.eval
+  void verify();    // on options.eval: the float simulation against the integer executor (report.json "verify")
   // One evaluation batch [n, c, h, w] with n labels; accumulates into result().eval.
   void evaluate_batch(const float* data, const int64_t* labels, int64_t n, int64_t c, int64_t h, int64_t w);
 

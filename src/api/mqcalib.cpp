@@ -20,6 +20,7 @@ QuantizeResult quantize(const QuantizeOptions& o) {
   Pipeline p(o);
   p.calibrate();
   if (o.eval) p.evaluate();
+  if (o.verify) p.verify();
   if (!o.out_dir.empty()) p.write_outputs(o.out_dir);
   return p.result();
 }

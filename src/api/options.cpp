@@ -80,6 +80,9 @@ PipelineConfig to_config(const QuantizeOptions& o) {
   c.batch_size = o.batch_size;
   if (o.eval) c.eval = to_source(*o.eval);
   c.eval_limit = o.eval_limit;
+  c.verify = o.verify;
+  c.exports = o.exports;
+  c.native.trt_version = o.trt_version;
   c.out_dir = o.out_dir;
   c.command_line = o.command_line;
   c.progress = o.progress;

@@ -119,6 +119,11 @@ void Pipeline::evaluate() {
   impl_->pipeline.evaluate();
 }
 
+void Pipeline::verify() {
+  const ThreadScope threads(impl_->options.threads);
+  impl_->pipeline.verify();
+}
+
 void Pipeline::evaluate_batch(const float* data, const int64_t* labels, int64_t n, int64_t c, int64_t h, int64_t w) {
   const ThreadScope threads(impl_->options.threads);
   if (!labels) throw Error("evaluate_batch: null labels pointer");
@@ -142,7 +147,8 @@ void Pipeline::write_file(const std::string& file_name, const std::string& path)
     return;
   }
   std::vector<std::string> notes;
-  for (const auto& [name, bytes] : render_native_formats(rec, impl_->pipeline.config().backend.name, &notes))
+  for (const auto& [name, bytes] : render_native_formats(rec, impl_->pipeline.config().backend.name, &notes,
+                                                        impl_->pipeline.config().native))
     if (name == file_name) {
       write_file_atomic(path, bytes);
       return;

@@ -6,11 +6,14 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "deploy/deploy_model.h"
 #include "export/exporters.h"
+#include "export/onnx_qdq.h"
 #include "export/output_folder.h"
 #include "export/record_files.h"
 #include "export/report_json.h"
 #include "pipeline/record_stage.h"
+#include "pipeline/verify.h"
 
 namespace mqcalib {
 
@@ -201,6 +204,22 @@ void QuantizationPipeline::evaluate_batch(const TensorF32& x, const std::vector<
   report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement()};
 }
 
+void QuantizationPipeline::verify() {
+  if (!config_.eval) throw Error("pipeline: verify needs evaluation data (--eval)");
+  PhaseTimer t(report_, "verify");
+  const DataSource& e = *config_.eval;
+  const std::unique_ptr<Dataset> ds = open_dataset(e.path, e.preprocess);
+  check_sample_shape(*ds, samples().sample_shape());
+  const std::vector<int64_t> labels = load_labels(e.labels);
+  check_labels(*ds, labels, e.labels);
+  const int64_t total = config_.eval_limit > 0 ? std::min(config_.eval_limit, ds->size()) : ds->size();
+  const IntModel im = int_model_from_record(model().graph, record(), config_.backend);
+  report_.verify = verify_integer(simulation(), im, labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size),
+                                  [this, total](int64_t done) {
+                                    if (config_.progress) config_.progress("verify", done, total);
+                                  });
+}
+
 void QuantizationPipeline::write_outputs() {
   if (config_.out_dir.empty()) throw Error("pipeline: write_outputs needs an output folder (--out)");
   write_outputs(config_.out_dir);
@@ -211,8 +230,15 @@ void QuantizationPipeline::write_outputs(const std::string& dir) {
   const auto t0 = Clock::now();
   OutputFiles files = record_files(record());
   report_.export_notes.clear();
-  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes))
+  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes, config_.native))
     files.push_back(std::move(f));
+  if (writes_qdq_onnx(config_.backend.name, config_.exports)) {
+    try {
+      files.emplace_back(kQdqOnnxFile, qdq_onnx_bytes(int_model_from_record(model().graph, record(), config_.backend)));
+    } catch (const Error& e) {
+      report_.export_notes.push_back(std::string(kQdqOnnxFile) + " not written: " + e.what());
+    }
+  }
   report_.seconds["export"] = std::chrono::duration<double>(Clock::now() - t0).count();
   report_.peak_memory_bytes = peak_rss_bytes();
   report_.seconds["total"] = seconds_since_created();
@@ -234,6 +260,7 @@ void QuantizationPipeline::run() {
   calibrate();
   analyse();
   if (config_.eval) evaluate();
+  if (config_.verify) verify();
   if (!config_.out_dir.empty()) write_outputs();
   report_.seconds["total"] = seconds_since_created();
 }

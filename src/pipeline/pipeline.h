@@ -15,6 +15,7 @@
 //   record           make_record           (record_stage.h)          QuantRecord (+ Simulation, simulation.h)
 //   analyse          analyse               (analysis.h)              Analysis: SQNR, outlier findings
 //   evaluate         evaluate_top1         (evaluate.h)              EvalResult
+//   verify           verify_integer        (verify.h)                VerifyReport (report's verify block)
 //   export           write_outputs                                   the output folder (export/output_folder.h)
 // A stage called before the one it needs throws Error naming both. The config is validated when the
 // pipeline is made, before any work.
@@ -30,6 +31,7 @@
 
 #include "backends/backend.h"
 #include "data/dataset.h"
+#include "export/exporters.h"
 #include "export/quant_record.h"
 #include "export/run_report.h"
 #include "pipeline/analysis.h"
@@ -65,6 +67,11 @@ struct PipelineConfig {
   int64_t batch_size = 64;
   std::optional<DataSource> eval;
   int64_t eval_limit = 0;  // 0: all
+  // Also run the verify stage (pipeline/verify.h) on the evaluation data: the report's verify block.
+  bool verify = false;
+  // Extra exports beyond the backend's own files: "onnx" (model.qdq.onnx, export/onnx_qdq.h).
+  std::vector<std::string> exports;
+  NativeFormatOptions native;  // e.g. the TensorRT cache header version (--trt-version)
   std::string out_dir;     // empty: write nothing
   std::string command_line;
   ProgressFn progress;
@@ -93,6 +100,7 @@ class QuantizationPipeline {
   void evaluate_batch(const TensorF32& x, const std::vector<int64_t>& labels);
   void write_outputs();                        // into config.out_dir
   void write_outputs(const std::string& dir);  // the whole set into `dir`
+  void verify();  // on config.eval: the simulation against the integer executor
   void run();                                  // every stage the config asks for, in order
 
   const PipelineConfig& config() const { return config_; }
