@@ -176,14 +176,14 @@ void check_labels(const Dataset& ds, const std::vector<int64_t>& labels, const s
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const Preprocess& pp) {
   if (path.empty()) throw Error("data path is empty");
   if (data_detail::is_directory(path)) return open_image_folder(path, pp);
-  if (!data_detail::is_regular_file(path)) throw Error("data path '" + path + "' does not exist");
+  (void)InputFile(path, "data file");  // names a missing file, a FIFO, a device, a socket
   if (ends_with_ci(path, ".npy")) return open_npy(path, pp);
   const size_t slash = path.find_last_of('/');
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (ends_with_ci(name, ".gz") || name.find("idx") != std::string::npos || ends_with_ci(name, "-ubyte"))
     return open_idx_images(path, pp);
   // Sniff the magic number.
-  const std::vector<uint8_t> head = data_detail::read_prefix_maybe_gz(path, 6);
+  const std::vector<uint8_t> head = data_detail::read_prefix_maybe_gz(path, "data file", 6);
   static const uint8_t kNpy[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (head.size() == 6 && std::memcmp(head.data(), kNpy, 6) == 0) return open_npy(path, pp);
   if (head.size() >= 4 && head[0] == 0 && head[1] == 0) return open_idx_images(path, pp);
