@@ -21,6 +21,7 @@
 #include <memory>
 
 #include "data/dataset.h"
+#include "data/image_bounds.h"
 #include "data/io_util.h"
 
 namespace mqcalib {
@@ -29,7 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int64_t kMaxImageFileBytes = int64_t{1} << 28;  // 256 MiB
-constexpr int64_t kMaxImagePixels = int64_t{1} << 26;     // 67 Mpixel, e.g. 8192 x 8192
+constexpr int64_t kMaxImagePixels = int64_t{1} << 25;     // 33.5 Mpixel: 8K UHD (7680 x 4320) fits
 
 std::string stb_reason() {
   const char* r = stbi_failure_reason();
@@ -39,6 +40,8 @@ std::string stb_reason() {
 // Width and height from the image's header (opened through InputFile: no FIFO, no device).
 void image_header(const std::string& file, int* w, int* h) {
   InputFile f(file, "image");
+  const std::vector<uint8_t> head = f.read_prefix(8);
+  (void)data_detail::image_kind(head.data(), head.size(), file);
   std::FILE* fp = ::fdopen(f.release(), "rb");
   if (!fp) throw Error("image '" + file + "': cannot open");
   int comp = 0;
@@ -106,10 +109,12 @@ class ImageFolder final : public Dataset {
     const std::string bytes = read_file_bounded(file, "image", kMaxImageFileBytes);
     const auto* buf = reinterpret_cast<const stbi_uc*>(bytes.data());
     const int len = static_cast<int>(bytes.size());
+    const data_detail::ImageKind kind = data_detail::image_kind(buf, bytes.size(), file);
     int w = 0, h = 0, n = 0;
     if (!stbi_info_from_memory(buf, len, &w, &h, &n))
       throw Error("image '" + file + "': cannot decode (" + stb_reason() + ")");
     check_pixels(file, w, h);
+    if (kind == data_detail::ImageKind::Png) data_detail::check_png_bounded(bytes, file);
     stbi_uc* px = stbi_load_from_memory(buf, len, &w, &h, &n, 0);
     if (!px) throw Error("image '" + file + "': cannot decode (" + stb_reason() + ")");
     std::unique_ptr<stbi_uc, void (*)(void*)> guard(px, stbi_image_free);

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -28,19 +30,19 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-MaybeGzReader::MaybeGzReader(const std::string& path, const std::string& what) {
-  InputFile f(path, what);
-  name_ = f.name();
-  file_size_ = f.size();
-  const std::vector<uint8_t> magic = f.read_prefix(2);
+MaybeGzReader::MaybeGzReader(const std::string& path, const std::string& what)
+    : file_(path, what), name_(file_.name()) {
+  const std::vector<uint8_t> magic = file_.read_prefix(2);
   gzip_ = magic.size() == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-  const int fd = f.release();
+  if (!gzip_) return;
+  const int fd = ::dup(file_.fd());  // gzclose closes its own descriptor
+  if (fd < 0) throw Error(name_ + ": cannot open: " + std::strerror(errno));
   gz_ = gzdopen(fd, "rb");
   if (!gz_) {
     ::close(fd);
     throw Error(name_ + ": cannot open (out of memory in zlib)");
   }
-  gzbuffer(gz_, 1 << 18);
+  gzbuffer(gz_, 1 << 16);
 }
 
 MaybeGzReader::~MaybeGzReader() {
@@ -48,6 +50,14 @@ MaybeGzReader::~MaybeGzReader() {
 }
 
 size_t MaybeGzReader::read(uint8_t* dst, size_t n) {
+  if (!gzip_) {
+    const int64_t left = std::max<int64_t>(file_.size() - pos_, 0);
+    const size_t got =
+        static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(std::min<size_t>(n, INT64_MAX))));
+    if (got > 0) file_.read_exact(dst, got, pos_);
+    pos_ += static_cast<int64_t>(got);
+    return got;
+  }
   const size_t kChunk = size_t{1} << 20;
   size_t done = 0;
   while (done < n) {
@@ -72,16 +82,27 @@ size_t MaybeGzReader::read(uint8_t* dst, size_t n) {
 }
 
 void MaybeGzReader::append(std::vector<uint8_t>& out, size_t n) {
-  const size_t kChunk = size_t{1} << 20;
+  if (!gzip_) {  // plain: the file says how much is there
+    const size_t old = out.size();
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(n, static_cast<uint64_t>(std::max<int64_t>(file_.size() - pos_, 0))));
+    out.resize(old + want);
+    out.resize(old + read(out.data() + old, want));
+    return;
+  }
+  // gzip: grow by chunks that double from 64 KiB to 16 MiB, so a short stream costs little and a
+  // long one is not copied too often; never more than n in all.
+  size_t chunk = size_t{1} << 16;
   size_t left = n;
   while (left > 0) {
-    const size_t want = std::min(kChunk, left);
+    const size_t want = std::min(chunk, left);
     const size_t old = out.size();
     out.resize(old + want);
     const size_t got = read(out.data() + old, want);
     out.resize(old + got);
     if (got < want) return;
     left -= got;
+    chunk = std::min(chunk * 2, size_t{1} << 24);
   }
 }
 

@@ -26,8 +26,8 @@ inline constexpr uint64_t kMaxIdxElements = uint64_t{1} << 36;
 bool ends_with_ci(const std::string& s, const std::string& suffix);
 bool is_directory(const std::string& path);
 
-// A file read through zlib: gzip streams are decompressed, plain files pass through unchanged.
-// Only bounded reads; errors name the file (corrupt or truncated gzip stream).
+// A gzip stream (decompressed through zlib) or a plain file (read as it is), chosen by the gzip
+// magic. Only bounded reads; errors name the file (corrupt or truncated gzip stream).
 class MaybeGzReader {
  public:
   MaybeGzReader(const std::string& path, const std::string& what);
@@ -42,12 +42,13 @@ class MaybeGzReader {
   // True when no byte follows (reads one byte to find out).
   bool at_end();
   bool is_gzip() const { return gzip_; }
-  int64_t file_size() const { return file_size_; }  // on disk (compressed when gzip)
+  int64_t file_size() const { return file_.size(); }  // on disk (compressed when gzip)
   const std::string& name() const { return name_; }
 
  private:
+  InputFile file_;
   std::string name_;
-  int64_t file_size_ = 0;
+  int64_t pos_ = 0;  // plain files: the next byte to read
   gzFile_s* gz_ = nullptr;
   bool gzip_ = false;
 };

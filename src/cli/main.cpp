@@ -1,13 +1,13 @@
 // mqcalib/src/cli/main.cpp: `mqcalib <command> [options]`, dispatch through the table of commands.h.
 // Every mqcalib::Error (and option error) is printed on stderr and the exit status is non-zero.
+#include <boost/program_options/errors.hpp>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include <boost/program_options/errors.hpp>
-
 #include "cli/commands.h"
+#include "cli/config_file.h"
 #include "core/error.h"
 
 namespace {
@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   for (const mqcalib::cli::Command& c : mqcalib::cli::commands()) {
     if (cmd != c.name) continue;
     try {
+      for (size_t i = 0; i < args.size(); ++i)
+        mqcalib::cli::check_no_placeholder_token(args[i], "argument " + std::to_string(i + 2) + " '" + args[i] + "'");
       return c.run(args);
     } catch (const mqcalib::Error& e) {
       std::cerr << "mqcalib " << cmd << ": error: " << e.what() << "\n";

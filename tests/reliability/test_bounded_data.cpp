@@ -123,7 +123,59 @@ std::vector<uint8_t> png_header_only(uint32_t w, uint32_t h) {
   put_be32(b, static_cast<uint32_t>(crc32(0L, iend.data(), static_cast<uInt>(iend.size()))));
   return b;
 }
+// A PNG chunk: length, type, data, CRC over type and data (PNG spec section 5.3).
+void png_chunk(std::vector<uint8_t>& b, const std::string& type, const std::vector<uint8_t>& data,
+               uint32_t claimed_len = 0) {
+  put_be32(b, claimed_len ? claimed_len : static_cast<uint32_t>(data.size()));
+  std::vector<uint8_t> td(type.begin(), type.end());
+  td.insert(td.end(), data.begin(), data.end());
+  b.insert(b.end(), td.begin(), td.end());
+  put_be32(b, static_cast<uint32_t>(crc32(0L, td.data(), static_cast<uInt>(td.size()))));
+}
+
+std::vector<uint8_t> png_gray(uint32_t w, uint32_t h, const std::vector<uint8_t>& idat, uint32_t claimed_len = 0) {
+  std::vector<uint8_t> b = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  std::vector<uint8_t> ihdr;
+  put_be32(ihdr, w);
+  put_be32(ihdr, h);
+  for (uint8_t v : {8, 0, 0, 0, 0}) ihdr.push_back(v);
+  png_chunk(b, "IHDR", ihdr);
+  png_chunk(b, "IDAT", idat, claimed_len);
+  png_chunk(b, "IEND", {});
+  return b;
+}
+
+std::vector<uint8_t> zlib_compress(const std::vector<uint8_t>& raw) {
+  uLongf n = compressBound(static_cast<uLong>(raw.size()));
+  std::vector<uint8_t> out(n);
+  if (compress2(out.data(), &n, raw.data(), static_cast<uLong>(raw.size()), 9) != Z_OK)
+    throw std::runtime_error("zlib");
+  out.resize(n);
+  return out;
+}
 }  // namespace
+
+TEST_CASE("image folder: PNG chunk lengths and IDAT inflation bounded before stb; only PNG and JPEG") {
+  // 4x3 gray: 3 rows of (filter byte + 4 pixels) = 15 bytes of scanlines.
+  const std::vector<uint8_t> rows(15, 0);
+  TempDir ok;
+  write_bytes(ok.file("a.png"), png_gray(4, 3, zlib_compress(rows)));
+  Preprocess gray;
+  gray.color = Preprocess::ColorMode::Grayscale;
+  CHECK(load_batch(*open_dataset(ok.path, gray), {0}).shape() == Shape{1, 1, 3, 4});
+  // An IDAT claiming 1 GB in a 70-byte file: stb would allocate the claimed length first.
+  TempDir claim;
+  write_bytes(claim.file("a.png"), png_gray(4, 3, zlib_compress(rows), 0x414E5F46u));
+  CHECK_ERROR_MENTIONS(load_batch(*open_dataset(claim.path, gray), {0}), "a.png", "claims 1095655238 bytes");
+  // A zlib bomb: 16 MB of scanlines for a 4x3 image (stb inflates all of it into a growing buffer).
+  TempDir bomb;
+  write_bytes(bomb.file("a.png"), png_gray(4, 3, zlib_compress(std::vector<uint8_t>(16 << 20, 0))));
+  CHECK_ERROR_MENTIONS(load_batch(*open_dataset(bomb.path, gray), {0}), "a.png", "inflates to more than", "4x3");
+  // A GIF named .png (stb would decode it with its GIF decoder).
+  TempDir gif;
+  write_text(gif.file("a.png"), "GIF89a\x04\x00\x03\x00 and more");
+  CHECK_ERROR_MENTIONS(open_dataset(gif.path, gray), "a.png", "neither a PNG nor a JPEG");
+}
 
 TEST_CASE("image folder: pixel count bounded before decoding; special files skipped") {
   TempDir tmp;

@@ -51,6 +51,15 @@ TEST_CASE("--config: directories, FIFOs, devices, oversize, binary and unknown k
   CHECK_ERROR_MENTIONS(store_config_file(tmp.file("big.cfg"), o.desc, vm), "big.cfg", "more than the 1048576 bytes");
   write_bytes(tmp.file("bin.cfg"), {'i', 't', 'e', 'r', 's', '=', '1', 0, '\n'});
   CHECK_ERROR_MENTIONS(store_config_file(tmp.file("bin.cfg"), o.desc, vm), "bin.cfg", "NUL");
+  write_text(tmp.file("long.cfg"), "iters = 1\nmethod = " + std::string(2000, 'a') + "\n");
+  CHECK_ERROR_MENTIONS(store_config_file(tmp.file("long.cfg"), o.desc, vm), "long.cfg", "line 2", "longer than 1024");
+  // Boost would loop forever formatting the error about this value (its placeholder is in it).
+  write_text(tmp.file("token.cfg"), "iters = %value%x\n");
+  CHECK_ERROR_MENTIONS(store_config_file(tmp.file("token.cfg"), o.desc, vm), "token.cfg", "line 1", "'%value%'");
+  CHECK_ERROR_MENTIONS(mqcalib::cli::check_no_placeholder_token("a%canonical_option%b", "argument 3"), "argument 3",
+                       "%canonical_option%");
+  CHECK_NOTHROW(mqcalib::cli::check_no_placeholder_token("50% of 100%", "argument 3"));
+  CHECK_NOTHROW(mqcalib::cli::check_no_placeholder_token("%%", "argument 3"));
   write_text(tmp.file("typo.cfg"), "itres = 3\n");
   CHECK_ERROR_MENTIONS(store_config_file(tmp.file("typo.cfg"), o.desc, vm), "typo.cfg", "itres");
   write_text(tmp.file("badval.cfg"), "iters = many\n");
