@@ -106,8 +106,7 @@ class Importer {
       }
       break;
     }
-    throw Error("import: '" + path_ +
-                "': no input shape given and the first parameter is not a conv weight; "
+    throw Error("import: '" + path_ + "': no input shape given and the first parameter is not a conv weight; "
                 "pass ImportOptions::input_shape (--input-shape)");
   }
 
@@ -164,7 +163,8 @@ class Importer {
       for (const auto& e : (*cs)->vec()) {
         tj::SourceRange r = std::get<1>(e);
         if (auto orig = r.findSourceRangeThatGenerated()) r = *orig;
-        if (auto flc = r.file_line_col()) s << " <- called from " << std::get<0>(*flc) << ":" << std::get<1>(*flc);
+        if (auto flc = r.file_line_col())
+          s << " <- called from " << std::get<0>(*flc) << ":" << std::get<1>(*flc);
       }
     }
     std::string text = source_text(n);
@@ -260,7 +260,8 @@ class Importer {
     if (k == c10::prim::Loop) return run_loop(n);
     if (k == c10::aten::warn || k == c10::prim::Print) return;
     if (k == c10::prim::RaiseException) fail(n, "the model raises an exception on this input");
-    if (k == c10::prim::CallMethod || k == c10::prim::CallFunction) unsupported(n, "call left after inlining");
+    if (k == c10::prim::CallMethod || k == c10::prim::CallFunction)
+      unsupported(n, "call left after inlining");
 
     if (any_dynamic_input(n)) {
       if (handle_dynamic_structural(n)) return;
@@ -489,8 +490,7 @@ class Importer {
   int rank_of(ValueId v) const { return static_cast<int>(graph_.value(v).shape.size()); }
   int64_t norm_dim(const tj::Node* n, int64_t d, int rank) const {
     int64_t r = d < 0 ? d + rank : d;
-    if (r < 0 || r >= rank)
-      fail(n, "dimension " + std::to_string(d) + " out of range for rank " + std::to_string(rank));
+    if (r < 0 || r >= rank) fail(n, "dimension " + std::to_string(d) + " out of range for rank " + std::to_string(rank));
     return r;
   }
 
@@ -666,8 +666,8 @@ class Importer {
       // contiguous(memory_format) only changes strides; the values are unchanged.
       return unary(OpKind::Identity);
     }
-    if (k == a::add || k == a::add_ || k == a::sub || k == a::sub_ || k == a::mul || k == a::mul_ || k == a::div ||
-        k == a::div_)
+    if (k == a::add || k == a::add_ || k == a::sub || k == a::sub_ || k == a::mul || k == a::mul_ ||
+        k == a::div || k == a::div_)
       return lower_binary(n);
     if (k == a::cat || k == a::concat) {
       const auto& elems = dyn_list(n, n->input(0));
@@ -816,8 +816,7 @@ class Importer {
     const bool d0 = tensor_of_.count(n->input(0)) > 0, d1 = tensor_of_.count(n->input(1)) > 0;
     auto is_scalar = [&](size_t i) {
       const IValue& v = iv(n->input(i));
-      return v.isDouble() || v.isInt() || v.isBool() ||
-             (v.isTensor() && v.toTensor().numel() == 1 && v.toTensor().dim() == 0);
+      return v.isDouble() || v.isInt() || v.isBool() || (v.isTensor() && v.toTensor().numel() == 1 && v.toTensor().dim() == 0);
     };
     if (d0 && d1) {
       if (is_sub || is_div) unsupported(n, "sub/div of two input-dependent tensors (no IR op)");
