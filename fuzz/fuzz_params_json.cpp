@@ -1,14 +1,12 @@
-// libFuzzer target: params.json (parse_params_json, strict) and the weight-code files it names,
-// resolved inside the record's folder. The folder holds a valid code file, a symlink leaving it, a
+// libFuzzer target: params.json read back as `mqcalib eval` does (load_record: the strict parser and
+// the weight-code files it names, resolved inside the record's folder). The folder holds a valid code file, a symlink leaving it, a
 // symlink to a device and a FIFO, so mutated "weight_codes" paths meet every refusal.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "core/input_file.h"
 #include "export/npy_i32.h"
-#include "export/params_json.h"
 #include "export/record_files.h"
 #include "fuzz/fuzz_util.h"
 
@@ -31,13 +29,6 @@ const std::string& record_dir() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = record_dir() + "/params.json";
   fuzz::write_input("record/params.json", data, size);
-  fuzz::refuse_only_with_error([&] {
-    const std::string text = mqcalib::read_file_bounded(path, "--params", mqcalib::kMaxParamsJsonBytes);
-    const mqcalib::QuantRecord rec = mqcalib::parse_params_json(text, path);
-    for (const auto& kv : rec.weight_codes)
-      fuzz::refuse_only_with_error([&] {
-        (void)mqcalib::read_weight_codes(path, kv.second, mqcalib::Shape{2, 3}, kv.first);
-      });
-  });
+  fuzz::refuse_only_with_error([&] { (void)mqcalib::load_record(path); });
   return 0;
 }

@@ -86,9 +86,9 @@ int main(int argc, char** argv) {
 
   using namespace mqcalib::export_test;
   mqcalib::QuantRecord rec = tensorrt_record();
-  rec.weight_codes["conv1.weight"] = "weights/ok.npy";
+  rec.weight_codes["conv1.weight"].file = "weights/ok.npy";
   seed_text(out + "/params_json", "tensorrt_codes.json", mqcalib::params_json_text(rec));
-  rec.weight_codes["conv1.weight"] = "weights/out.npy";
+  rec.weight_codes["conv1.weight"].file = "weights/out.npy";
   seed_text(out + "/params_json", "symlink_out.json", mqcalib::params_json_text(rec));
   seed_text(out + "/params_json", "snpe.json", mqcalib::params_json_text(snpe_record()));
   seed_text(out + "/params_json", "ncnn.json", mqcalib::params_json_text(ncnn_record()));

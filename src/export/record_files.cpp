@@ -5,10 +5,28 @@
 
 #include "core/error.h"
 #include "export/npy_i32.h"
+#include "export/params_json.h"
 
 namespace mqcalib {
 
 namespace fs = std::filesystem;
+
+std::string weight_codes_file(const std::string& tensor) { return "weights/" + tensor + ".npy"; }
+
+std::vector<std::pair<std::string, std::string>> record_files(const QuantRecord& record) {
+  std::vector<std::pair<std::string, std::string>> files;
+  files.emplace_back("params.json", params_json_text(record));
+  for (const auto& [tensor, wc] : record.weight_codes) {
+    if (static_cast<int64_t>(wc.codes.size()) != numel(wc.shape))
+      throw Error("weight codes of '" + tensor + "': " + std::to_string(wc.codes.size()) + " codes for shape " +
+                  shape_to_string(wc.shape));
+    if (wc.file != weight_codes_file(tensor))
+      throw Error("weight codes of '" + tensor + "': file '" + wc.file + "', expected '" + weight_codes_file(tensor) +
+                  "'");
+    files.emplace_back(wc.file, npy_i32_bytes(wc.shape, wc.codes.data()));
+  }
+  return files;
+}
 
 std::string resolve_inside_folder(const std::string& folder, const std::string& rel, const std::string& what) {
   const std::string where = what + " '" + rel + "' (in '" + folder + "')";
@@ -24,7 +42,6 @@ std::string resolve_inside_folder(const std::string& folder, const std::string& 
   if (ec) throw Error(where + ": cannot resolve the folder: " + ec.message());
   const fs::path full = fs::canonical(base / r, ec);
   if (ec) throw Error(where + ": " + (ec == std::errc::no_such_file_or_directory ? "does not exist" : ec.message()));
-  // Component-wise prefix test: "/a/bc" is not inside "/a/b".
   auto b = base.begin();
   auto f = full.begin();
   for (; b != base.end(); ++b, ++f)
@@ -34,12 +51,16 @@ std::string resolve_inside_folder(const std::string& folder, const std::string& 
   return full.string();
 }
 
-std::vector<int32_t> read_weight_codes(const std::string& params_path, const std::string& rel, const Shape& expect,
-                                       const std::string& tensor) {
-  const std::string folder = fs::path(params_path).parent_path().string();
-  const std::string path = resolve_inside_folder(folder, rel, "weight codes of " + tensor);
-  Shape shape;
-  return read_npy_i32(path, &shape, &expect);
+QuantRecord load_record(const std::string& params_path) {
+  QuantRecord rec = read_params_json(params_path);
+  const fs::path dir =
+      fs::path(params_path).parent_path().empty() ? fs::path(".") : fs::path(params_path).parent_path();
+  for (auto& [tensor, wc] : rec.weight_codes) {
+    const std::string path =
+        resolve_inside_folder(dir.string(), wc.file, "params file '" + params_path + "': weight codes of " + tensor);
+    wc.codes = read_npy_i32(path, &wc.shape);  // a regular file, sized against its header before reading
+  }
+  return rec;
 }
 
 }  // namespace mqcalib

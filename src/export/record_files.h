@@ -1,26 +1,32 @@
-// mqcalib/src/export/record_files.h: files a record names (params.json's "weight_codes"), read
-// without trusting the names (issue 14, "paths inside a record are trusted").
-//
-// A name in a record is relative to the record's folder and must stay inside it: no absolute path,
-// no ".." component, and no symlink whose target leaves the folder (the resolved, canonical path
-// must lie under the folder's canonical path). The file is then opened as an InputFile (a regular
-// file: no FIFO, no device) and sized against what its header names before its payload is read.
+// mqcalib/src/export/record_files.h: the record on disk: params.json (params_json.h) and, for weights
+// rounded other than to nearest, their integer codes as weights/<tensor>.npy (npy_i32.h) beside it.
 #pragma once
 
-#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "core/tensor.h"
+#include "export/quant_record.h"
 
 namespace mqcalib {
 
-// The canonical path of `rel` inside `folder`. Throws Error "<what> '<rel>' (in <folder>): <why>".
-std::string resolve_inside_folder(const std::string& folder, const std::string& rel, const std::string& what);
+// The record's files as (path relative to the output folder, bytes): params.json, then one .npy per
+// entry of record.weight_codes (each entry's `file`, which must be "weights/<name>.npy" with the codes
+// filled in). Throws Error naming the tensor when its codes do not match its shape.
+std::vector<std::pair<std::string, std::string>> record_files(const QuantRecord& record);
 
-// The int32 weight codes of `tensor` that params.json at `params_path` names as `rel`: resolved
-// inside params.json's folder, refused before the payload is read unless its shape is `expect`.
-std::vector<int32_t> read_weight_codes(const std::string& params_path, const std::string& rel, const Shape& expect,
-                                       const std::string& tensor);
+// The file name a weight's codes get: "weights/<tensor>.npy".
+std::string weight_codes_file(const std::string& tensor);
+
+// Reads params.json and every weight-code file it lists. A listed file must be a relative path that
+// stays inside params.json's folder (no absolute path, no "..", no symlink leading out) and be a
+// regular file (no FIFO, no device), whose size is exactly what its header names (checked before the
+// payload is read). Shapes are checked against the graph when the simulation is built.
+QuantRecord load_record(const std::string& params_path);
+
+// The canonical path of `rel` inside `folder`: `rel` is relative, has no ".." component, and its
+// resolved path (symlinks followed) lies under the folder's canonical path, component by component
+// ("/x/rec2/f" is not inside "/x/rec"). Throws Error "<what> '<rel>' (in '<folder>'): <why>".
+std::string resolve_inside_folder(const std::string& folder, const std::string& rel, const std::string& what);
 
 }  // namespace mqcalib

@@ -4,7 +4,9 @@
 
 #include <filesystem>
 
+#include "export/export_records.h"
 #include "export/npy_i32.h"
+#include "export/params_json.h"
 #include "export/record_files.h"
 #include "export/sha256.h"
 #include "reliability/reliability_util.h"
@@ -14,7 +16,7 @@ using namespace data_test;
 
 namespace {
 // A '<i4' .npy of the given shape with `payload_bytes` bytes after the header.
-std::vector<uint8_t> npy_i32_bytes(const std::vector<int64_t>& shape, size_t payload_bytes) {
+std::vector<uint8_t> fake_npy_i32(const std::vector<int64_t>& shape, size_t payload_bytes) {
   return npy_bytes("<i4", shape, std::vector<uint8_t>(payload_bytes, 0));
 }
 }  // namespace
@@ -54,28 +56,57 @@ TEST_CASE("resolve_inside_folder: absolute, '..', symlink escapes and the folder
   std::filesystem::remove_all(rec.path + "2");
 }
 
-TEST_CASE("read_weight_codes: shape checked before the payload, size exactly the header's, FIFOs refused") {
+namespace {
+// params.json naming `file` as the weight codes of conv1.weight (the export tests' TensorRT record).
+void write_params(const std::string& path, const std::string& file) {
+  mqcalib::QuantRecord rec = mqcalib::export_test::tensorrt_record();
+  rec.weight_codes["conv1.weight"].file = file;
+  write_text(path, mqcalib::params_json_text(rec));
+}
+}  // namespace
+
+TEST_CASE("load_record: weight codes inside the folder, sized against their header, FIFOs refused") {
   TempDir rec;
   const std::string params = rec.file("params.json");
-  std::filesystem::create_directories(rec.file("w"));
+  std::filesystem::create_directories(rec.file("weights"));
   const std::vector<int32_t> codes = {1, -2, 3, -4, 5, -6};
-  write_npy_i32(rec.file("w/ok.npy"), Shape{2, 3}, codes.data());
-  CHECK(read_weight_codes(params, "w/ok.npy", Shape{2, 3}, "fc.weight") == codes);
-  CHECK_ERROR_MENTIONS(read_weight_codes(params, "w/ok.npy", Shape{3, 2}, "fc.weight"), "ok.npy", "[2, 3]",
-                       "expected [3, 2]");
-  // A header naming 10^9 x 10^9 codes in a 128-byte file: refused by shape, never allocated.
-  write_bytes(rec.file("w/big.npy"), npy_i32_bytes({1000000000, 1000000000}, 0));
-  CHECK_ERROR_MENTIONS(read_weight_codes(params, "w/big.npy", Shape{2, 3}, "fc.weight"), "big.npy", "expected [2, 3]");
-  CHECK_ERROR_MENTIONS(read_npy_i32(rec.file("w/big.npy"), nullptr), "big.npy", "payload has 0 bytes");
-  write_bytes(rec.file("w/ovf.npy"), npy_i32_bytes({INT64_C(1099511627776), INT64_C(1099511627776)}, 0));
-  CHECK_ERROR_MENTIONS(read_npy_i32(rec.file("w/ovf.npy"), nullptr), "ovf.npy", "overflows");
-  write_bytes(rec.file("w/long.npy"), npy_i32_bytes({2, 3}, 28));
-  CHECK_ERROR_MENTIONS(read_weight_codes(params, "w/long.npy", Shape{2, 3}, "fc.weight"), "payload has 28 bytes",
-                       "needs 24");
-  reliability_test::make_fifo(rec.file("w/pipe.npy"));
-  CHECK_ERROR_MENTIONS(read_weight_codes(params, "w/pipe.npy", Shape{2, 3}, "fc.weight"), "pipe.npy", "FIFO");
-  CHECK_ERROR_MENTIONS(read_weight_codes(params, "/dev/zero", Shape{2, 3}, "fc.weight"), "fc.weight", "absolute");
-  CHECK_ERROR_MENTIONS(read_weight_codes(params, "../../../../../../dev/zero", Shape{2, 3}, "fc.weight"), "'..'");
+  write_npy_i32(rec.file("weights/ok.npy"), Shape{2, 3}, codes.data());
+  write_params(params, "weights/ok.npy");
+  const mqcalib::QuantRecord back = load_record(params);
+  CHECK(back.weight_codes.at("conv1.weight").codes == codes);
+  CHECK(back.weight_codes.at("conv1.weight").shape == Shape{2, 3});
+  // A header naming 10^9 x 10^9 codes in a 128-byte file: sized, never allocated.
+  write_bytes(rec.file("weights/big.npy"), fake_npy_i32({1000000000, 1000000000}, 0));
+  write_params(params, "weights/big.npy");
+  CHECK_ERROR_MENTIONS(load_record(params), "big.npy", "payload has 0 bytes");
+  write_bytes(rec.file("weights/long.npy"), fake_npy_i32({2, 3}, 28));
+  write_params(params, "weights/long.npy");
+  CHECK_ERROR_MENTIONS(load_record(params), "long.npy", "payload has 28 bytes", "needs 24");
+  reliability_test::make_fifo(rec.file("weights/pipe.npy"));
+  write_params(params, "weights/pipe.npy");
+  CHECK_ERROR_MENTIONS(load_record(params), "pipe.npy", "FIFO");
+  write_params(params, "/dev/zero");
+  CHECK_ERROR_MENTIONS(load_record(params), "params.json", "conv1.weight", "/dev/zero", "absolute");
+  write_params(params, "../../../../../../dev/zero");
+  CHECK_ERROR_MENTIONS(load_record(params), "conv1.weight", "'..'");
+  reliability_test::make_symlink("/dev/zero", rec.file("weights/zero.npy"));
+  write_params(params, "weights/zero.npy");
+  CHECK_ERROR_MENTIONS(load_record(params), "zero.npy", "outside");
+  // params.json itself: a FIFO, a device, a directory.
+  reliability_test::make_fifo(rec.file("fifo.json"));
+  CHECK_ERROR_MENTIONS(load_record(rec.file("fifo.json")), "params file", "fifo.json", "FIFO");
+  CHECK_ERROR_MENTIONS(load_record("/dev/zero"), "params file", "character device");
+  CHECK_ERROR_MENTIONS(load_record(rec.path), "params file", "directory");
+}
+
+TEST_CASE("read_npy_i32: shape checked before the payload, size arithmetic checked") {
+  TempDir rec;
+  const std::vector<int32_t> codes = {1, -2, 3, -4, 5, -6};
+  write_npy_i32(rec.file("ok.npy"), Shape{2, 3}, codes.data());
+  const Shape want{3, 2};
+  CHECK_ERROR_MENTIONS(read_npy_i32(rec.file("ok.npy"), nullptr, &want), "ok.npy", "[2, 3]", "expected [3, 2]");
+  write_bytes(rec.file("ovf.npy"), fake_npy_i32({INT64_C(1099511627776), INT64_C(1099511627776)}, 0));
+  CHECK_ERROR_MENTIONS(read_npy_i32(rec.file("ovf.npy"), nullptr), "ovf.npy", "overflows");
 }
 
 TEST_CASE("sha256_of_file refuses a FIFO and a device instead of reading forever") {
