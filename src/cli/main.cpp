@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 
 namespace {
 
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
     std::cout << "mqcalib " MQCALIB_VERSION "\n";
     return 0;
   }
+  // SIGINT/SIGTERM: remove a half-written output set, exit 130/143 (core/interrupt.h).
+  mqcalib::install_interrupt_handlers();
   const std::vector<std::string> args(argv + 2, argv + argc);
   for (const mqcalib::cli::Command& c : mqcalib::cli::commands()) {
     if (cmd != c.name) continue;
