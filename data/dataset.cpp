@@ -67,13 +67,24 @@ void validate_preprocess(const Preprocess& pp, int64_t channels, const std::stri
     if (pp.std[i] == 0.0f)
       throw Error("--std value " + std::to_string(i) + " is 0: normalization would divide by zero (for " + source +
                   ")");
-  if (pp.resize < 0) throw Error("--resize must be >= 0 (0 = keep size), got " + std::to_string(pp.resize));
-  if (pp.center_crop < 0)
-    throw Error("--center-crop must be >= 0 (0 = no crop), got " + std::to_string(pp.center_crop));
+  // Bounded by what an image can use: a sample of 8192 x 8192 x 3 floats is already 805 MB.
+  constexpr int kMaxSide = 8192;
+  if (pp.resize < 0 || pp.resize > kMaxSide)
+    throw Error("--resize must be 0 (keep size) to " + std::to_string(kMaxSide) + ", got " + std::to_string(pp.resize));
+  if (pp.center_crop < 0 || pp.center_crop > kMaxSide)
+    throw Error("--center-crop must be 0 (no crop) to " + std::to_string(kMaxSide) + ", got " +
+                std::to_string(pp.center_crop));
 }
 
 Shape preprocessed_shape(int64_t c, int64_t h, int64_t w, const Preprocess& pp, const std::string& source) {
-  if (pp.resize > 0) resized_hw(h, w, pp.resize, &h, &w);
+  if (pp.resize > 0) {
+    const int64_t h0 = h, w0 = w;
+    resized_hw(h, w, pp.resize, &h, &w);
+    if (h * w > (int64_t{1} << 25))  // a thin image resized by its short side
+      throw Error("--resize " + std::to_string(pp.resize) + " would make the " + std::to_string(h0) + "x" +
+                  std::to_string(w0) + " image of " + source + " " + std::to_string(h) + "x" + std::to_string(w) +
+                  " pixels, more than the 33554432 accepted");
+  }
   if (pp.center_crop > 0) {
     if (pp.center_crop > h || pp.center_crop > w)
       throw Error("--center-crop " + std::to_string(pp.center_crop) + " is larger than the " + std::to_string(h) + "x" +

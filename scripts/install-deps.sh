@@ -7,6 +7,7 @@ MQCALIB_DEBS=(
   libeigen3-dev libomp-dev libssl-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev libstb-dev
   libtorch-dev python3-torch python3-torchvision python3-numpy
   dataset-fashion-mnist
+  clang-14 libclang-rt-14-dev  # the fuzz build (fuzz/README.md): libFuzzer, ASan, UBSan runtimes
 )
 missing=()
 for p in "${MQCALIB_DEBS[@]}"; do

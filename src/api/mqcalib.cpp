@@ -114,14 +114,14 @@ std::vector<std::string> available_backends() { return backend_names(); }
 std::string version() { return MQCALIB_VERSION; }
 
 QuantizeResult quantize(const QuantizeOptions& o) {
-  set_num_threads(o.threads);
+  set_num_threads_checked(o.threads);
   QuantizationPipeline p(to_config(o));
   p.run();
   return to_result(p.report(), p.files_written());
 }
 
 EvalSummary evaluate(const EvalOptions& o) {
-  set_num_threads(o.threads);
+  set_num_threads_checked(o.threads);
   if (o.batch_size <= 0) throw Error("--batch-size must be positive");
   if (o.eval.labels.empty()) throw Error("eval needs --eval-labels");
   const std::unique_ptr<Dataset> ev = open_dataset(o.eval.path, to_preprocess(o.eval));

@@ -17,7 +17,7 @@ namespace mqcalib::cli {
 
 LoadedModel load_model(const std::string& path, const Shape& input_shape, int threads) {
   (void)InputFile(path, "--model");  // names a missing file, a directory, a FIFO or a device
-  set_num_threads(threads);
+  set_num_threads_checked(threads);
   LoadedModel m;
   m.path = path;
   ImportOptions io;
