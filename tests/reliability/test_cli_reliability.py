@@ -112,8 +112,9 @@ check(not [f for f in os.listdir(SCRATCH) if f.startswith(".sig.new-")], "SIGTER
 # Determinism: params.json (and the weight codes) byte-identical at 1, 2 and 3 threads.
 for method, extra in [("nearest", []), ("adaround", ["--method", "adaround", "--iters", "30"])]:
     outs = []
+    d = os.path.join(SCRATCH, "det_" + method)  # one path: the command line is recorded in params.json
     for t in (1, 2, 3):
-        d = os.path.join(SCRATCH, "det_%s_%d" % (method, t))
+        shutil.rmtree(d, ignore_errors=True)
         rc, _o, err = quantize(d, ["--calib-size", "64", "--seed", "7"] + extra, {"OMP_NUM_THREADS": str(t)})
         check(rc == 0, "determinism %s at %d threads: %s" % (method, t, err))
         files = {}
