@@ -8,6 +8,7 @@ MQCALIB_DEBS=(
   libtorch-dev python3-torch python3-torchvision python3-numpy
   libonnx-dev libprotobuf-dev
   dataset-fashion-mnist
+  clang-14 libclang-rt-14-dev  # the fuzz build (fuzz/README.md): libFuzzer, ASan, UBSan runtimes
 )
 missing=()
 for p in "${MQCALIB_DEBS[@]}"; do

@@ -7,20 +7,15 @@
 
 #include <omp.h>
 
-#include <string>
-
-#include "core/error.h"
+#include "core/parallel.h"
 
 namespace mqcalib {
 
 class ThreadScope {
  public:
-  // n == 0: OpenMP's default (the caller's count). n outside 0..(cores) is refused, naming --threads: more
-  // threads than cores only cost memory (a pool of 10000 threads took 805 MB and ran 16x slower).
+  // n == 0: OpenMP's default (the caller's count); bounded by check_num_threads (core/parallel.h).
   explicit ThreadScope(int n) : previous_(omp_get_max_threads()), set_(n > 0) {
-    if (n < 0 || n > omp_get_num_procs())
-      throw Error("--threads " + std::to_string(n) + ": expected 0 (all cores) to " +
-                  std::to_string(omp_get_num_procs()) + " (this machine's cores)");
+    check_num_threads(n);
     if (set_) omp_set_num_threads(n);
   }
   ~ThreadScope() {

@@ -2,11 +2,11 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 
 #include "cli/commands.h"
+#include "cli/config_file.h"
 #include "cli/data_options.h"
 #include "cli/progress.h"
 #include "core/error.h"
@@ -109,11 +109,7 @@ int run_quantize(const std::vector<std::string>& args) {
     std::cout << all << "\n";
     return 0;
   }
-  if (vm.count("config")) {
-    std::ifstream f(vm["config"].as<std::string>());
-    if (!f) throw Error("--config '" + vm["config"].as<std::string>() + "': cannot open the file");
-    po::store(po::parse_config_file(f, all), vm);
-  }
+  if (vm.count("config")) store_config_file(vm["config"].as<std::string>(), all, vm);
   po::notify(vm);
 
   for (const std::string& lb : layer_bits) {

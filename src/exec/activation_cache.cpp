@@ -31,8 +31,7 @@ void ActivationCache::close_file() {
   map_size_ = 0;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  if (!path_.empty()) ::unlink(path_.c_str());
-  path_.clear();
+  path_.clear();  // unlinked when created: nothing is left behind, even by a killed process
 }
 
 ActivationCache::ActivationCache(ActivationCache&& o) noexcept { *this = std::move(o); }
@@ -79,6 +78,7 @@ void ActivationCache::spill(Segment& s, const float* data, int64_t bytes) {
     if (fd_ < 0)
       throw Error("activation cache: cannot create a spill file in '" + dir + "': " + std::strerror(errno));
     path_ = buf.data();
+    ::unlink(buf.data());  // the open descriptor keeps the data; no file outlives the process (issue 14)
   }
   int64_t done = 0;
   const char* p = reinterpret_cast<const char*>(data);

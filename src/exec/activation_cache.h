@@ -60,7 +60,9 @@ class ActivationCache {
   int64_t bytes_in_ram() const { return bytes_in_ram_; }
   int64_t bytes_spilled() const { return bytes_spilled_; }
   int64_t peak_ram_bytes() const { return peak_ram_; }
-  const std::string& spill_path() const { return path_; }  // empty until the first spill
+  // The spill file's name (for messages): empty until the first spill. The file is unlinked as soon as
+  // it is created (the descriptor keeps it), so it never outlives the process, even a killed one.
+  const std::string& spill_path() const { return path_; }
 
  private:
   struct Segment {

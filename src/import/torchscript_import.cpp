@@ -862,14 +862,21 @@ Graph import_torchscript(const std::string& path, const ImportOptions& options) 
     module = tj::load(path, torch::kCPU);
   } catch (const c10::Error& e) {
     throw Error("import: cannot load TorchScript model '" + path + "': " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    // LibTorch's TorchScript parser throws torch::jit::ErrorReport, not a c10::Error (fuzz_torchscript).
+    throw Error("import: cannot load TorchScript model '" + path + "': " + e.what());
   }
   module.eval();
   torch::NoGradGuard no_grad;
   try {
     Importer imp(std::move(module), path, options.input_shape);
     return imp.run();
+  } catch (const Error&) {
+    throw;
   } catch (const c10::Error& e) {
     throw Error("import: '" + path + "': LibTorch error: " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Error("import: '" + path + "': LibTorch error: " + e.what());
   }
 }
 

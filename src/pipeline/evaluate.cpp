@@ -75,4 +75,16 @@ EvalResult evaluate_top1(const Graph& fp, const Simulation& sim, const LabeledBa
   return ev.result();
 }
 
+void check_labels_in_classes(const Graph& model, const std::vector<int64_t>& labels, const std::string& labels_name) {
+  if (model.outputs().empty()) throw Error("evaluate: the model has no output");
+  const Shape& out = model.value(model.outputs()[0]).shape;
+  if (out.empty() || out.back() <= 0) return;  // unknown class count: evaluate_top1 checks per batch
+  const int64_t k = out.back();
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] < 0 || labels[i] >= k)
+      throw Error("labels file '" + labels_name + "': label " + std::to_string(labels[i]) + " of sample " +
+                  std::to_string(i) + " is not one of the model's " + std::to_string(k) + " classes (0.." +
+                  std::to_string(k - 1) + "); a wrong labels file would count every such sample as a miss");
+}
+
 }  // namespace mqcalib

@@ -36,6 +36,10 @@ using LabeledBatchSource = std::function<bool(int64_t, TensorF32&, std::vector<i
 // `ds` and `labels` must outlive the source.
 LabeledBatchSource labeled_batches(const Dataset& ds, const std::vector<int64_t>& labels, int64_t limit, int64_t batch);
 
+// Before any work: every label is a class of the model, [0, K) for the last dimension K of its first
+// output. Throws Error naming `labels_name`, the first bad sample and K.
+void check_labels_in_classes(const Graph& model, const std::vector<int64_t>& labels, const std::string& labels_name);
+
 // Top-1 of the FP model and the simulation, accumulated batch by batch (caller-fed evaluation). Keeps
 // references to `fp` and `sim`: both must outlive it. A label outside the model's classes ([0, K) of its
 // [N, K] output) throws Error naming `labels_name` and the sample.

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <set>
 
 #include "core/error.h"
 #include "deploy/deploy_model.h"
@@ -75,6 +76,14 @@ void QuantizationPipeline::load() {
   {
     PhaseTimer t(report_, "load");
     calib_data_ = open_dataset(config_.calib.path, config_.calib.preprocess);
+    if (config_.calib_size > calib_data_->size())
+      throw Error(ErrorKind::Invalid, "--calib-size " + std::to_string(config_.calib_size) + " is more than the " +
+                                          std::to_string(calib_data_->size()) + " samples of " +
+                                          calib_data_->description());
+    if (config_.reconstruct.method != "nearest" && config_.reconstruct.batch > config_.calib_size)
+      throw Error(ErrorKind::Invalid, "--adaround-batch " + std::to_string(config_.reconstruct.batch) +
+                                          " is more than the " + std::to_string(config_.calib_size) +
+                                          " calibration samples (--calib-size)");
   }
   load(calib_data_->sample_shape());
 }
@@ -84,12 +93,22 @@ void QuantizationPipeline::load(const Shape& sample_shape) {
   {
     PhaseTimer t(report_, "load");
     loaded = load_model(config_.model, sample_shape);
+    if (config_.eval) open_eval_data(loaded.graph, sample_shape);
   }
   PhaseTimer t(report_, "fold");
   model_ = std::make_unique<FoldedModel>(fold_model(std::move(loaded)));
   report_.folded_bn = static_cast<int64_t>(model_->folds.folded.size());
   report_.unfolded_bn.clear();
   for (const UnfoldedBn& u : model_->folds.unfolded) report_.unfolded_bn.emplace_back(u.bn, u.reason);
+}
+
+void QuantizationPipeline::open_eval_data(const Graph& model, const Shape& sample_shape) {
+  const DataSource& e = *config_.eval;
+  eval_data_ = open_dataset(e.path, e.preprocess);
+  check_sample_shape(*eval_data_, sample_shape);
+  eval_labels_ = load_labels(e.labels);
+  check_labels(*eval_data_, eval_labels_, e.labels);
+  check_labels_in_classes(model, eval_labels_, e.labels);
 }
 
 void QuantizationPipeline::plan() {
@@ -182,10 +201,15 @@ void QuantizationPipeline::evaluate() {
   if (!config_.eval) throw Error("pipeline: evaluate needs evaluation data (--eval)");
   PhaseTimer t(report_, "eval");
   const DataSource& e = *config_.eval;
-  const std::unique_ptr<Dataset> ds = open_dataset(e.path, e.preprocess);
-  check_sample_shape(*ds, samples().sample_shape());
-  const std::vector<int64_t> labels = load_labels(e.labels);
-  check_labels(*ds, labels, e.labels);
+  if (!eval_data_) {  // a pipeline driven stage by stage, with samples from a provider
+    eval_data_ = open_dataset(e.path, e.preprocess);
+    check_sample_shape(*eval_data_, samples().sample_shape());
+    eval_labels_ = load_labels(e.labels);
+    check_labels(*eval_data_, eval_labels_, e.labels);
+    check_labels_in_classes(model().graph, eval_labels_, e.labels);
+  }
+  const Dataset* ds = eval_data_.get();
+  const std::vector<int64_t>& labels = eval_labels_;
   const int64_t total = config_.eval_limit > 0 ? std::min(config_.eval_limit, ds->size()) : ds->size();
   const ProgressFn progress = [this, total](const std::string& phase, int64_t done, int64_t) {
     if (config_.progress) config_.progress(phase, done, total);
@@ -272,8 +296,32 @@ RecordedSimulation load_recorded_simulation(const std::string& model, const std:
   if (!record.provenance.model_sha256.empty() && record.provenance.model_sha256 != m.sha256)
     throw Error("--params '" + params + "' was written for a different model file (sha256 differs from '" + model +
                 "')");
+  check_record_complete(m.graph, record, params);
   Simulation sim = build_simulation(m.graph, record);
   return RecordedSimulation{std::move(m), std::move(record), std::move(sim)};
+}
+
+void check_record_complete(const Graph& folded, const QuantRecord& record, const std::string& params) {
+  if (record.tensors.empty())
+    throw Error("--params '" + params +
+                "': the record lists no tensors; evaluating it would report the FP32 model as the quantized one");
+  LayerPolicy policy;
+  policy.skip.insert(record.provenance.skipped_layers.begin(), record.provenance.skipped_layers.end());
+  policy.layer_bits = record.provenance.layer_bits;
+  const QuantPlan plan = plan_quantization(folded, find_backend(record.provenance.backend), policy);
+  std::set<std::pair<std::string, TensorRole>> listed;
+  for (const TensorQuant& t : record.tensors) listed.insert({t.tensor, t.role});
+  auto need = [&](const std::string& tensor, TensorRole role, const std::string& layer) {
+    if (!listed.count({tensor, role}))
+      throw Error("--params '" + params + "': no entry for " + std::string(to_string(role)) + " '" + tensor +
+                  "' (layer '" + layer + "'), which backend " + record.provenance.backend +
+                  " quantizes; an incomplete record would run it in FP32");
+  };
+  for (const WeightQuantPoint& w : plan.weights) {
+    need(w.tensor, TensorRole::Weight, w.layer);
+    if (!folded.nodes().at(w.node).params.bias.empty()) need(w.layer + ".bias", TensorRole::Bias, w.layer);
+  }
+  for (const ActQuantPoint& a : plan.activations) need(a.tensor, TensorRole::Activation, a.layer);
 }
 
 }  // namespace mqcalib

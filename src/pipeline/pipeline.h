@@ -88,7 +88,10 @@ class QuantizationPipeline {
   explicit QuantizationPipeline(PipelineConfig config);  // validates
   ~QuantizationPipeline();
 
-  void load();                           // opens config.calib (its sample shape), loads and folds the model
+  // Opens the calibration data (its sample shape; --calib-size checked against its size), loads and
+  // folds the model, and opens the evaluation data and labels (checked against the calibration
+  // samples' shape, their count and the model's classes): every input is validated before any work.
+  void load();
   void load(const Shape& sample_shape);  // ... for data the caller provides (read_samples(provider))
   void plan();                           // quantizer placement
   void read_samples();                   // the sample store, from config.calib (calib_size samples drawn with seed)
@@ -118,10 +121,13 @@ class QuantizationPipeline {
   template <class T>
   const T& need(const std::unique_ptr<T>& p, const char* what, const char* stage) const;
   void observe_and_reconstruct();
+  void open_eval_data(const Graph& model, const Shape& sample_shape);
   Provenance provenance() const;
 
   PipelineConfig config_;
   std::unique_ptr<Dataset> calib_data_;
+  std::unique_ptr<Dataset> eval_data_;  // opened and checked by load()
+  std::vector<int64_t> eval_labels_;
   std::unique_ptr<FoldedModel> model_;
   std::unique_ptr<QuantPlan> plan_;
   std::unique_ptr<SampleStore> samples_;
@@ -142,6 +148,9 @@ struct RecordedSimulation {
   QuantRecord record;
   Simulation simulation;
 };
+// Throws Error naming the params file and the first tensor the model quantizes (on the record's
+// backend, with its skipped layers) that the record lacks, or when it lists no tensor at all.
+void check_record_complete(const Graph& folded, const QuantRecord& record, const std::string& params);
 RecordedSimulation load_recorded_simulation(const std::string& model, const std::string& params,
                                             const Shape& sample_shape);
 

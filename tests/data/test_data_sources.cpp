@@ -104,8 +104,8 @@ TEST_CASE("malformed IDX files are errors naming the file and the problem") {
   // Header cut inside the dimensions.
   write_bytes(tmp.file("hdr-idx3-ubyte"), {0, 0, 8, 3, 0, 0});
   CHECK_ERROR_MENTIONS(open_dataset(tmp.file("hdr-idx3-ubyte"), Preprocess{}), "hdr-idx3-ubyte", "truncated");
-  // A gzip stream cut in half (the real file's first half).
-  auto gz = read_bytes(kFashionDir + "t10k-labels-idx1-ubyte.gz");
+  // A gzip stream cut in half (the real file's first half; the header is intact, the payload cut).
+  auto gz = read_bytes(kFashionDir + "t10k-images-idx3-ubyte.gz");
   gz.resize(gz.size() / 2);
   write_bytes(tmp.file("cut-idx3-ubyte.gz"), gz);
   CHECK_ERROR_MENTIONS(open_dataset(tmp.file("cut-idx3-ubyte.gz"), Preprocess{}), "cut-idx3-ubyte.gz", "gzip");

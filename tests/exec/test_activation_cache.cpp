@@ -84,7 +84,8 @@ TEST_CASE("activation cache: budget of one tenth spills, stays under budget, sam
     CHECK(lim.bytes_in_ram() + lim.bytes_spilled() == total);
     CHECK(lim.peak_ram_bytes() <= small.ram_budget_bytes + kCacheRamMarginBytes);
     path = lim.spill_path();
-    CHECK(file_exists(path));
+    CHECK_FALSE(path.empty());
+    CHECK_FALSE(file_exists(path));  // unlinked as soon as it is created: a killed run leaves no file
     for (ValueId v : vals) {
       CAPTURE(v);
       CHECK(lim.num_samples(v) == 40);
