@@ -25,7 +25,9 @@ using ValueHook = std::function<void(ValueId, TensorF32&)>;
 class Executor {
  public:
   // Keeps a reference to `g` (not a copy): the graph must outlive the executor, and later changes
-  // to its parameters (e.g. reconstructed weights) are seen by the next run(). Validates the graph.
+  // to its parameters (e.g. reconstructed weights) are seen by the next run(). Validates the graph:
+  // its structure (Graph::validate) and that every node is in canonical form (validate_canonical,
+  // graph/canonical.h); either throws mqcalib::Error naming the node.
   explicit Executor(const Graph& g);
 
   // Inputs in graph.inputs() order, each with its batch dim; returns graph.outputs() in order.
@@ -46,9 +48,9 @@ class Executor {
 // The kernel parameters of a conv2d node's attributes (stride, padding, dilation, groups).
 Conv2dParams conv2d_params(const Attrs& attrs);
 
-// Runs one node on its input tensors (in node.inputs order) and returns its outputs (in
-// node.outputs order). Inputs flagged in `consumable` (empty: none) may have their buffer moved
-// into an output and be computed in place. Exposed for callers that run a single layer.
+// Runs one canonical node (graph/canonical.h; not checked here) on its input tensors (in node.inputs
+// order) and returns its outputs (in node.outputs order). Inputs flagged in `consumable` (empty: none) may have their
+// buffer moved into an output and be computed in place. Exposed for callers that run a single layer.
 std::vector<TensorF32> run_node(const Node& node, const std::vector<TensorF32*>& inputs,
                                 const std::vector<bool>& consumable = {});
 

@@ -89,6 +89,19 @@ class FunctionalMix(nn.Module):
         return torch.softmax(z, dim=1)
 
 
+class BatchLiteralView(nn.Module):
+    """A reshape whose target holds the example's batch size as a literal (y.view(1, 72), as a
+    traced model records a batch size it computed): the imported graph must reshape any batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return torch.relu(y.view(1, 72))
+
+
 class Unsupported(nn.Module):
     """Uses an op the importer does not lower (aten::cumsum): the import must fail with an error
     naming the op, the node and its source location."""
@@ -165,6 +178,7 @@ def main():
     mix = FunctionalMix()
     calibrate_bn(mix, [1, 4, 8, 8])
     entries += export(mix, "functional_mix", [1, 4, 8, 8], out_dir, "functional")
+    entries += export(BatchLiteralView(), "batch_literal_view", [1, 1, 8, 8], out_dir, "functional")
     entries += export(Unsupported(), "unsupported_op", [1, 1, 8, 8], out_dir, "error", modes=("scripted",))
     entries += export(DataDependentIf(), "data_dependent_if", [1, 1, 8, 8], out_dir, "error",
                       modes=("scripted",))
