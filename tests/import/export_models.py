@@ -42,6 +42,14 @@ TORCHVISION = {
 }
 
 
+def resnet18_28x28():
+    """torchvision resnet18 adapted to 1x28x28 inputs and 10 classes (first conv 3x3 stride 1), the
+    model of issue 15's measurements; exported for bench/forward only."""
+    m = torchvision.models.resnet18(num_classes=10)
+    m.conv1 = nn.Conv2d(1, 64, 3, stride=1, padding=1, bias=False)
+    return m
+
+
 class Act(nn.Module):
     """One nonlinearity alone: the test feeds inputs across its breakpoints."""
 
@@ -172,6 +180,10 @@ def main():
         model = ctor()
         calibrate_bn(model, shape)
         entries += export(model, name, shape, out_dir, "torchvision")
+    torch.manual_seed(SEED)
+    model = resnet18_28x28()
+    calibrate_bn(model, [1, 1, 28, 28])
+    entries += export(model, "resnet18_28x28", [1, 1, 28, 28], out_dir, "bench", modes=("scripted",))
     for kind in ACTIVATIONS:
         entries += export(Act(kind), "act_" + kind, ACT_SHAPE, out_dir, "activation")
     torch.manual_seed(SEED)

@@ -1,0 +1,215 @@
+// mqcalib/src/exec/conv_gemm.cpp: conv2d as a GEMM over the input's stride-phase planes (layout and
+// modes in conv_gemm.h; micro-kernel and summation order in gemm_kernel.h).
+#include "exec/conv_gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/parallel.h"
+#include "exec/gemm_kernel.h"
+
+namespace mqcalib::exec_detail {
+
+ConvGeom conv_geom(const Shape& x, const Shape& w, const Conv2dParams& p, const Shape& y) {
+  ConvGeom g;
+  g.N = x[0];
+  g.C = x[1];
+  g.H = x[2];
+  g.W = x[3];
+  g.O = w[0];
+  g.KH = w[2];
+  g.KW = w[3];
+  g.OH = y[2];
+  g.OW = y[3];
+  g.G = p.groups;
+  g.Cg = g.C / g.G;
+  g.Og = g.O / g.G;
+  g.K = g.Cg * g.KH * g.KW;
+  g.p = p;
+  g.Hq = (g.H + 2 * p.pad_h + p.stride_h - 1) / p.stride_h;
+  g.Wq = (g.W + 2 * p.pad_w + p.stride_w - 1) / p.stride_w;
+  g.phases = p.stride_h * p.stride_w;
+  g.plane = g.N * g.Hq * g.Wq;
+  g.max_tap = ((g.KH - 1) * p.dil_h / p.stride_h) * g.Wq + (g.KW - 1) * p.dil_w / p.stride_w;
+  return g;
+}
+
+// koff[(c * KH + i) * KW + j] for every input channel c (group g's taps start at g * K).
+std::vector<int64_t> tap_offsets(const ConvGeom& g) {
+  std::vector<int64_t> koff(static_cast<size_t>(g.C * g.KH * g.KW));
+  const Conv2dParams& p = g.p;
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t i = 0; i < g.KH; ++i)
+      for (int64_t j = 0; j < g.KW; ++j) {
+        const int64_t a = i * p.dil_h, b = j * p.dil_w;
+        const int64_t phase = (a % p.stride_h) * p.stride_w + b % p.stride_w;
+        koff[static_cast<size_t>((c * g.KH + i) * g.KW + j)] =
+            (c * g.phases + phase) * g.plane + (a / p.stride_h) * g.Wq + b / p.stride_w;
+      }
+  return koff;
+}
+
+namespace {
+
+// One (channel, sample) of the planes: every phase's Hq x Wq grid, padding `pad`.
+void build_plane(const ConvGeom& g, const float* xc, int64_t c, int64_t n, float pad, float* planes) {
+  const Conv2dParams& p = g.p;
+  for (int64_t a = 0; a < p.stride_h; ++a)
+    for (int64_t b = 0; b < p.stride_w; ++b) {
+      float* dst = planes + (c * g.phases + a * p.stride_w + b) * g.plane + n * g.Hq * g.Wq;
+      for (int64_t rq = 0; rq < g.Hq; ++rq) {
+        float* row = dst + rq * g.Wq;
+        const int64_t ih = rq * p.stride_h + a - p.pad_h;
+        if (ih < 0 || ih >= g.H) {
+          std::fill(row, row + g.Wq, pad);
+          continue;
+        }
+        const float* src = xc + ih * g.W;
+        if (p.stride_w == 1) {  // columns [0, pad) and [pad + W, Wq) are padding
+          const int64_t lo = std::min(g.Wq, p.pad_w), hi = std::min(g.Wq, p.pad_w + g.W);
+          std::fill(row, row + lo, pad);
+          std::copy(src, src + (hi - lo), row + lo);
+          std::fill(row + hi, row + g.Wq, pad);
+          continue;
+        }
+        for (int64_t cq = 0; cq < g.Wq; ++cq) {
+          const int64_t iw = cq * p.stride_w + b - p.pad_w;
+          row[cq] = iw >= 0 && iw < g.W ? src[iw] : pad;
+        }
+      }
+    }
+}
+
+// The planes of the whole batch, plus `slack` zero floats that junk columns may read.
+}  // namespace
+
+void build_planes(const ConvGeom& g, const float* x, int64_t slack, float pad_value, std::vector<float>& planes) {
+  const int64_t total = g.C * g.phases * g.plane + slack;
+  if (static_cast<int64_t>(planes.size()) < total) planes.resize(static_cast<size_t>(total));
+  float* pl = planes.data();
+  std::fill(pl + g.C * g.phases * g.plane, pl + total, pad_value);
+  parallel_for_chunks(g.C * g.N, 16, [&](int64_t b, int64_t e, int64_t) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t c = u / g.N, n = u % g.N;
+      build_plane(g, x + (n * g.C + c) * g.H * g.W, c, n, pad_value, pl);
+    }
+  });
+}
+
+namespace {
+
+// Wide mode when at least this share of the planes' grid are outputs (else packed panels).
+constexpr double kWideMinUseful = 0.7;
+
+// Per-thread scratch of a panel task.
+struct PanelScratch {
+  std::vector<float> c, res, packed;
+  std::vector<int64_t> dst, src, koff_packed;
+};
+
+PanelScratch& panel_scratch() {
+  thread_local PanelScratch s;
+  return s;
+}
+
+template <class T>
+T* grown(std::vector<T>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+  return v.data();
+}
+
+// Panel columns [q0, q0 + nr) of `cols` columns; `wide`: columns are grid positions m, else outputs q.
+// dst[j] = y offset of the column's (n, 0, oh, ow) or -1; src[j] = its grid position m (packed mode).
+void panel_columns(const ConvGeom& g, bool wide, int64_t q0, int64_t nr, int64_t cols, int64_t* dst, int64_t* src) {
+  const int64_t per_out = g.OH * g.OW, per_grid = g.Hq * g.Wq;
+  for (int64_t j = 0; j < nr; ++j) {
+    const int64_t q = q0 + j;
+    dst[j] = src[j] = -1;
+    if (q >= cols) continue;
+    int64_t n, oh, ow;
+    if (wide) {
+      n = q / per_grid;
+      oh = (q % per_grid) / g.Wq;
+      ow = q % g.Wq;
+      if (oh >= g.OH || ow >= g.OW) continue;
+    } else {
+      n = q / per_out;
+      oh = (q % per_out) / g.OW;
+      ow = q % g.OW;
+    }
+    dst[j] = n * g.O * per_out + oh * g.OW + ow;
+    src[j] = (n * g.Hq + oh) * g.Wq + ow;
+  }
+}
+
+// packed[k * nr + j] = the tap k of column j (0 for a column past the end).
+void pack_panel(const float* planes, const int64_t* koff, int64_t K, const int64_t* src, int64_t nr, float* packed) {
+  for (int64_t k = 0; k < K; ++k) {
+    const float* pk = planes + koff[k];
+    float* out = packed + k * nr;
+    for (int64_t j = 0; j < nr; ++j) out[j] = src[j] >= 0 ? pk[src[j]] : 0.0f;
+  }
+}
+
+struct PanelJob {
+  const ConvGeom& g;
+  const GemmKernel& kern;
+  const float* planes;
+  const int64_t* koff;  // all channels
+  const float* w;
+  const ConvEpilogue& ep;
+  float* y;
+  bool wide;
+  int64_t cols;
+};
+
+void run_panel(const PanelJob& job, int64_t q0) {
+  const ConvGeom& g = job.g;
+  const int64_t nr = job.kern.nr;
+  PanelScratch& s = panel_scratch();
+  float* c = grown(s.c, g.Og * nr);
+  float* res = grown(s.res, g.Og * nr);
+  int64_t* dst = grown(s.dst, nr);
+  int64_t* src = grown(s.src, nr);
+  panel_columns(g, job.wide, q0, nr, job.cols, dst, src);
+  const int64_t* kp = nullptr;
+  float* packed = nullptr;
+  if (!job.wide) {
+    packed = grown(s.packed, g.K * nr);
+    int64_t* koff_p = grown(s.koff_packed, g.K);
+    for (int64_t k = 0; k < g.K; ++k) koff_p[k] = k * nr;
+    kp = koff_p;
+  }
+  for (int64_t grp = 0; grp < g.G; ++grp) {
+    const int64_t* koff = job.koff + grp * g.K;
+    const float* a = job.w + grp * g.Og * g.K;
+    if (job.wide) {
+      job.kern.panel(a, g.K, g.Og, job.planes + q0, koff, g.K, c, false);
+    } else {
+      pack_panel(job.planes, koff, g.K, src, nr, packed);
+      job.kern.panel(a, g.K, g.Og, packed, kp, g.K, c, false);
+    }
+    conv_epilogue_panel(job.ep, c, g.Og, grp * g.Og, nr, dst, g.OH * g.OW, res, job.y);
+  }
+}
+
+}  // namespace
+
+void conv2d_gemm_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams& p, MutViewF32 y) {
+  const ConvGeom g = conv_geom(x.shape, w.shape, p, y.shape);
+  const GemmKernel& kern = gemm_kernel();
+  const int64_t grid = g.N * g.Hq * g.Wq, outputs = g.N * g.OH * g.OW;
+  const bool wide = static_cast<double>(outputs) >= kWideMinUseful * static_cast<double>(grid);
+  const int64_t cols = wide ? grid : outputs;
+  const int64_t panels = (cols + kern.nr - 1) / kern.nr;
+  thread_local std::vector<float> planes;
+  build_planes(g, x.data, g.max_tap + panels * kern.nr - std::min(cols, grid) + kern.nr, 0.0f, planes);
+  const std::vector<int64_t> koff = tap_offsets(g);
+  const PanelJob job{g, kern, planes.data(), koff.data(), w.data, ep, y.data, wide, cols};
+  parallel_for_chunks(panels, 1, [&](int64_t b, int64_t e, int64_t) {
+    for (int64_t pnl = b; pnl < e; ++pnl) run_panel(job, pnl * kern.nr);
+  });
+}
+
+}  // namespace mqcalib::exec_detail
