@@ -56,15 +56,24 @@ inline float exp_f32(float x) {
 
 inline float activation_scalar_f32(Activation a, float v, const ActivationParams& p) {
   switch (a) {
-    case Activation::Relu: return v < 0.0f ? 0.0f : v;
-    case Activation::Relu6: return clamp_f32(v, 0.0f, 6.0f);
-    case Activation::Hardtanh: return clamp_f32(v, p.min_val, p.max_val);
-    case Activation::Silu: return v / (1.0f + exp_f32(-v));
-    case Activation::Sigmoid: return 1.0f / (1.0f + exp_f32(-v));
-    case Activation::Tanh: return std::tanh(v);
-    case Activation::Hardswish: return v * clamp_f32(v + 3.0f, 0.0f, 6.0f) / 6.0f;
-    case Activation::Hardsigmoid: return clamp_f32(v + 3.0f, 0.0f, 6.0f) / 6.0f;
-    case Activation::GeluErf: return v * 0.5f * (1.0f + std::erf(v * kSqrtHalf));
+    case Activation::Relu:
+      return v < 0.0f ? 0.0f : v;
+    case Activation::Relu6:
+      return clamp_f32(v, 0.0f, 6.0f);
+    case Activation::Hardtanh:
+      return clamp_f32(v, p.min_val, p.max_val);
+    case Activation::Silu:
+      return v / (1.0f + exp_f32(-v));
+    case Activation::Sigmoid:
+      return 1.0f / (1.0f + exp_f32(-v));
+    case Activation::Tanh:
+      return std::tanh(v);
+    case Activation::Hardswish:
+      return v * clamp_f32(v + 3.0f, 0.0f, 6.0f) / 6.0f;
+    case Activation::Hardsigmoid:
+      return clamp_f32(v + 3.0f, 0.0f, 6.0f) / 6.0f;
+    case Activation::GeluErf:
+      return v * 0.5f * (1.0f + std::erf(v * kSqrtHalf));
     case Activation::GeluTanh: {
       const float inner = kSqrt2OverPi * (v + kGeluCubic * v * v * v);
       return 0.5f * v * (1.0f + std::tanh(inner));

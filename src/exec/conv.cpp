@@ -87,8 +87,8 @@ void conv2d_nchw_f32_ref(ViewF32 x, ViewF32 w, const float* bias, const Conv2dPa
               for (int64_t j = 0; j < KW; ++j) {
                 const int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
                 if (iw < 0 || iw >= W) continue;
-                acc = std::fma(x.data[((n * C + g * Cg + c) * H + ih) * W + iw], w.data[((o * Cg + c) * KH + i) * KW + j],
-                               acc);
+                acc = std::fma(x.data[((n * C + g * Cg + c) * H + ih) * W + iw],
+                               w.data[((o * Cg + c) * KH + i) * KW + j], acc);
               }
             }
           y.data[((n * O + o) * OH + oh) * OW + ow] = bias ? acc + bias[o] : acc;

@@ -17,13 +17,13 @@ namespace mqcalib::exec_detail {
 
 namespace {
 
-constexpr int64_t kChunkCols = 512;       // grid columns per task
-constexpr int64_t kTaskFmas = 1 << 15;    // multiply-adds per parallel chunk of tasks, at least
+constexpr int64_t kChunkCols = 512;     // grid columns per task
+constexpr int64_t kTaskFmas = 1 << 15;  // multiply-adds per parallel chunk of tasks, at least
 
 struct DepthwiseScratch {
   std::vector<float> acc, res;
   std::vector<int64_t> dst;
-  uint64_t dst_call = 0;   // the call and column chunk dst holds
+  uint64_t dst_call = 0;  // the call and column chunk dst holds
   int64_t dst_chunk = -1;
 };
 
@@ -38,8 +38,8 @@ void grid_columns(const ConvGeom& g, int64_t m0, int64_t len, int64_t* dst) {
   }
 }
 
-void depthwise_task(const ConvGeom& g, const float* planes, const int64_t* koff, const float* w,
-                    const ConvEpilogue& ep, uint64_t call, int64_t chunk, int64_t o, float* y) {
+void depthwise_task(const ConvGeom& g, const float* planes, const int64_t* koff, const float* w, const ConvEpilogue& ep,
+                    uint64_t call, int64_t chunk, int64_t o, float* y) {
   thread_local DepthwiseScratch s;
   if (s.acc.size() < static_cast<size_t>(kChunkCols)) {
     s.acc.resize(kChunkCols);
@@ -70,8 +70,7 @@ void conv2d_depthwise_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, con
   const uint64_t call = ++g_calls;
   const float* pl = planes.data();  // the caller's thread_local: workers must not name it
   parallel_for_chunks(chunks * g.O, per_task, [&](int64_t b, int64_t e, int64_t) {
-    for (int64_t u = b; u < e; ++u)
-      depthwise_task(g, pl, koff.data(), w.data, ep, call, u / g.O, u % g.O, y.data);
+    for (int64_t u = b; u < e; ++u) depthwise_task(g, pl, koff.data(), w.data, ep, call, u / g.O, u % g.O, y.data);
   });
 }
 

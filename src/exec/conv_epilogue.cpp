@@ -43,8 +43,7 @@ void conv_epilogue_panel(const ConvEpilogue& ep, float* c, int64_t rows, int64_t
     }
     int64_t e = j + 1;
     while (e < nr && dst[e] == dst[e - 1] + 1) ++e;
-    for (int64_t r = 0; r < rows; ++r)
-      std::copy(c + r * nr + j, c + r * nr + e, y + (o0 + r) * plane + dst[j]);
+    for (int64_t r = 0; r < rows; ++r) std::copy(c + r * nr + j, c + r * nr + e, y + (o0 + r) * plane + dst[j]);
     j = e;
   }
 }

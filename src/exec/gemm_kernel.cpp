@@ -39,8 +39,8 @@ const GemmKernel& gemm_kernel_scalar() {
 const GemmKernel& gemm_kernel() {
   static const GemmKernel& k = [&]() -> const GemmKernel& {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
       return gemm_kernel_avx512();  // the x86-64-v4 set the AVX-512 build is compiled for
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return gemm_kernel_avx2();
     return gemm_kernel_scalar();

@@ -18,8 +18,8 @@
 
 namespace mqcalib::exec_detail {
 
-using GemmPanelFn = void (*)(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff,
-                             int64_t K, float* c, bool accumulate);
+using GemmPanelFn = void (*)(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff, int64_t K,
+                             float* c, bool accumulate);
 
 // One row of the same formula over any number of columns (depthwise convs: a row per channel):
 //   c[j] = sum over k in [0, K) of a[k] * b[koff[k] + j]   for j < len, the same fma chain.

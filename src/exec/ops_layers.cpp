@@ -13,7 +13,7 @@ std::vector<TensorF32> run_conv2d(const OpArgs& a) {
   const Params& p = a.node.params;
   const Conv2dParams cp = conv2d_params(a.node.attrs);
   std::vector<TensorF32> out;
-  out.emplace_back(conv2d_output_shape(a.x().shape(), p.weight.shape(), cp));
+  out.push_back(a.alloc(conv2d_output_shape(a.x().shape(), p.weight.shape(), cp)));
   conv2d_nchw_f32(a.x(), p.weight, p.bias.empty() ? nullptr : p.bias.data(), cp, out[0].mut_view());
   return out;
 }
@@ -29,7 +29,7 @@ std::vector<TensorF32> run_linear(const OpArgs& a) {
   Shape os = x.shape();
   os.back() = O;
   std::vector<TensorF32> out;
-  out.emplace_back(os);
+  out.push_back(a.alloc(os));
   linear_f32(ViewF32{x.data(), {M, I}}, p.weight, p.bias.empty() ? nullptr : p.bias.data(),
              MutViewF32{out[0].data(), {M, O}});
   return out;

@@ -50,7 +50,7 @@ std::vector<TensorF32> run_binary(const OpArgs& a) {
     out.push_back(std::move(*a.in[host]));
     binary_f32(op, out[0].view(), a.x(1 - host).view(), out[0].mut_view());
   } else {
-    out.emplace_back(s);
+    out.push_back(a.alloc(s));
     binary_f32(op, a.x(0), a.x(1), out[0].mut_view());
   }
   return out;

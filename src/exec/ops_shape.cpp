@@ -37,7 +37,7 @@ std::vector<TensorF32> split_sections(const OpArgs& a, const std::vector<int64_t
   for (int64_t s : sizes) {
     Shape sh = x.shape();
     sh[axis] = s;
-    out.emplace_back(sh);
+    out.push_back(a.alloc(sh));
   }
   for (TensorF32& t : out) views.push_back(t.mut_view());
   split_f32(x, axis, sizes, views);
@@ -54,7 +54,7 @@ std::vector<TensorF32> run_cat(const OpArgs& a) {
     shapes.push_back(t->shape());
   }
   std::vector<TensorF32> out;
-  out.emplace_back(cat_output_shape(shapes, a.node.attrs.axis));
+  out.push_back(a.alloc(cat_output_shape(shapes, a.node.attrs.axis)));
   cat_f32(xs, a.node.attrs.axis, out[0].mut_view());
   return out;
 }
@@ -62,7 +62,7 @@ std::vector<TensorF32> run_cat(const OpArgs& a) {
 std::vector<TensorF32> run_max_pool2d(const OpArgs& a) {
   const Pool2dParams p = pool_params(a.node.attrs);
   std::vector<TensorF32> out;
-  out.emplace_back(pool2d_output_shape(a.x().shape(), p));
+  out.push_back(a.alloc(pool2d_output_shape(a.x().shape(), p)));
   max_pool2d_nchw_f32(a.x(), p, out[0].mut_view());
   return out;
 }
@@ -70,7 +70,7 @@ std::vector<TensorF32> run_max_pool2d(const OpArgs& a) {
 std::vector<TensorF32> run_avg_pool2d(const OpArgs& a) {
   const Pool2dParams p = pool_params(a.node.attrs);
   std::vector<TensorF32> out;
-  out.emplace_back(pool2d_output_shape(a.x().shape(), p));
+  out.push_back(a.alloc(pool2d_output_shape(a.x().shape(), p)));
   avg_pool2d_nchw_f32(a.x(), p, out[0].mut_view());
   return out;
 }
@@ -80,7 +80,7 @@ std::vector<TensorF32> run_adaptive_avg_pool2d(const OpArgs& a) {
   if (x.rank() != 4) throw Error("input must be [N,C,H,W], got " + shape_to_string(x.shape()));
   const int64_t oh = a.node.attrs.output_size[0], ow = a.node.attrs.output_size[1];
   std::vector<TensorF32> out;
-  out.emplace_back(Shape{x.dim(0), x.dim(1), oh, ow});
+  out.push_back(a.alloc(Shape{x.dim(0), x.dim(1), oh, ow}));
   adaptive_avg_pool2d_nchw_f32(x, oh, ow, out[0].mut_view());
   return out;
 }
@@ -88,14 +88,14 @@ std::vector<TensorF32> run_adaptive_avg_pool2d(const OpArgs& a) {
 std::vector<TensorF32> run_mean(const OpArgs& a) {
   const Attrs& at = a.node.attrs;
   std::vector<TensorF32> out;
-  out.emplace_back(mean_output_shape(a.x().shape(), at.dims, at.keepdim));
+  out.push_back(a.alloc(mean_output_shape(a.x().shape(), at.dims, at.keepdim)));
   mean_f32(a.x(), at.dims, at.keepdim, out[0].mut_view());
   return out;
 }
 
 std::vector<TensorF32> run_transpose(const OpArgs& a) {
   std::vector<TensorF32> out;
-  out.emplace_back(transpose_output_shape(a.x().shape(), a.node.attrs.dims));
+  out.push_back(a.alloc(transpose_output_shape(a.x().shape(), a.node.attrs.dims)));
   transpose_f32(a.x(), a.node.attrs.dims, out[0].mut_view());
   return out;
 }
@@ -110,7 +110,7 @@ std::vector<TensorF32> run_split(const OpArgs& a) { return split_sections(a, a.n
 
 std::vector<TensorF32> run_softmax(const OpArgs& a) {
   std::vector<TensorF32> out;
-  out.emplace_back(a.x().shape());
+  out.push_back(a.alloc(a.x().shape()));
   softmax_f32(a.x(), a.node.attrs.axis, out[0].mut_view());
   return out;
 }

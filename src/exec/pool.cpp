@@ -121,30 +121,42 @@ Shape pool2d_output_shape(const Shape& x, const Pool2dParams& p) {
 
 void max_pool2d_nchw_f32(ViewF32 x, const Pool2dParams& p, MutViewF32 y) {
   check_out(y, pool2d_output_shape(x.shape, p), "max_pool2d");
-  for_planes(x, y, [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
-    max_plane(xp, H, W, p, yp, OH, OW);
-  }, true);
+  for_planes(
+      x, y,
+      [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
+        max_plane(xp, H, W, p, yp, OH, OW);
+      },
+      true);
 }
 void max_pool2d_nchw_f32_ref(ViewF32 x, const Pool2dParams& p, MutViewF32 y) {
   check_out(y, pool2d_output_shape(x.shape, p), "max_pool2d");
-  for_planes(x, y, [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
-    max_plane(xp, H, W, p, yp, OH, OW);
-  }, false);
+  for_planes(
+      x, y,
+      [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
+        max_plane(xp, H, W, p, yp, OH, OW);
+      },
+      false);
 }
 
 void avg_pool2d_nchw_f32(ViewF32 x, const Pool2dParams& p, MutViewF32 y) {
   if (p.dil_h != 1 || p.dil_w != 1) throw Error("avg_pool2d: dilation must be 1");
   check_out(y, pool2d_output_shape(x.shape, p), "avg_pool2d");
-  for_planes(x, y, [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
-    avg_plane(xp, H, W, p, yp, OH, OW);
-  }, true);
+  for_planes(
+      x, y,
+      [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
+        avg_plane(xp, H, W, p, yp, OH, OW);
+      },
+      true);
 }
 void avg_pool2d_nchw_f32_ref(ViewF32 x, const Pool2dParams& p, MutViewF32 y) {
   if (p.dil_h != 1 || p.dil_w != 1) throw Error("avg_pool2d: dilation must be 1");
   check_out(y, pool2d_output_shape(x.shape, p), "avg_pool2d");
-  for_planes(x, y, [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
-    avg_plane(xp, H, W, p, yp, OH, OW);
-  }, false);
+  for_planes(
+      x, y,
+      [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
+        avg_plane(xp, H, W, p, yp, OH, OW);
+      },
+      false);
 }
 
 void adaptive_avg_pool2d_nchw_f32(ViewF32 x, int64_t out_h, int64_t out_w, MutViewF32 y) {

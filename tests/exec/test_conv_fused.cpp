@@ -149,7 +149,8 @@ TEST_CASE("conv2d: the fused epilogue gives the bits of the unfused ops") {
 TEST_CASE("conv2d: wide and packed panels, depthwise and linear bit-identical at 1, 2 and 3 threads") {
   const TensorF32 x = random_tensor({9, 16, 20, 20}, 71), w = random_tensor({40, 16, 3, 3}, 72);
   const TensorF32 xs = random_tensor({33, 64, 2, 2}, 73), ws = random_tensor({70, 64, 3, 3}, 74);
-  const TensorF32 wd = random_tensor({16, 1, 5, 5}, 75), xl = random_tensor({45, 200}, 76), wl = random_tensor({30, 200}, 77);
+  const TensorF32 wd = random_tensor({16, 1, 5, 5}, 75), xl = random_tensor({45, 200}, 76),
+                  wl = random_tensor({30, 200}, 77);
   auto run_all = [&] {
     std::vector<TensorF32> r;
     for (const auto& [xx, ww, p] : {std::tuple{&x, &w, conv_params(1, 1)}, std::tuple{&xs, &ws, conv_params(1, 1)},
