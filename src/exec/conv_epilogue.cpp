@@ -34,7 +34,8 @@ void conv_epilogue_panel(const ConvEpilogue& ep, float* c, int64_t rows, int64_t
       for (int64_t j = 0; j < nr; ++j) scratch[r * nr + j] = dst[j] >= 0 ? res[dst[j]] : 0.0f;
     }
   if (has_post_bias_steps(ep)) conv_epilogue_values(ep, c, ep.residual ? scratch : nullptr, rows * nr);
-  // Columns that are consecutive in y (one sample's consecutive positions) are stored as runs.
+  // Columns that are consecutive in y (one sample's consecutive positions) are stored as runs, by
+  // plain loops (runs are short on small maps).
   int64_t j = 0;
   while (j < nr) {
     if (dst[j] < 0) {
@@ -43,7 +44,12 @@ void conv_epilogue_panel(const ConvEpilogue& ep, float* c, int64_t rows, int64_t
     }
     int64_t e = j + 1;
     while (e < nr && dst[e] == dst[e - 1] + 1) ++e;
-    for (int64_t r = 0; r < rows; ++r) std::copy(c + r * nr + j, c + r * nr + e, y + (o0 + r) * plane + dst[j]);
+    const int64_t len = e - j;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* src = c + r * nr + j;
+      float* out = y + (o0 + r) * plane + dst[j];
+      for (int64_t t = 0; t < len; ++t) out[t] = src[t];
+    }
     j = e;
   }
 }

@@ -52,37 +52,45 @@ std::vector<int64_t> tap_offsets(const ConvGeom& g) {
 
 namespace {
 
-// One (channel, sample) of the planes: every phase's Hq x Wq grid, padding `pad`.
-void build_plane(const ConvGeom& g, const float* xc, int64_t c, int64_t n, float pad, float* planes) {
+// One (channel, sample) of the planes: every phase's Hq x Wq grid, padding `pad`; `channel` points
+// at the channel's first phase plane.
+void build_plane(const ConvGeom& g, const float* xc, int64_t n, float pad, float* channel) {
   const Conv2dParams& p = g.p;
+  const int64_t Wq = g.Wq;
   for (int64_t a = 0; a < p.stride_h; ++a)
     for (int64_t b = 0; b < p.stride_w; ++b) {
-      float* dst = planes + (c * g.phases + a * p.stride_w + b) * g.plane + n * g.Hq * g.Wq;
+      float* dst = channel + (a * p.stride_w + b) * g.plane + n * g.Hq * Wq;
+      // columns cq with iw = cq * s + b - pad in [0, W): [lo, hi); the rest is padding. Plain loops:
+      // the rows are short, a library call per piece would cost more than the copy.
+      const int64_t s_w = p.stride_w, off = b - p.pad_w;
+      const int64_t lo = std::min(Wq, off >= 0 ? 0 : (-off + s_w - 1) / s_w);
+      const int64_t hi = std::max(lo, std::min(Wq, (g.W - 1 - off) / s_w + 1));
       for (int64_t rq = 0; rq < g.Hq; ++rq) {
-        float* row = dst + rq * g.Wq;
+        float* row = dst + rq * Wq;
         const int64_t ih = rq * p.stride_h + a - p.pad_h;
         if (ih < 0 || ih >= g.H) {
-          std::fill(row, row + g.Wq, pad);
+          for (int64_t cq = 0; cq < Wq; ++cq) row[cq] = pad;
           continue;
         }
-        const float* src = xc + ih * g.W;
-        if (p.stride_w == 1) {  // columns [0, pad) and [pad + W, Wq) are padding
-          const int64_t lo = std::min(g.Wq, p.pad_w), hi = std::min(g.Wq, p.pad_w + g.W);
-          std::fill(row, row + lo, pad);
-          std::copy(src, src + (hi - lo), row + lo);
-          std::fill(row + hi, row + g.Wq, pad);
-          continue;
+        const float* sp = xc + ih * g.W + off;
+        for (int64_t cq = 0; cq < lo; ++cq) row[cq] = pad;
+        if (s_w == 1) {
+          for (int64_t cq = lo; cq < hi; ++cq) row[cq] = sp[cq];
+        } else if (s_w == 2) {  // a constant stride vectorizes
+          for (int64_t cq = lo; cq < hi; ++cq) row[cq] = sp[2 * cq];
+        } else {
+          for (int64_t cq = lo; cq < hi; ++cq) row[cq] = sp[cq * s_w];
         }
-        for (int64_t cq = 0; cq < g.Wq; ++cq) {
-          const int64_t iw = cq * p.stride_w + b - p.pad_w;
-          row[cq] = iw >= 0 && iw < g.W ? src[iw] : pad;
-        }
+        for (int64_t cq = hi; cq < Wq; ++cq) row[cq] = pad;
       }
     }
 }
 
-// The planes of the whole batch, plus `slack` zero floats that junk columns may read.
 }  // namespace
+
+void build_channel_planes(const ConvGeom& g, const float* x, int64_t c, float pad_value, float* out) {
+  for (int64_t n = 0; n < g.N; ++n) build_plane(g, x + (n * g.C + c) * g.H * g.W, n, pad_value, out);
+}
 
 void build_planes(const ConvGeom& g, const float* x, int64_t slack, float pad_value, std::vector<float>& planes) {
   const int64_t total = g.C * g.phases * g.plane + slack;
@@ -92,9 +100,26 @@ void build_planes(const ConvGeom& g, const float* x, int64_t slack, float pad_va
   parallel_for_chunks(g.C * g.N, 16, [&](int64_t b, int64_t e, int64_t) {
     for (int64_t u = b; u < e; ++u) {
       const int64_t c = u / g.N, n = u % g.N;
-      build_plane(g, x + (n * g.C + c) * g.H * g.W, c, n, pad_value, pl);
+      build_plane(g, x + (n * g.C + c) * g.H * g.W, n, pad_value, pl + c * g.phases * g.plane);
     }
   });
+}
+
+void grid_columns(const ConvGeom& g, int64_t m0, int64_t len, int64_t* dst, int64_t* src) {
+  const int64_t per_grid = g.Hq * g.Wq, per_out = g.OH * g.OW;
+  int64_t n = m0 / per_grid, oh = (m0 % per_grid) / g.Wq, ow = m0 % g.Wq;
+  for (int64_t j = 0; j < len; ++j) {
+    const bool out = m0 + j < g.plane && oh < g.OH && ow < g.OW;
+    dst[j] = out ? n * g.O * per_out + oh * g.OW + ow : -1;
+    if (src) src[j] = out ? m0 + j : -1;
+    if (++ow == g.Wq) {
+      ow = 0;
+      if (++oh == g.Hq) {
+        oh = 0;
+        ++n;
+      }
+    }
+  }
 }
 
 namespace {
@@ -122,24 +147,24 @@ T* grown(std::vector<T>& v, int64_t n) {
 // Panel columns [q0, q0 + nr) of `cols` columns; `wide`: columns are grid positions m, else outputs q.
 // dst[j] = y offset of the column's (n, 0, oh, ow) or -1; src[j] = its grid position m (packed mode).
 void panel_columns(const ConvGeom& g, bool wide, int64_t q0, int64_t nr, int64_t cols, int64_t* dst, int64_t* src) {
-  const int64_t per_out = g.OH * g.OW, per_grid = g.Hq * g.Wq;
+  if (wide) return grid_columns(g, q0, nr, dst, src);
+  // packed: column q = (n, oh, ow) over the outputs, counted incrementally from q0
+  const int64_t per_out = g.OH * g.OW;
+  int64_t n = q0 / per_out, oh = (q0 % per_out) / g.OW, ow = q0 % g.OW;
   for (int64_t j = 0; j < nr; ++j) {
-    const int64_t q = q0 + j;
-    dst[j] = src[j] = -1;
-    if (q >= cols) continue;
-    int64_t n, oh, ow;
-    if (wide) {
-      n = q / per_grid;
-      oh = (q % per_grid) / g.Wq;
-      ow = q % g.Wq;
-      if (oh >= g.OH || ow >= g.OW) continue;
-    } else {
-      n = q / per_out;
-      oh = (q % per_out) / g.OW;
-      ow = q % g.OW;
+    if (q0 + j >= cols) {
+      dst[j] = src[j] = -1;
+      continue;
     }
     dst[j] = n * g.O * per_out + oh * g.OW + ow;
     src[j] = (n * g.Hq + oh) * g.Wq + ow;
+    if (++ow == g.OW) {
+      ow = 0;
+      if (++oh == g.OH) {
+        oh = 0;
+        ++n;
+      }
+    }
   }
 }
 

@@ -42,7 +42,23 @@ std::vector<int64_t> tap_offsets(const ConvGeom& g);
 // junk columns may read; `planes` grows as needed. Parallel over (channel, sample).
 void build_planes(const ConvGeom& g, const float* x, int64_t slack, float pad_value, std::vector<float>& planes);
 
-// The depthwise path of conv2d_nchw_f32 (conv_depthwise.cpp): on the same planes, each output
+// The planes of input channel c alone (all samples, every phase) into out[phases * plane + slack]:
+// out's layout is the channel's block of build_planes' (tap offsets relative to the channel:
+// koff[k] - c * phases * plane). Serial: for tasks that consume one channel at a time.
+void build_channel_planes(const ConvGeom& g, const float* x, int64_t c, float pad_value, float* out);
+
+// Output offsets of grid columns [m0, m0 + len): dst[j] = y offset n * O * OH * OW + oh * OW + ow
+// of column m0 + j's output (channel 0), -1 for a junk column or one past the grid; src[j] (when
+// src is not null) = m0 + j for an output, -1 otherwise. Counted incrementally (no division per column).
+void grid_columns(const ConvGeom& g, int64_t m0, int64_t len, int64_t* dst, int64_t* src = nullptr);
+
+// The depthwise path for one output channel per input channel (conv_depthwise_cl.cpp): per sample,
+// channels-last and vectorized over the channels, no junk positions.
+void conv2d_depthwise_cl_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams& p, MutViewF32 y);
+// Small maps, where most of the planes' grid would be padding (less than half of it outputs).
+bool depthwise_prefers_channels_last(const Shape& x, const Shape& w, const Conv2dParams& p, const Shape& y);
+
+// The depthwise path of conv2d_nchw_f32 for channel multipliers > 1 (conv_depthwise.cpp): on the same planes, each output
 // channel a vector loop over the grid per tap.
 void conv2d_depthwise_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams& p, MutViewF32 y);
 

@@ -194,3 +194,22 @@ TEST_CASE("exp_f32: within 1 ulp of std::exp, and its limits") {
   CHECK(detail::exp_f32(0.0f) == 1.0f);
   CHECK(detail::exp_f32(-200.0f) == 0.0f);
 }
+
+TEST_CASE("max pool on the phase planes: NaN windows, ceil_mode and dilation as the reference, bit for bit") {
+  TensorF32 x = random_tensor({3, 5, 14, 13}, 90);
+  for (int64_t i = 0; i < x.size(); i += 37) x[i] = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t i = 5; i < x.size(); i += 53) x[i] = -std::numeric_limits<float>::infinity();
+  for (bool ceil : {false, true})
+    for (int64_t s : {1, 2}) {
+      Pool2dParams p;
+      p.kernel_h = p.kernel_w = 3;
+      p.stride_h = p.stride_w = s;
+      p.pad_h = p.pad_w = 1;
+      p.dil_h = s;  // dilated rows on the stride-2 case
+      p.ceil_mode = ceil;
+      TensorF32 y(pool2d_output_shape(x.shape(), p)), yr(pool2d_output_shape(x.shape(), p));
+      max_pool2d_nchw_f32(x, p, y.mut_view());
+      max_pool2d_nchw_f32_ref(x, p, yr.mut_view());
+      CHECK(bit_identical(y, yr));
+    }
+}
