@@ -4,7 +4,8 @@
 // forward runs), LibTorch loads the same file frozen (torch::jit::freeze: conv+BN folded, weights
 // prepacked) and runs under InferenceMode. Both sides use kThreads threads (omp_set_num_threads,
 // at::set_num_threads), the same batch of kBatch random inputs; each side is warmed up, then timed
-// kRuns times; the median ms per batch of each side and the ratio engine / LibTorch are printed,
+// kRuns times, the two sides alternating run by run (both see the same load); the median ms per batch
+// of each side and the ratio engine / LibTorch are printed,
 // with the -march of the build (meson option `march`) and the max relative difference of the outputs.
 //
 // Usage: bench_forward [--profile] [--threads N] [--cpu-time] MODEL.pt@CxHxW [MODEL.pt@CxHxW ...]
@@ -27,6 +28,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -79,16 +81,29 @@ double now_ms() {
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
 }
 
-double median_ms(const std::function<void()>& f) {
-  for (int i = 0; i < kWarmup; ++i) f();
-  std::vector<double> ms;
-  for (int i = 0; i < kRuns; ++i) {
-    const double t0 = now_ms();
-    f();
-    ms.push_back(now_ms() - t0);
-  }
+double median(std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
-  return 0.5 * (ms[kRuns / 2 - 1] + ms[kRuns / 2]);
+  const size_t n = ms.size();
+  return n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+}
+
+// Median ms of each side, the two sides' runs alternating (one engine run, one LibTorch run, ...) so
+// that both see the same machine load. Each side sets its own thread count before its run.
+std::pair<double, double> median_ms_alternating(const std::function<void()>& a, const std::function<void()>& b) {
+  for (int i = 0; i < kWarmup; ++i) {
+    a();
+    b();
+  }
+  std::vector<double> ma, mb;
+  for (int i = 0; i < kRuns; ++i) {
+    double t0 = now_ms();
+    a();
+    ma.push_back(now_ms() - t0);
+    t0 = now_ms();
+    b();
+    mb.push_back(now_ms() - t0);
+  }
+  return {median(ma), median(mb)};
 }
 
 double max_rel_diff(const TensorF32& a, const TensorF32& b) {
@@ -153,9 +168,9 @@ void bench_one(const ModelArg& m) {
 
   TensorF32 out_engine, out_torch;
   omp_set_num_threads(g_threads);
-  const double engine_ms = median_ms([&] { out_engine = std::move(ex.run({x})[0]); });
   set_libtorch_threads(g_threads);
-  const double torch_ms = median_ms([&] { out_torch = ref.forward(x); });
+  const auto [engine_ms, torch_ms] = median_ms_alternating([&] { out_engine = std::move(ex.run({x})[0]); },
+                                                           [&] { out_torch = ref.forward(x); });
   std::printf(
       "%-40s %-12s %5zu BN folded  engine %9.2f ms  libtorch %9.2f ms  engine/libtorch %5.2f  "
       "max rel diff %.1e\n",
@@ -186,7 +201,8 @@ int main(int argc, char** argv) {
         models.push_back(parse_arg(argv[i]));
     }
     std::printf(
-        "bench_forward: FP32 forward, batch %lld, %d threads each side, median %s of %d runs after %d warm-up; "
+        "bench_forward: FP32 forward, batch %lld, %d threads each side, median %s of %d alternating runs after %d "
+        "warm-up; "
         "-march=%s; LibTorch frozen (torch::jit::freeze) under InferenceMode, engine with BN folded\n",
         static_cast<long long>(kBatch), g_threads, g_cpu_time ? "CPU time" : "wall time", kRuns, kWarmup,
         std::string(MQCALIB_MARCH).empty() ? "(compiler default)" : MQCALIB_MARCH);

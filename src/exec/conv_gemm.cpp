@@ -127,16 +127,16 @@ namespace {
 // Wide mode when at least this share of the planes' grid are outputs (else packed panels).
 constexpr double kWideMinUseful = 0.7;
 
+// wide / packed: see conv_gemm.h. direct: a 1x1, stride-1, unpadded conv reads x itself (tap k of
+// column (n, p) at x + n C P + k P + p): a panel within one sample is read in place, one that spans
+// two samples is packed from x.
+enum class Mode { Wide, Packed, Direct };
+
 // Per-thread scratch of a panel task.
 struct PanelScratch {
   std::vector<float> c, res, packed;
   std::vector<int64_t> dst, src, koff_packed;
 };
-
-PanelScratch& panel_scratch() {
-  thread_local PanelScratch s;
-  return s;
-}
 
 template <class T>
 T* grown(std::vector<T>& v, int64_t n) {
@@ -144,11 +144,10 @@ T* grown(std::vector<T>& v, int64_t n) {
   return v.data();
 }
 
-// Panel columns [q0, q0 + nr) of `cols` columns; `wide`: columns are grid positions m, else outputs q.
-// dst[j] = y offset of the column's (n, 0, oh, ow) or -1; src[j] = its grid position m (packed mode).
-void panel_columns(const ConvGeom& g, bool wide, int64_t q0, int64_t nr, int64_t cols, int64_t* dst, int64_t* src) {
-  if (wide) return grid_columns(g, q0, nr, dst, src);
-  // packed: column q = (n, oh, ow) over the outputs, counted incrementally from q0
+// Output columns [q0, q0 + nr) of `cols`, q = (n, oh, ow) counted incrementally: dst[j] = y offset of
+// its (n, 0, oh, ow), src[j] = the offset its taps are read at (grid position for packed, x offset
+// of (n, 0, p) for direct), -1 past the end.
+void output_columns(const ConvGeom& g, Mode mode, int64_t q0, int64_t nr, int64_t cols, int64_t* dst, int64_t* src) {
   const int64_t per_out = g.OH * g.OW;
   int64_t n = q0 / per_out, oh = (q0 % per_out) / g.OW, ow = q0 % g.OW;
   for (int64_t j = 0; j < nr; ++j) {
@@ -157,7 +156,7 @@ void panel_columns(const ConvGeom& g, bool wide, int64_t q0, int64_t nr, int64_t
       continue;
     }
     dst[j] = n * g.O * per_out + oh * g.OW + ow;
-    src[j] = (n * g.Hq + oh) * g.Wq + ow;
+    src[j] = mode == Mode::Direct ? n * g.C * per_out + oh * g.OW + ow : (n * g.Hq + oh) * g.Wq + ow;
     if (++ow == g.OW) {
       ow = 0;
       if (++oh == g.OH) {
@@ -169,51 +168,61 @@ void panel_columns(const ConvGeom& g, bool wide, int64_t q0, int64_t nr, int64_t
 }
 
 // packed[k * nr + j] = the tap k of column j (0 for a column past the end).
-void pack_panel(const float* planes, const int64_t* koff, int64_t K, const int64_t* src, int64_t nr, float* packed) {
+void pack_panel(const float* base, const int64_t* koff, int64_t K, const int64_t* src, int64_t nr, float* packed) {
   for (int64_t k = 0; k < K; ++k) {
-    const float* pk = planes + koff[k];
+    const float* pk = base + koff[k];
     float* out = packed + k * nr;
     for (int64_t j = 0; j < nr; ++j) out[j] = src[j] >= 0 ? pk[src[j]] : 0.0f;
   }
 }
 
+// True when the columns are nr consecutive offsets (a direct panel inside one sample).
+bool contiguous(const int64_t* src, int64_t nr) {
+  for (int64_t j = 0; j < nr; ++j)
+    if (src[j] != src[0] + j || src[j] < 0) return false;
+  return true;
+}
+
 struct PanelJob {
   const ConvGeom& g;
   const GemmKernel& kern;
-  const float* planes;
+  const float* base;    // the planes, or x (direct)
   const int64_t* koff;  // all channels
   const float* w;
   const ConvEpilogue& ep;
   float* y;
-  bool wide;
+  Mode mode;
   int64_t cols;
 };
 
-void run_panel(const PanelJob& job, int64_t q0) {
+void run_panel(const PanelJob& job, PanelScratch& s, int64_t q0) {
   const ConvGeom& g = job.g;
   const int64_t nr = job.kern.nr;
-  PanelScratch& s = panel_scratch();
   float* c = grown(s.c, g.Og * nr);
   float* res = grown(s.res, g.Og * nr);
   int64_t* dst = grown(s.dst, nr);
   int64_t* src = grown(s.src, nr);
-  panel_columns(g, job.wide, q0, nr, job.cols, dst, src);
-  const int64_t* kp = nullptr;
+  if (job.mode == Mode::Wide)
+    grid_columns(g, q0, nr, dst, src);
+  else
+    output_columns(g, job.mode, q0, nr, job.cols, dst, src);
+  const bool in_place = job.mode == Mode::Wide || (job.mode == Mode::Direct && contiguous(src, nr));
+  const float* b = job.mode == Mode::Wide ? job.base + q0 : job.base + src[0];
   float* packed = nullptr;
-  if (!job.wide) {
+  int64_t* koff_p = nullptr;
+  if (!in_place) {
     packed = grown(s.packed, g.K * nr);
-    int64_t* koff_p = grown(s.koff_packed, g.K);
+    koff_p = grown(s.koff_packed, g.K);
     for (int64_t k = 0; k < g.K; ++k) koff_p[k] = k * nr;
-    kp = koff_p;
   }
   for (int64_t grp = 0; grp < g.G; ++grp) {
     const int64_t* koff = job.koff + grp * g.K;
     const float* a = job.w + grp * g.Og * g.K;
-    if (job.wide) {
-      job.kern.panel(a, g.K, g.Og, job.planes + q0, koff, g.K, c, false);
+    if (in_place) {
+      job.kern.panel(a, g.K, g.Og, b, koff, g.K, c, false);
     } else {
-      pack_panel(job.planes, koff, g.K, src, nr, packed);
-      job.kern.panel(a, g.K, g.Og, packed, kp, g.K, c, false);
+      pack_panel(job.base, koff, g.K, src, nr, packed);
+      job.kern.panel(a, g.K, g.Og, packed, koff_p, g.K, c, false);
     }
     conv_epilogue_panel(job.ep, c, g.Og, grp * g.Og, nr, dst, g.OH * g.OW, res, job.y);
   }
@@ -225,15 +234,27 @@ void conv2d_gemm_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Co
   const ConvGeom g = conv_geom(x.shape, w.shape, p, y.shape);
   const GemmKernel& kern = gemm_kernel();
   const int64_t grid = g.N * g.Hq * g.Wq, outputs = g.N * g.OH * g.OW;
-  const bool wide = static_cast<double>(outputs) >= kWideMinUseful * static_cast<double>(grid);
-  const int64_t cols = wide ? grid : outputs;
+  const bool one_by_one = g.KH == 1 && g.KW == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
+  const Mode mode = one_by_one ? Mode::Direct
+                    : static_cast<double>(outputs) >= kWideMinUseful * static_cast<double>(grid) ? Mode::Wide
+                                                                                                  : Mode::Packed;
+  const int64_t cols = mode == Mode::Wide ? grid : outputs;
   const int64_t panels = (cols + kern.nr - 1) / kern.nr;
+  std::vector<int64_t> koff;
+  const float* base = x.data;
   thread_local std::vector<float> planes;
-  build_planes(g, x.data, g.max_tap + panels * kern.nr - std::min(cols, grid) + kern.nr, 0.0f, planes);
-  const std::vector<int64_t> koff = tap_offsets(g);
-  const PanelJob job{g, kern, planes.data(), koff.data(), w.data, ep, y.data, wide, cols};
+  if (mode == Mode::Direct) {
+    koff.resize(static_cast<size_t>(g.C));
+    for (int64_t c = 0; c < g.C; ++c) koff[static_cast<size_t>(c)] = c * g.H * g.W;
+  } else {
+    build_planes(g, x.data, g.max_tap + panels * kern.nr - std::min(cols, grid) + kern.nr, 0.0f, planes);
+    koff = tap_offsets(g);
+    base = planes.data();  // the caller's thread_local: workers must not name it
+  }
+  const PanelJob job{g, kern, base, koff.data(), w.data, ep, y.data, mode, cols};
   parallel_for_chunks(panels, 1, [&](int64_t b, int64_t e, int64_t) {
-    for (int64_t pnl = b; pnl < e; ++pnl) run_panel(job, pnl * kern.nr);
+    thread_local PanelScratch scratch;
+    for (int64_t pnl = b; pnl < e; ++pnl) run_panel(job, scratch, pnl * kern.nr);
   });
 }
 
