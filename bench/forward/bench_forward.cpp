@@ -2,11 +2,14 @@
 //
 // For every model: the engine imports the TorchScript file and folds its BatchNorms (what a deployed
 // forward runs), LibTorch loads the same file frozen (torch::jit::freeze: conv+BN folded, weights
-// prepacked) and runs under InferenceMode. Both sides use kThreads threads (omp_set_num_threads,
+// prepacked) and runs under InferenceMode. Both sides use --threads threads (omp_set_num_threads,
 // at::set_num_threads), the same batch of kBatch random inputs; each side is warmed up, then timed
 // kRuns times, the two sides alternating run by run (both see the same load); the median ms per batch
 // of each side and the ratio engine / LibTorch are printed,
 // with the -march of the build (meson option `march`) and the max relative difference of the outputs.
+// Then the W8A8 simulation of the same graph (simulated.h: tensorrt's plan, min-max parameters from
+// the bench batch) run with OutputQuant (fused into the kernels) and with the pipeline's hook, each
+// against the engine's FP forward, and whether the two give the same bits.
 //
 // Usage: bench_forward [--profile] [--threads N] [--cpu-time] MODEL.pt@CxHxW [MODEL.pt@CxHxW ...]
 //   --profile   the engine's time per op and its slowest nodes, from hook timestamps
@@ -22,9 +25,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <cstdio>
 #include <functional>
 #include <random>
 #include <string>
@@ -36,6 +39,7 @@
 #include "graph/bn_fold.h"
 #include "import/libtorch_reference.h"
 #include "import/torchscript_import.h"
+#include "simulated.h"
 
 using namespace mqcalib;
 
@@ -87,23 +91,21 @@ double median(std::vector<double> ms) {
   return n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
 }
 
-// Median ms of each side, the two sides' runs alternating (one engine run, one LibTorch run, ...) so
-// that both see the same machine load. Each side sets its own thread count before its run.
-std::pair<double, double> median_ms_alternating(const std::function<void()>& a, const std::function<void()>& b) {
-  for (int i = 0; i < kWarmup; ++i) {
-    a();
-    b();
-  }
-  std::vector<double> ma, mb;
-  for (int i = 0; i < kRuns; ++i) {
-    double t0 = now_ms();
-    a();
-    ma.push_back(now_ms() - t0);
-    t0 = now_ms();
-    b();
-    mb.push_back(now_ms() - t0);
-  }
-  return {median(ma), median(mb)};
+// Median ms of each function, their runs interleaved (one run of each in turn, ...) so that all of them
+// see the same machine load.
+std::vector<double> medians_interleaved(const std::vector<std::function<void()>>& fs) {
+  for (int i = 0; i < kWarmup; ++i)
+    for (const auto& f : fs) f();
+  std::vector<std::vector<double>> ms(fs.size());
+  for (int i = 0; i < kRuns; ++i)
+    for (size_t k = 0; k < fs.size(); ++k) {
+      const double t0 = now_ms();
+      fs[k]();
+      ms[k].push_back(now_ms() - t0);
+    }
+  std::vector<double> out;
+  for (auto& m : ms) out.push_back(median(m));
+  return out;
 }
 
 double max_rel_diff(const TensorF32& a, const TensorF32& b) {
@@ -166,16 +168,29 @@ void bench_one(const ModelArg& m) {
   std::normal_distribution<float> nd(0.0f, 1.0f);
   for (int64_t i = 0; i < x.size(); ++i) x[i] = nd(rng);
 
-  TensorF32 out_engine, out_torch;
   omp_set_num_threads(g_threads);
   set_libtorch_threads(g_threads);
-  const auto [engine_ms, torch_ms] = median_ms_alternating([&] { out_engine = std::move(ex.run({x})[0]); },
-                                                           [&] { out_torch = ref.forward(x); });
+  const SimulatedModel sim = simulate_w8a8(g, x, "tensorrt");
+  const Executor sim_ex(sim.graph);
+  RunOptions fused;
+  fused.quant = &sim.quant;
+  const ValueHook hook = sim.hook_quant.hook();
+
+  TensorF32 out_engine, out_torch, out_fused, out_hooked;
+  const std::vector<double> ms =
+      medians_interleaved({[&] { out_engine = std::move(ex.run({x})[0]); }, [&] { out_torch = ref.forward(x); },
+                           [&] { out_fused = std::move(sim_ex.run({x}, fused)[0]); },
+                           [&] { out_hooked = std::move(sim_ex.run({x}, hook)[0]); }});
   std::printf(
-      "%-40s %-12s %5zu BN folded  engine %9.2f ms  libtorch %9.2f ms  engine/libtorch %5.2f  "
+      "%-30s %-12s %3zu BN folded  engine %8.2f ms  libtorch %8.2f ms  engine/libtorch %5.2f  "
       "max rel diff %.1e\n",
-      m.path.substr(m.path.rfind('/') + 1).c_str(), shape_to_string(m.chw).c_str(), folds.folded.size(), engine_ms,
-      torch_ms, engine_ms / torch_ms, max_rel_diff(out_engine, out_torch));
+      m.path.substr(m.path.rfind('/') + 1).c_str(), shape_to_string(m.chw).c_str(), folds.folded.size(), ms[0], ms[1],
+      ms[0] / ms[1], max_rel_diff(out_engine, out_torch));
+  std::printf(
+      "%-30s %-12s W8A8 tensorrt, %zu act points: OutputQuant %8.2f ms  sim/fp %5.2f   (hook %8.2f ms  %5.2f; "
+      "same bits: %s)\n",
+      "", "", sim.points, ms[2], ms[2] / ms[0], ms[3], ms[3] / ms[0],
+      out_fused.vec() == out_hooked.vec() ? "yes" : "NO");
   if (g_profile) profile_engine(g, ex, x);
   std::fflush(stdout);
 }

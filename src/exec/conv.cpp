@@ -58,7 +58,8 @@ void conv2d_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dP
   if (y.size() == 0) return;
   // (one input channel, e.g. a grayscale stem, is a GEMM: every output channel reads it)
   const bool depthwise = w.shape[1] == 1 && p.groups == x.shape[1] && x.shape[1] > 1;
-  if (depthwise && w.shape[0] == x.shape[1] && exec_detail::depthwise_prefers_channels_last(x.shape, w.shape, p, y.shape))
+  if (depthwise && w.shape[0] == x.shape[1] &&
+      exec_detail::depthwise_prefers_channels_last(x.shape, w.shape, p, y.shape))
     exec_detail::conv2d_depthwise_cl_nchw_f32(x, w, ep, p, y);
   else if (depthwise)
     exec_detail::conv2d_depthwise_nchw_f32(x, w, ep, p, y);

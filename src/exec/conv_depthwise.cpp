@@ -1,9 +1,9 @@
 // mqcalib/src/exec/conv_depthwise.cpp: depthwise conv2d (C/groups == 1) on the batch's phase planes
-// (conv_gemm.h), built one input channel at a time so they stay in cache. Output channel o reads input channel o / (O / C); on the planes' grid every tap of
-// consecutive columns is consecutive, so each (column chunk, output channel) is one row of the GEMM
-// kernel (gemm_kernel.h, GemmKernel::row): acc[m] = sum over k = (i, j) ascending of
-// fma(w[o][k], plane[koff[k] + m], acc[m]), the reference's chain (a padded tap adds an exact +0),
-// then the epilogue; junk columns are dropped.
+// (conv_gemm.h), built one input channel at a time so they stay in cache. Output channel o reads input channel o / (O /
+// C); on the planes' grid every tap of consecutive columns is consecutive, so each (column chunk, output channel) is
+// one row of the GEMM kernel (gemm_kernel.h, GemmKernel::row): acc[m] = sum over k = (i, j) ascending of fma(w[o][k],
+// plane[koff[k] + m], acc[m]), the reference's chain (a padded tap adds an exact +0), then the epilogue; junk columns
+// are dropped.
 #include <algorithm>
 #include <cmath>
 #include <vector>

@@ -56,7 +56,8 @@ void sample_cl(const ClJob& job, int64_t n) {
       for (int64_t c = 0; c < C; ++c) acc[c] = 0.0f;
       for (int64_t i = 0; i < g.KH; ++i)
         for (int64_t j = 0; j < g.KW; ++j) {
-          const float* __restrict xk = xt.data() + ((oh * p.stride_h + i * p.dil_h) * Wp + ow * p.stride_w + j * p.dil_w) * C;
+          const float* __restrict xk =
+              xt.data() + ((oh * p.stride_h + i * p.dil_h) * Wp + ow * p.stride_w + j * p.dil_w) * C;
           const float* __restrict wk = job.wt + (i * g.KW + j) * C;
           for (int64_t c = 0; c < C; ++c) acc[c] = std::fma(wk[c], xk[c], acc[c]);
         }

@@ -235,9 +235,9 @@ void conv2d_gemm_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Co
   const GemmKernel& kern = gemm_kernel();
   const int64_t grid = g.N * g.Hq * g.Wq, outputs = g.N * g.OH * g.OW;
   const bool one_by_one = g.KH == 1 && g.KW == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
-  const Mode mode = one_by_one ? Mode::Direct
+  const Mode mode = one_by_one                                                                   ? Mode::Direct
                     : static_cast<double>(outputs) >= kWideMinUseful * static_cast<double>(grid) ? Mode::Wide
-                                                                                                  : Mode::Packed;
+                                                                                                 : Mode::Packed;
   const int64_t cols = mode == Mode::Wide ? grid : outputs;
   const int64_t panels = (cols + kern.nr - 1) / kern.nr;
   std::vector<int64_t> koff;

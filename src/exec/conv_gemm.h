@@ -58,8 +58,8 @@ void conv2d_depthwise_cl_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, 
 // Small maps, where most of the planes' grid would be padding (less than half of it outputs).
 bool depthwise_prefers_channels_last(const Shape& x, const Shape& w, const Conv2dParams& p, const Shape& y);
 
-// The depthwise path of conv2d_nchw_f32 for channel multipliers > 1 (conv_depthwise.cpp): on the same planes, each output
-// channel a vector loop over the grid per tap.
+// The depthwise path of conv2d_nchw_f32 for channel multipliers > 1 (conv_depthwise.cpp): on the same planes, each
+// output channel a vector loop over the grid per tap.
 void conv2d_depthwise_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams& p, MutViewF32 y);
 
 // The GEMM path of conv2d_nchw_f32 (groups >= 1; used for everything but depthwise).
