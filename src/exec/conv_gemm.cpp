@@ -132,6 +132,14 @@ constexpr double kWideMinUseful = 0.7;
 // two samples is packed from x.
 enum class Mode { Wide, Packed, Direct };
 
+// Cache blocking of a task (GotoBLAS-style): the weights are read in blocks of kMc rows x kKc taps
+// (<= 240 KB, L2-resident) and each block serves every panel of the task before the next is read.
+// Splitting the tap sum into blocks keeps its order (each block continues the chain from the stored
+// partial sums), so the blocking never changes a bit.
+constexpr int64_t kKc = 256;
+constexpr int64_t kMc = 240;         // a multiple of both micro-kernel heights (12 and 6)
+constexpr int64_t kMaxTaskPanels = 8;
+
 // Per-thread scratch of a panel task.
 struct PanelScratch {
   std::vector<float> c, res, packed;
@@ -195,36 +203,47 @@ struct PanelJob {
   int64_t cols;
 };
 
-void run_panel(const PanelJob& job, PanelScratch& s, int64_t q0) {
+// Panels [p0, p1): their columns, then per group and tap block the packed rows of the panels that
+// are not read in place, each weight block against every panel, then the epilogues.
+void run_task(const PanelJob& job, PanelScratch& s, int64_t p0, int64_t p1) {
   const ConvGeom& g = job.g;
-  const int64_t nr = job.kern.nr;
-  float* c = grown(s.c, g.Og * nr);
+  const int64_t nr = job.kern.nr, np = p1 - p0;
+  float* c = grown(s.c, np * g.Og * nr);
   float* res = grown(s.res, g.Og * nr);
-  int64_t* dst = grown(s.dst, nr);
-  int64_t* src = grown(s.src, nr);
-  if (job.mode == Mode::Wide)
-    grid_columns(g, q0, nr, dst, src);
-  else
-    output_columns(g, job.mode, q0, nr, job.cols, dst, src);
-  const bool in_place = job.mode == Mode::Wide || (job.mode == Mode::Direct && contiguous(src, nr));
-  const float* b = job.mode == Mode::Wide ? job.base + q0 : job.base + src[0];
-  float* packed = nullptr;
-  int64_t* koff_p = nullptr;
-  if (!in_place) {
-    packed = grown(s.packed, g.K * nr);
-    koff_p = grown(s.koff_packed, g.K);
-    for (int64_t k = 0; k < g.K; ++k) koff_p[k] = k * nr;
+  int64_t* dst = grown(s.dst, np * nr);
+  int64_t* src = grown(s.src, np * nr);
+  float* packed = grown(s.packed, np * std::min(kKc, g.K) * nr);
+  int64_t* koff_p = grown(s.koff_packed, std::min(kKc, g.K));
+  for (int64_t k = 0; k < std::min(kKc, g.K); ++k) koff_p[k] = k * nr;
+  std::vector<char> in_place(static_cast<size_t>(np));
+  for (int64_t i = 0; i < np; ++i) {
+    const int64_t q0 = (p0 + i) * nr;
+    if (job.mode == Mode::Wide)
+      grid_columns(g, q0, nr, dst + i * nr, src + i * nr);
+    else
+      output_columns(g, job.mode, q0, nr, job.cols, dst + i * nr, src + i * nr);
+    in_place[static_cast<size_t>(i)] =
+        job.mode == Mode::Wide || (job.mode == Mode::Direct && contiguous(src + i * nr, nr));
   }
   for (int64_t grp = 0; grp < g.G; ++grp) {
     const int64_t* koff = job.koff + grp * g.K;
     const float* a = job.w + grp * g.Og * g.K;
-    if (in_place) {
-      job.kern.panel(a, g.K, g.Og, b, koff, g.K, c, false);
-    } else {
-      pack_panel(job.base, koff, g.K, src, nr, packed);
-      job.kern.panel(a, g.K, g.Og, packed, koff_p, g.K, c, false);
+    for (int64_t kb = 0; kb < g.K; kb += kKc) {
+      const int64_t kc = std::min(kKc, g.K - kb);
+      for (int64_t i = 0; i < np; ++i)
+        if (!in_place[static_cast<size_t>(i)]) pack_panel(job.base, koff + kb, kc, src + i * nr, nr, packed + i * kc * nr);
+      for (int64_t mb = 0; mb < g.Og; mb += kMc)
+        for (int64_t i = 0; i < np; ++i) {
+          const bool direct = in_place[static_cast<size_t>(i)];
+          const float* b = !direct ? packed + i * kc * nr
+                           : job.mode == Mode::Wide ? job.base + (p0 + i) * nr
+                                                    : job.base + src[i * nr];
+          job.kern.panel(a + mb * g.K + kb, g.K, std::min(kMc, g.Og - mb), b, direct ? koff + kb : koff_p, kc,
+                         c + (i * g.Og + mb) * nr, kb > 0);
+        }
     }
-    conv_epilogue_panel(job.ep, c, g.Og, grp * g.Og, nr, dst, g.OH * g.OW, res, job.y);
+    for (int64_t i = 0; i < np; ++i)
+      conv_epilogue_panel(job.ep, c + i * g.Og * nr, g.Og, grp * g.Og, nr, dst + i * nr, g.OH * g.OW, res, job.y);
   }
 }
 
@@ -252,9 +271,12 @@ void conv2d_gemm_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Co
     base = planes.data();  // the caller's thread_local: workers must not name it
   }
   const PanelJob job{g, kern, base, koff.data(), w.data, ep, y.data, mode, cols};
-  parallel_for_chunks(panels, 1, [&](int64_t b, int64_t e, int64_t) {
+  // Panels per task: as many as share a weight block (<= kMaxTaskPanels) while every thread gets
+  // work. The split only affects speed: each output's sum is the same chain whatever the task.
+  const int64_t per_task = std::clamp<int64_t>(panels / std::max(1, num_threads()), 1, kMaxTaskPanels);
+  parallel_for_chunks(panels, per_task, [&](int64_t b, int64_t e, int64_t) {
     thread_local PanelScratch scratch;
-    for (int64_t pnl = b; pnl < e; ++pnl) run_panel(job, scratch, pnl * kern.nr);
+    run_task(job, scratch, b, e);
   });
 }
 

@@ -1,11 +1,11 @@
 // mqcalib/src/exec/kernels.h: float32 forward kernels of the executor, NCHW, row-major.
 //
 // Every fast kernel has a plain-loop reference twin `<name>_ref` (docs/STYLE.md) used by the tests.
-// Fast kernels are deterministic at any thread count: work is split into fixed chunks
-// (src/core/parallel.h) whose boundaries depend only on the problem size, and Eigen is used
-// single-threaded (EIGEN_DONT_PARALLELIZE), so the summation order never depends on the number of
-// threads. Fast and reference kernels may differ in summation order (GEMM blocking), so tests
-// compare them with a tolerance.
+// Fast kernels are deterministic at any thread count: every output is computed by one thread in an
+// order fixed by the problem (conv/linear: one fma chain per output over the taps, exec/gemm_kernel.h;
+// pointwise: elementwise; reductions: fixed chunks, src/core/parallel.h), so results never depend on
+// the number of threads or on the instruction set the run-time dispatch picks (AVX2 / AVX-512).
+// Fast and reference kernels are bit-identical (the tests check it).
 //
 // Output buffers are preallocated by the caller with the shape given by the *_output_shape helper.
 // Unless stated, output must not alias input. Shape errors throw mqcalib::Error naming the kernel.
