@@ -30,59 +30,62 @@ namespace mqcalib {
 using ProgressCallback = std::function<void(const std::string& phase, int64_t done, int64_t total)>;
 
 struct DataOptions {
-  std::string path;                 // IDX (.gz or plain), .npy, or a folder of PNG/JPEG images
-  std::string labels;               // IDX labels, .npy of ints, or text one per line (evaluation)
-  std::vector<float> mean{0.0f};    // torchvision convention: (x/255 - mean) / std
+  std::string path;               // IDX (.gz or plain), .npy, or a folder of PNG/JPEG images
+  std::string labels;             // IDX labels, .npy of ints, or text one per line (evaluation)
+  std::vector<float> mean{0.0f};  // torchvision convention: (x/255 - mean) / std
   std::vector<float> std{1.0f};
-  std::string color = "gray";       // gray | rgb | bgr (image folders)
-  int resize = 0;                   // image folders: shorter side to this size (0: keep)
-  int center_crop = 0;              // image folders: center crop (0: none)
-  std::string layout = "nchw";      // .npy: nchw | nhwc
+  std::string color = "gray";   // gray | rgb | bgr (image folders)
+  int resize = 0;               // image folders: shorter side to this size (0: keep)
+  int center_crop = 0;          // image folders: center crop (0: none)
+  std::string layout = "nchw";  // .npy: nchw | nhwc
 };
 
 struct QuantizeOptions {
-  std::string model;                // TorchScript file (scripted or traced)
-  DataOptions calib;                // calibration data
-  int64_t calib_size = 1024;        // samples drawn (deterministically from `seed`)
+  std::string model;          // TorchScript file (scripted or traced)
+  DataOptions calib;          // calibration data
+  int64_t calib_size = 1024;  // samples drawn (deterministically from `seed`)
   uint64_t seed = 0;
   std::string backend = "tensorrt";  // see available_backends()
-  int w_bits = 0;                   // 0: the backend's default
+  int w_bits = 0;                    // 0: the backend's default
   int a_bits = 0;
-  std::string w_granularity;        // "" (backend default) | per-tensor | per-channel
+  std::string w_granularity;          // "" (backend default) | per-tensor | per-channel
   std::string w_observer = "minmax";  // see available_observers()
   std::string a_observer = "kl";
-  double percentile = 99.99;        // percentile observer
-  double lp_norm = 2.0;             // mse observer
-  std::vector<std::string> skip;    // layers kept in fp32
+  double percentile = 99.99;              // percentile observer
+  double lp_norm = 2.0;                   // mse observer
+  std::vector<std::string> skip;          // layers kept in fp32
   std::map<std::string, int> layer_bits;  // layer -> bits (weight and input)
   bool first_last_8bit = false;
   // Weight rounding: "nearest" (plain calibration) or "adaround" (layer-wise AdaRound on the
   // calibration samples, REFERENCE.md section 4; defaults as there, except iters, see below).
   std::string method = "nearest";
-  int adaround_iters = 20000;       // per layer (the papers' default; 2000 is a usable quick run)
-  float adaround_lambda = 0.01f;    // rounding regularizer weight
+  int adaround_iters = 20000;     // per layer (the papers' default; 2000 is a usable quick run)
+  float adaround_lambda = 0.01f;  // rounding regularizer weight
   int adaround_batch = 32;
+  // RAM for cached activations (reconstruction caches, the calibration samples); beyond it they are
+  // spilled to a temporary file (results do not depend on it).
+  int64_t cache_budget_mib = 1024;
   std::optional<DataOptions> eval;  // evaluate FP and quantized top-1 when set
   int64_t eval_limit = 0;           // 0: the whole evaluation set
   std::string out_dir;              // written atomically; empty: write nothing
   int threads = 0;                  // 0: OpenMP default
   int batch_size = 64;
-  std::string command_line;         // recorded in params.json provenance
+  std::string command_line;  // recorded in params.json provenance
   ProgressCallback progress;
   std::function<void(const std::string& layer, int iteration, double loss, double soft_fraction)> adaround_detail;
 };
 
 struct LayerSummary {
   std::string layer;
-  double weight_sqnr_db = 0;        // quantized weight vs folded FP weight
-  double input_sqnr_db = 0;         // its input activation's quantization SQNR (calibration data)
+  double weight_sqnr_db = 0;  // quantized weight vs folded FP weight
+  double input_sqnr_db = 0;   // its input activation's quantization SQNR (calibration data)
   int w_bits = 0, a_bits = 0;
 };
 
 struct OutlierSummary {
   std::string layer;
-  std::string kind;                 // weight_per_tensor_gap | weight_max_over_std | channel_range_spread | activation_heavy_tail
-  std::string explanation;          // in words and numbers
+  std::string kind;  // weight_per_tensor_gap | weight_max_over_std | channel_range_spread | activation_heavy_tail
+  std::string explanation;  // in words and numbers
   std::string advice;
 };
 
@@ -105,8 +108,8 @@ struct QuantizeResult {
   std::vector<OutlierSummary> outliers;
   std::vector<ReconstructionSummary> reconstruction;  // method "adaround": one per layer
   std::optional<EvalSummary> eval;
-  std::vector<std::string> files;   // written into out_dir
-  std::vector<std::string> notes;   // placement decisions, native formats skipped (with the reason)
+  std::vector<std::string> files;         // written into out_dir
+  std::vector<std::string> notes;         // placement decisions, native formats skipped (with the reason)
   std::map<std::string, double> seconds;  // per phase
 };
 
@@ -114,7 +117,7 @@ QuantizeResult quantize(const QuantizeOptions& options);
 
 struct EvalOptions {
   std::string model;
-  std::string params;               // params.json written by quantize()
+  std::string params;  // params.json written by quantize()
   DataOptions eval;
   int64_t eval_limit = 0;
   int threads = 0;
@@ -126,6 +129,7 @@ struct EvalOptions {
 EvalSummary evaluate(const EvalOptions& options);
 
 std::vector<std::string> available_observers();  // from the observer registry
+std::vector<std::string> available_methods();    // reconstruction methods, from the method table
 std::vector<std::string> available_backends();   // from the backend table
 std::string version();
 

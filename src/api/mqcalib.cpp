@@ -71,6 +71,10 @@ PipelineConfig to_config(const QuantizeOptions& o) {
   c.reconstruct.lambda = o.adaround_lambda;
   c.reconstruct.batch = o.adaround_batch;
   c.reconstruct.seed = o.seed;
+  if (o.cache_budget_mib < 0 || o.cache_budget_mib > (int64_t{1} << 30))
+    throw Error("--cache-budget must be in 0.." + std::to_string(int64_t{1} << 30) + " MiB, got " +
+                std::to_string(o.cache_budget_mib));
+  c.reconstruct.cache_budget_bytes = o.cache_budget_mib << 20;
   c.calib = to_source(o.calib);
   c.calib_size = o.calib_size;
   c.seed = o.seed;
@@ -111,6 +115,7 @@ QuantizeResult to_result(const RunReport& r, const std::vector<std::string>& fil
 
 std::vector<std::string> available_observers() { return ObserverRegistry::instance().names(); }
 std::vector<std::string> available_backends() { return backend_names(); }
+std::vector<std::string> available_methods() { return method_names(); }
 std::string version() { return MQCALIB_VERSION; }
 
 QuantizeResult quantize(const QuantizeOptions& o) {

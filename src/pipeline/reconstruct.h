@@ -32,8 +32,10 @@ struct ReconstructOptions {
   float lambda = 0.01f;  // rounding regularizer weight
   int batch = 32;        // samples per iteration
   uint64_t seed = 0;
-  int64_t cache_budget_bytes = int64_t{1} << 30;  // RAM for cached activations; beyond it, spilled to disk
-  std::string spill_dir;                          // empty: $TMPDIR or /tmp
+  // RAM for every cached activation of the run, the sample store included (a method's caches get what the
+  // store leaves: method_cache_budget); beyond it, spilled to a temporary file. < 0: unlimited.
+  int64_t cache_budget_bytes = int64_t{1} << 30;
+  std::string spill_dir;  // empty: $TMPDIR or /tmp
 };
 
 // (unit, unit index, unit count, iteration, loss, soft fraction).
@@ -70,6 +72,9 @@ const std::vector<MethodInfo>& reconstruction_methods();
 // Throws Error listing the known names when there is no method `name`.
 const MethodInfo& find_method(std::string_view name);
 std::vector<std::string> method_names();
+
+// The RAM budget left for a method's own caches once the sample store holds its samples.
+int64_t method_cache_budget(const ReconstructOptions& options, const SampleStore& calib);
 
 // Checks the options a method reads (positive iters and batch, lambda >= 0, a known method), naming
 // the option. Called before any work.

@@ -1,4 +1,6 @@
 // mqcalib/src/pipeline/reconstruct_methods.cpp: the method table (reconstruct.h) and the trivial method.
+#include <algorithm>
+
 #include "core/error.h"
 #include "pipeline/adaround_method.h"
 #include "pipeline/reconstruct.h"
@@ -35,6 +37,11 @@ std::vector<std::string> method_names() {
   std::vector<std::string> out;
   for (const MethodInfo& m : reconstruction_methods()) out.push_back(m.name);
   return out;
+}
+
+int64_t method_cache_budget(const ReconstructOptions& o, const SampleStore& calib) {
+  if (o.cache_budget_bytes < 0) return -1;
+  return std::max<int64_t>(0, o.cache_budget_bytes - calib.cache().bytes_in_ram());
 }
 
 void validate(const ReconstructOptions& o) {
