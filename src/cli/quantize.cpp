@@ -80,7 +80,13 @@ int run_quantize(const std::vector<std::string>& args) {
                                                                "seed of the calibration sampling")(
       "eval", po::value(&eval), "evaluation data: reports FP and quantized top-1 on all of it")(
       "eval-labels", po::value(&eval_labels), "labels of --eval: IDX labels, .npy of ints, or text, one per line")(
-      "eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)");
+      "eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)")(
+      "verify", po::bool_switch(&o.verify),
+      "also run the integer executor on --eval against the simulation (report.json's verify block)")(
+      "export", po::value(&o.exports)->composing(),
+      "extra export (repeatable): onnx (model.qdq.onnx; written by default for ort, tensorrt, openvino)")(
+      "trt-version", po::value(&o.trt_version)->default_value(o.trt_version),
+      "TensorRT version in calib.cache's header (major*1000 + minor*100 + patch: 8600 = 8.6.0)");
   pre.add_to(data);
   po::options_description run("Run");
   run.add_options()("threads", po::value(&o.threads)->default_value(0),

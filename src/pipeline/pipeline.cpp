@@ -6,11 +6,14 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "deploy/deploy_model.h"
 #include "export/exporters.h"
+#include "export/onnx_qdq.h"
 #include "export/output_folder.h"
 #include "export/record_files.h"
 #include "export/report_json.h"
 #include "pipeline/record_stage.h"
+#include "pipeline/verify.h"
 
 namespace mqcalib {
 
@@ -54,7 +57,9 @@ QuantizationPipeline::~QuantizationPipeline() = default;
 
 template <class T>
 const T& QuantizationPipeline::need(const std::unique_ptr<T>& p, const char* what, const char* stage) const {
-  if (!p) throw Error(std::string("pipeline: ") + what + " is not there yet: run the " + stage + " stage first");
+  if (!p)
+    throw Error(ErrorKind::State,
+                std::string("pipeline: ") + what + " is not there yet: run the " + stage + " stage first");
   return *p;
 }
 
@@ -66,11 +71,19 @@ const QuantRecord& QuantizationPipeline::record() const { return need(record_, "
 const Simulation& QuantizationPipeline::simulation() const { return need(simulation_, "the simulation", "calibrate"); }
 
 void QuantizationPipeline::load() {
-  LoadedModel loaded;
+  if (config_.calib.path.empty()) throw Error("pipeline: load() needs --calib (or load(sample_shape) for caller data)");
   {
     PhaseTimer t(report_, "load");
     calib_data_ = open_dataset(config_.calib.path, config_.calib.preprocess);
-    loaded = load_model(config_.model, calib_data_->sample_shape());
+  }
+  load(calib_data_->sample_shape());
+}
+
+void QuantizationPipeline::load(const Shape& sample_shape) {
+  LoadedModel loaded;
+  {
+    PhaseTimer t(report_, "load");
+    loaded = load_model(config_.model, sample_shape);
   }
   PhaseTimer t(report_, "fold");
   model_ = std::make_unique<FoldedModel>(fold_model(std::move(loaded)));
@@ -183,33 +196,73 @@ void QuantizationPipeline::evaluate() {
   report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement()};
 }
 
+void QuantizationPipeline::evaluate_batch(const TensorF32& x, const std::vector<int64_t>& labels) {
+  if (!evaluator_) evaluator_ = std::make_unique<TopOneEvaluator>(model().graph, simulation());
+  PhaseTimer t(report_, "eval");
+  evaluator_->add(x, labels, "labels");
+  const EvalResult& r = evaluator_->result();
+  report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement()};
+}
+
+void QuantizationPipeline::verify() {
+  if (!config_.eval) throw Error("pipeline: verify needs evaluation data (--eval)");
+  PhaseTimer t(report_, "verify");
+  const DataSource& e = *config_.eval;
+  const std::unique_ptr<Dataset> ds = open_dataset(e.path, e.preprocess);
+  check_sample_shape(*ds, samples().sample_shape());
+  const std::vector<int64_t> labels = load_labels(e.labels);
+  check_labels(*ds, labels, e.labels);
+  const int64_t total = config_.eval_limit > 0 ? std::min(config_.eval_limit, ds->size()) : ds->size();
+  const IntModel im = int_model_from_record(model().graph, record(), config_.backend);
+  report_.verify = verify_integer(simulation(), im, labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size),
+                                  [this, total](int64_t done) {
+                                    if (config_.progress) config_.progress("verify", done, total);
+                                  });
+}
+
 void QuantizationPipeline::write_outputs() {
   if (config_.out_dir.empty()) throw Error("pipeline: write_outputs needs an output folder (--out)");
+  write_outputs(config_.out_dir);
+}
+
+void QuantizationPipeline::write_outputs(const std::string& dir) {
+  check_output_folder(dir);
   const auto t0 = Clock::now();
   OutputFiles files = record_files(record());
   report_.export_notes.clear();
-  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes))
+  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes, config_.native))
     files.push_back(std::move(f));
+  if (writes_qdq_onnx(config_.backend.name, config_.exports)) {
+    try {
+      files.emplace_back(kQdqOnnxFile, qdq_onnx_bytes(int_model_from_record(model().graph, record(), config_.backend)));
+    } catch (const Error& e) {
+      report_.export_notes.push_back(std::string(kQdqOnnxFile) + " not written: " + e.what());
+    }
+  }
   report_.seconds["export"] = std::chrono::duration<double>(Clock::now() - t0).count();
   report_.peak_memory_bytes = peak_rss_bytes();
+  report_.seconds["total"] = seconds_since_created();
   files.emplace_back("report.json", report_json_text(report_));
-  write_output_folder(config_.out_dir, files);
+  write_output_folder(dir, files);
   files_.clear();
   for (const auto& f : files)
     if (f.first.compare(0, 8, "weights/") != 0) files_.push_back(f.first);
 }
 
+double QuantizationPipeline::seconds_since_created() const {
+  return std::chrono::duration<double>(Clock::now() - created_).count();
+}
+
 void QuantizationPipeline::run() {
-  const auto t0 = Clock::now();
   load();
   plan();
   read_samples();
   calibrate();
   analyse();
   if (config_.eval) evaluate();
-  report_.seconds["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (config_.verify) verify();
   if (!config_.out_dir.empty()) write_outputs();
-  report_.seconds["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  report_.seconds["total"] = seconds_since_created();
 }
 
 RecordedSimulation load_recorded_simulation(const std::string& model, const std::string& params,

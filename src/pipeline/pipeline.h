@@ -15,11 +15,13 @@
 //   record           make_record           (record_stage.h)          QuantRecord (+ Simulation, simulation.h)
 //   analyse          analyse               (analysis.h)              Analysis: SQNR, outlier findings
 //   evaluate         evaluate_top1         (evaluate.h)              EvalResult
+//   verify           verify_integer        (verify.h)                VerifyReport (report's verify block)
 //   export           write_outputs                                   the output folder (export/output_folder.h)
 // A stage called before the one it needs throws Error naming both. The config is validated when the
 // pipeline is made, before any work.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,6 +31,7 @@
 
 #include "backends/backend.h"
 #include "data/dataset.h"
+#include "export/exporters.h"
 #include "export/quant_record.h"
 #include "export/run_report.h"
 #include "pipeline/analysis.h"
@@ -64,6 +67,11 @@ struct PipelineConfig {
   int64_t batch_size = 64;
   std::optional<DataSource> eval;
   int64_t eval_limit = 0;  // 0: all
+  // Also run the verify stage (pipeline/verify.h) on the evaluation data: the report's verify block.
+  bool verify = false;
+  // Extra exports beyond the backend's own files: "onnx" (model.qdq.onnx, export/onnx_qdq.h).
+  std::vector<std::string> exports;
+  NativeFormatOptions native;  // e.g. the TensorRT cache header version (--trt-version)
   std::string out_dir;     // empty: write nothing
   std::string command_line;
   ProgressFn progress;
@@ -71,7 +79,8 @@ struct PipelineConfig {
 };
 
 // Throws Error naming the option when the config cannot run: sizes, observers, method, files that do
-// not exist, an output folder that cannot be written.
+// not exist, an output folder that cannot be written. An empty calib.path is legal: the caller then
+// provides the samples (load(sample_shape), read_samples(provider)).
 void validate(const PipelineConfig& config);
 
 class QuantizationPipeline {
@@ -79,15 +88,20 @@ class QuantizationPipeline {
   explicit QuantizationPipeline(PipelineConfig config);  // validates
   ~QuantizationPipeline();
 
-  void load();          // opens the calibration data (its sample shape), loads and folds the model
-  void plan();          // quantizer placement
-  void read_samples();  // the sample store, from config.calib (calib_size samples drawn with seed)
+  void load();                           // opens config.calib (its sample shape), loads and folds the model
+  void load(const Shape& sample_shape);  // ... for data the caller provides (read_samples(provider))
+  void plan();                           // quantizer placement
+  void read_samples();                   // the sample store, from config.calib (calib_size samples drawn with seed)
   void read_samples(BatchProvider& provider);  // ... from any provider (caller memory, callbacks)
   void calibrate();                            // observe weights, reconstruct, observe activations, biases, record
   void analyse();
-  void evaluate();       // needs config.eval
-  void write_outputs();  // needs config.out_dir
-  void run();            // every stage the config asks for, in order
+  void evaluate();  // on config.eval
+  // One caller-fed evaluation batch [n, C, H, W] with its labels; accumulates into report().eval.
+  void evaluate_batch(const TensorF32& x, const std::vector<int64_t>& labels);
+  void write_outputs();                        // into config.out_dir
+  void write_outputs(const std::string& dir);  // the whole set into `dir`
+  void verify();  // on config.eval: the simulation against the integer executor
+  void run();                                  // every stage the config asks for, in order
 
   const PipelineConfig& config() const { return config_; }
   const FoldedModel& model() const;
@@ -97,6 +111,7 @@ class QuantizationPipeline {
   const QuantRecord& record() const;
   const Simulation& simulation() const;
   const RunReport& report() const { return report_; }
+  double seconds_since_created() const;  // the run's wall time so far (report seconds "total")
   std::vector<std::string> files_written() const { return files_; }
 
  private:
@@ -113,8 +128,10 @@ class QuantizationPipeline {
   std::unique_ptr<QuantState> state_;
   std::unique_ptr<QuantRecord> record_;
   std::unique_ptr<Simulation> simulation_;
+  std::unique_ptr<TopOneEvaluator> evaluator_;  // caller-fed evaluation
   RunReport report_;
   std::vector<std::string> files_;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 };
 
 // The simulation recorded in a params.json, rebuilt for evaluation: the model loaded and folded, the

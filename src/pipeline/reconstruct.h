@@ -32,6 +32,7 @@ struct ReconstructOptions {
   float lambda = 0.01f;  // rounding regularizer weight
   int batch = 32;        // samples per iteration
   uint64_t seed = 0;
+  std::string granularity;  // "": the method's own; layer | block | stage | network where the method has units
   // RAM for every cached activation of the run, the sample store included (a method's caches get what the
   // store leaves: method_cache_budget); beyond it, spilled to a temporary file. < 0: unlimited.
   int64_t cache_budget_bytes = int64_t{1} << 30;

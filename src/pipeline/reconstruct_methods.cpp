@@ -47,6 +47,8 @@ int64_t method_cache_budget(const ReconstructOptions& o, const SampleStore& cali
 void validate(const ReconstructOptions& o) {
   find_method(o.method);
   if (o.method == "nearest") return;
+  if (o.method == "adaround" && !o.granularity.empty() && o.granularity != "layer")
+    throw Error(ErrorKind::Invalid, "--granularity '" + o.granularity + "': adaround reconstructs layer by layer only");
   if (o.iters <= 0) throw Error("--iters must be positive, got " + std::to_string(o.iters));
   if (o.batch <= 0) throw Error("--adaround-batch must be positive, got " + std::to_string(o.batch));
   if (!(o.lambda >= 0.0f)) throw Error("--lambda must be >= 0, got " + std::to_string(o.lambda));
