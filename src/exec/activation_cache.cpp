@@ -75,8 +75,7 @@ void ActivationCache::spill(Segment& s, const float* data, int64_t bytes) {
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     fd_ = ::mkstemp(buf.data());
-    if (fd_ < 0)
-      throw Error("activation cache: cannot create a spill file in '" + dir + "': " + std::strerror(errno));
+    if (fd_ < 0) throw Error("activation cache: cannot create a spill file in '" + dir + "': " + std::strerror(errno));
     path_ = buf.data();
     ::unlink(buf.data());  // the open descriptor keeps the data; no file outlives the process (issue 14)
   }

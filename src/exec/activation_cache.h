@@ -67,7 +67,7 @@ class ActivationCache {
  private:
   struct Segment {
     int64_t first = 0, count = 0;
-    std::vector<float> ram;   // in RAM when file_offset < 0
+    std::vector<float> ram;    // in RAM when file_offset < 0
     int64_t file_offset = -1;  // bytes into the spill file
   };
   struct Entry {

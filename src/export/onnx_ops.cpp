@@ -10,6 +10,9 @@ namespace mqcalib::onnx_export {
 
 namespace {
 
+// The tensor's values as the std::vector the ONNX builder takes.
+std::vector<float> as_vector(const TensorF32& t) { return std::vector<float>(t.vec().begin(), t.vec().end()); }
+
 struct Ctx {
   Builder& b;
   const IntModel& m;
@@ -49,7 +52,7 @@ std::pair<std::string, std::string> layer_params(const Ctx& c, bool transpose) {
     onnx::NodeProto* dq = c.b.node("DequantizeLinear", wname + "_DequantizeLinear", {q, s, z}, {wname});
     if (pc) Builder::integer(dq, "axis", transpose ? 1 : 0);
   } else {
-    const std::vector<float> v = n.params.weight.vec();
+    const std::vector<float> v = as_vector(n.params.weight);
     c.b.f32(wname, dims_of(out_ws), transpose ? transposed(v) : v);
   }
   if (n.params.bias.empty()) return {wread, bread};
@@ -64,7 +67,7 @@ std::pair<std::string, std::string> layer_params(const Ctx& c, bool transpose) {
     onnx::NodeProto* dq = c.b.node("DequantizeLinear", bname + "_DequantizeLinear", {q, s, z}, {bname});
     if (pc) Builder::integer(dq, "axis", 0);
   } else {
-    c.b.f32(bname, {O}, n.params.bias.vec());
+    c.b.f32(bname, {O}, as_vector(n.params.bias));
   }
   return {wread, bname};
 }
@@ -132,14 +135,14 @@ void gelu(const Ctx& c) {
     return o;
   };
   std::string inner;
-  if (c.n.attrs.approximate == "none") {
+  if (c.n.attrs.gelu == GeluApproximation::Erf) {
     inner = op("Erf", "erf", {op("Div", "div", {x, constant("sqrt2", std::sqrt(2.0f))})});
-  } else if (c.n.attrs.approximate == "tanh") {
+  } else if (c.n.attrs.gelu == GeluApproximation::Tanh) {
     const std::string x3 = op("Mul", "x3", {op("Mul", "x2", {x, x}), x});
     const std::string sum = op("Add", "sum", {x, op("Mul", "cubic", {x3, constant("k", 0.044715f)})});
     inner = op("Tanh", "tanh", {op("Mul", "scaled", {sum, constant("sqrt2_pi", std::sqrt(2.0f / 3.14159265358979f))})});
   } else {
-    throw Error("onnx export: node '" + c.n.name + "': gelu approximate='" + c.n.attrs.approximate + "' is unknown");
+    throw Error("onnx export: node '" + c.n.name + "': gelu approximation is unknown");
   }
   const std::string m = op("Mul", "mul", {x, op("Add", "add1", {inner, constant("one", 1.0f)})});
   c.b.node("Mul", c.n.name, {m, constant("half", 0.5f)}, {c.out[0]});
@@ -262,11 +265,11 @@ void emit_node(Builder& b, const IntModel& m, const std::vector<Shape>& shapes, 
       const std::string p = n.name;
       const int64_t C = n.params.running_mean.size();
       const std::string g =
-          b.f32(p + ".weight", {C}, n.params.weight.empty() ? std::vector<float>(C, 1.0f) : n.params.weight.vec());
+          b.f32(p + ".weight", {C}, n.params.weight.empty() ? std::vector<float>(C, 1.0f) : as_vector(n.params.weight));
       const std::string be =
-          b.f32(p + ".bias", {C}, n.params.bias.empty() ? std::vector<float>(C, 0.0f) : n.params.bias.vec());
-      const std::string mu = b.f32(p + ".running_mean", {C}, n.params.running_mean.vec());
-      const std::string var = b.f32(p + ".running_var", {C}, n.params.running_var.vec());
+          b.f32(p + ".bias", {C}, n.params.bias.empty() ? std::vector<float>(C, 0.0f) : as_vector(n.params.bias));
+      const std::string mu = b.f32(p + ".running_mean", {C}, as_vector(n.params.running_mean));
+      const std::string var = b.f32(p + ".running_var", {C}, as_vector(n.params.running_var));
       Builder::real(b.node("BatchNormalization", n.name, {in.at(0), g, be, mu, var}, {out[0]}), "epsilon", n.attrs.eps);
       return;
     }

@@ -311,7 +311,7 @@ TEST_CASE("image folder: resize and center crop through the pipeline; JPEG decod
   pp.resize = 0;
   pp.center_crop = 2;
   const TensorF32 c = load_batch(*open_dataset(tmp.path, pp), {0});
-  CHECK(c.vec() == std::vector<float>{10, 20, 50, 60});
+  CHECK(c.to_vector() == std::vector<float>{10, 20, 50, 60});
   pp.center_crop = 3;  // larger than the 2-pixel height
   CHECK_ERROR_MENTIONS(open_dataset(tmp.path, pp), "--center-crop", "img.png");
 

@@ -46,7 +46,10 @@ struct Net {
     Attrs a;
     a.output_size = {1, 1};
     gap = b.op(OpKind::AdaptiveAvgPool2d, "gap", {add}, a);
-    flat = b.op(OpKind::Flatten, "flat", {gap});
+    Attrs fa;
+    fa.start_dim = 1;
+    fa.end_dim = 3;  // canonical form (graph/ir.h): dims normalized, non-negative
+    flat = b.op(OpKind::Flatten, "flat", {gap}, fa);
     fc = b.linear("fc", flat, 5, 4);
     b.output(fc);
   }
