@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "exec/executor.h"
 #include "graph/graph_builder.h"
 
 namespace mqcalib::test {
@@ -96,5 +97,56 @@ inline void build_all_ops(AllOpsGraph& t) {
   b.output(t.logits);
   b.output(t.stats);
 }
+
+// Value shapes from one executor run (the importer fills them for real models).
+void infer_shapes(Graph& g, const Shape& input) {
+  Executor ex(g);
+  std::vector<Shape> shapes(g.values().size());
+  ex.run({TensorF32(input)}, [&](ValueId v, TensorF32& t) { shapes[static_cast<size_t>(v)] = t.shape(); });
+  for (size_t v = 0; v < shapes.size(); ++v) g.values()[v].shape = shapes[v];
+}
+
+// stem conv + relu on [N, 3, 8, 8], a BasicBlock at 8x8, a stride-2 BasicBlock with a 1x1 downsample,
+// a BasicBlock at 4x4, pool + flatten + linear (10 logits). Value shapes filled.
+struct ResNetLike {
+  testing::GraphBuilder b;
+  ValueId in, stem, b1, b2, b3, logits;
+  ResNetLike() {
+    in = b.input("input", {1, 3, 8, 8});
+    stem = b.unary(OpKind::Relu, "relu", b.conv("conv1", in, 8, 3));
+    // block1: 8x8
+    ValueId h = b.unary(OpKind::Relu, "layer1.0.relu", b.conv("layer1.0.conv1", stem, 8, 8));
+    h = b.conv("layer1.0.conv2", h, 8, 8);
+    b1 = b.unary(OpKind::Relu, "layer1.0.relu_1", b.binary(OpKind::Add, "layer1.0.add", h, stem));
+    // block2: stride 2 with a 1x1 downsample
+    Attrs s2;
+    s2.kernel = {3, 3};
+    s2.padding = {1, 1};
+    s2.stride = {2, 2};
+    Params p;
+    p.weight = b.randn({16, 8, 3, 3}, 0.3f);
+    h = b.unary(OpKind::Relu, "layer2.0.relu", b.op(OpKind::Conv2d, "layer2.0.conv1", {b1}, s2, p));
+    h = b.conv("layer2.0.conv2", h, 16, 16);
+    Attrs d;
+    d.kernel = {1, 1};
+    d.stride = {2, 2};
+    Params dp;
+    dp.weight = b.randn({16, 8, 1, 1}, 0.3f);
+    const ValueId ds = b.op(OpKind::Conv2d, "layer2.0.downsample.0", {b1}, d, dp);
+    b2 = b.unary(OpKind::Relu, "layer2.0.relu_1", b.binary(OpKind::Add, "layer2.0.add", h, ds));
+    // block3: 4x4
+    h = b.unary(OpKind::Relu, "layer2.1.relu", b.conv("layer2.1.conv1", b2, 16, 16));
+    h = b.conv("layer2.1.conv2", h, 16, 16);
+    b3 = b.unary(OpKind::Relu, "layer2.1.relu_1", b.binary(OpKind::Add, "layer2.1.add", h, b2));
+    Attrs ap;
+    ap.output_size = {1, 1};
+    Attrs fl;
+    fl.start_dim = 1;
+    const ValueId pooled = b.op(OpKind::Flatten, "flatten", {b.op(OpKind::AdaptiveAvgPool2d, "pool", {b3}, ap)}, fl);
+    logits = b.linear("fc", pooled, 10, 16);
+    b.output(logits);
+    infer_shapes(b.g, {1, 3, 8, 8});
+  }
+};
 
 }  // namespace mqcalib::test
