@@ -10,71 +10,6 @@
 
 namespace mqcalib::calib {
 
-// ---------------------------------------------------------------------------------------------
-// scan: 16 independent lanes of min / max / (x - x) accumulation. x - x is 0 for finite x and NaN
-// for NaN or Inf, and NaN is sticky under +, so one compare at the end detects both; the min/max
-// selects drop NaN but Inf is caught by the sticky sum.
-ScanResult scan_f32(const float* x, int64_t n) {
-  // GCC vector extensions (lowered to SSE/AVX per -march): 4 x 8 lanes of min and max, and the
-  // maximum of the magnitude bits as integers: >= 0x7f800000 exactly when some x is Inf or NaN.
-  typedef float V8 __attribute__((vector_size(32)));
-  typedef int32_t I8 __attribute__((vector_size(32)));
-  constexpr int kLanes = 32;
-  const float inf = std::numeric_limits<float>::infinity();
-  const V8 pinf = {inf, inf, inf, inf, inf, inf, inf, inf};
-  V8 mn[4] = {pinf, pinf, pinf, pinf}, mx[4] = {-pinf, -pinf, -pinf, -pinf};
-  I8 bits = {};
-  const I8 mag = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int u = 0; u < 4; ++u) {
-      V8 a;
-      std::memcpy(&a, x + i + 8 * u, sizeof a);
-      mn[u] = a < mn[u] ? a : mn[u];
-      mx[u] = a > mx[u] ? a : mx[u];
-      I8 ai;
-      std::memcpy(&ai, &a, sizeof ai);
-      ai &= mag;
-      bits = ai > bits ? ai : bits;
-    }
-  }
-  ScanResult r;
-  for (int j = 0; j < 8; ++j) {
-    for (int u = 0; u < 4; ++u) {
-      r.min = mn[u][j] < r.min ? mn[u][j] : r.min;
-      r.max = mx[u][j] > r.max ? mx[u][j] : r.max;
-    }
-    if (bits[j] >= 0x7f800000) r.finite = false;
-  }
-  for (; i < n; ++i) {
-    const float v = x[i];
-    r.min = v < r.min ? v : r.min;
-    r.max = v > r.max ? v : r.max;
-    if (!std::isfinite(v)) r.finite = false;
-  }
-  return r;
-}
-
-ScanResult scan_f32_ref(const float* x, int64_t n) {
-  ScanResult r;
-  for (int64_t i = 0; i < n; ++i) {
-    if (!std::isfinite(x[i])) r.finite = false;
-    else {
-      r.min = std::min(r.min, x[i]);
-      r.max = std::max(r.max, x[i]);
-    }
-  }
-  return r;
-}
-
-ScanResult scan_f32_parallel(const float* x, int64_t n) {
-  std::vector<ScanResult> part(static_cast<size_t>(num_chunks(n, kChunk)));
-  parallel_for_chunks(n, kChunk, [&](int64_t b, int64_t e, int64_t k) { part[static_cast<size_t>(k)] = scan_f32(x + b, e - b); });
-  ScanResult r;
-  for (const ScanResult& p : part) r.merge(p);
-  return r;
-}
-
 void throw_non_finite(std::string_view observer) {
   throw Error("observer '" + std::string(observer) + "': input holds NaN or Inf");
 }
@@ -198,8 +133,10 @@ void Pow2Histogram::bin_into(const float* x, int64_t n, int e, uint64_t* counts)
 void Pow2Histogram::bin_into_ref(const float* x, int64_t n, int e, uint64_t* counts) const {
   for (int64_t i = 0; i < n; ++i) {
     double k;
-    if (kind_ == HistKind::Abs) k = std::floor(std::fabs(static_cast<double>(x[i])) * std::ldexp(1.0, log2_bins_ - e));
-    else k = std::floor(static_cast<double>(x[i]) * std::ldexp(1.0, log2_bins_ - 1 - e)) + bins_ / 2;
+    if (kind_ == HistKind::Abs)
+      k = std::floor(std::fabs(static_cast<double>(x[i])) * std::ldexp(1.0, log2_bins_ - e));
+    else
+      k = std::floor(static_cast<double>(x[i]) * std::ldexp(1.0, log2_bins_ - 1 - e)) + bins_ / 2;
     ++counts[static_cast<size_t>(std::clamp(k, 0.0, static_cast<double>(bins_ - 1)))];
   }
 }
@@ -306,8 +243,8 @@ void ValueStore::ensure_channels(size_t n, std::string_view observer) {
     scan_.resize(n);
     values_.resize(n);
   } else if (scan_.size() != n) {
-    throw Error("observer '" + std::string(observer) + "': batch has " + std::to_string(n) + " channels, earlier batches " +
-                std::to_string(scan_.size()));
+    throw Error("observer '" + std::string(observer) + "': batch has " + std::to_string(n) +
+                " channels, earlier batches " + std::to_string(scan_.size()));
   }
 }
 
@@ -383,8 +320,8 @@ QScheme per_tensor(const QScheme& s) {
   return t;
 }
 
-double lp_error(const float* x, const uint64_t* weights, int64_t n, const QScheme& scheme, float range_min, float range_max,
-                double p) {
+double lp_error(const float* x, const uint64_t* weights, int64_t n, const QScheme& scheme, float range_min,
+                float range_max, double p) {
   const QParams qp = choose_qparams(scheme, Range{{range_min}, {range_max}}, "lp-search candidate");
   std::vector<double> part(static_cast<size_t>(num_chunks(n, kChunk)), 0.0);
   const bool square = p == 2.0;
@@ -418,7 +355,8 @@ double lp_search_shrink(const float* x, const uint64_t* weights, int64_t n, cons
     if (v < best) best = v, best_k = k;
   }
   double best_a = static_cast<double>(best_k) / steps;
-  const double lo = static_cast<double>(best_k - 1) / steps, hi = std::min(1.0, static_cast<double>(best_k + 1) / steps);
+  const double lo = static_cast<double>(best_k - 1) / steps,
+               hi = std::min(1.0, static_cast<double>(best_k + 1) / steps);
   for (int j = 1; j < steps; ++j) {
     const double a = lo + (hi - lo) * j / steps;
     if (a <= 0.0 || a == best_a) continue;

@@ -1,8 +1,6 @@
 // mqcalib/calibrators/internal.h: building blocks shared by the observers (not part of the contract).
 //
-//  - scan_f32: min / max / "all finite" of a buffer in one vectorised pass (16 independent lanes, so
-//    GCC vectorises it without -ffast-math); the fast kernel of minmax and the first pass of every
-//    histogram. scan_f32_ref is its plain twin.
+//  - (the min / max / finite scan, scan_f32, is core's: src/core/stats.h)
 //  - ChannelSplit: per-channel access to a tensor along an axis (gathers a channel when it is not
 //    contiguous).
 //  - Pow2Histogram: a histogram whose range is a power of two, [0, 2^e) for |x| or [-2^e, 2^e) for
@@ -24,6 +22,7 @@
 #include <vector>
 
 #include "core/qscheme.h"
+#include "core/stats.h"
 #include "core/tensor.h"
 
 namespace mqcalib::calib {
@@ -34,23 +33,6 @@ constexpr int64_t kChunk = 1 << 16;
 
 // Inputs kept exactly (percentile, mse) up to this many values per observer, then histograms.
 constexpr int64_t kDefaultExactLimit = 1 << 20;
-
-struct ScanResult {
-  float min = std::numeric_limits<float>::infinity();
-  float max = -std::numeric_limits<float>::infinity();
-  bool finite = true;
-  void merge(const ScanResult& o) {
-    min = o.min < min ? o.min : min;
-    max = o.max > max ? o.max : max;
-    finite = finite && o.finite;
-  }
-};
-
-// Serial scan of n values (n may be 0).
-ScanResult scan_f32(const float* x, int64_t n);
-ScanResult scan_f32_ref(const float* x, int64_t n);
-// Parallel over kChunk chunks; min/max are exact in any merge order.
-ScanResult scan_f32_parallel(const float* x, int64_t n);
 
 // Throws the observers' standard error for non-finite input.
 [[noreturn]] void throw_non_finite(std::string_view observer);
@@ -154,8 +136,8 @@ double lp_error(const float* x, const uint64_t* weights, int64_t n, const QSchem
 // Searches a shrink factor a in (0, 1] of [min, max] minimising lp_error: a coarse grid a = k/steps
 // (k = 1..steps, MQBench's "shrink the range" search) then `steps` finer points between the coarse
 // neighbours of the best. Returns the best a (first minimum on ties).
-double lp_search_shrink(const float* x, const uint64_t* weights, int64_t n, const QScheme& per_tensor_scheme,
-                        float min, float max, double p, int steps);
+double lp_search_shrink(const float* x, const uint64_t* weights, int64_t n, const QScheme& per_tensor_scheme, float min,
+                        float max, double p, int steps);
 
 // The per-tensor copy of a scheme (per-channel observers quantize each channel alone).
 QScheme per_tensor(const QScheme& s);

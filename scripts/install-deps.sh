@@ -4,7 +4,7 @@
 set -euo pipefail
 MQCALIB_DEBS=(
   meson ninja-build pkg-config g++
-  libeigen3-dev libomp-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev libstb-dev
+  libeigen3-dev libomp-dev libssl-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev libstb-dev
   libtorch-dev python3-torch python3-torchvision python3-numpy
   dataset-fashion-mnist
 )

@@ -7,7 +7,7 @@
 // run in this process on the same preloaded batches (64 samples each, Fashion-MNIST training images
 // sampled with seed 0, preprocessing x/255, mean 0.2860, std 0.3530):
 //   forward      Executor::run over the batches, no hooks (the FP forward alone);
-//   calibrate    calibrate_activations(): the same forward with every activation point of the
+//   calibrate    observe_activations(): the same forward with every activation point of the
 //                tensorrt placement observed (hook) and finalized (KL search included).
 // Weights are fake-quantized first on both sides (as the pipeline does), so the forwards are the same
 // work. Median of 5 repetitions after one warm-up; the instruction-set flags of the build are printed.
@@ -25,8 +25,10 @@
 #include "exec/executor.h"
 #include "graph/bn_fold.h"
 #include "import/torchscript_import.h"
+#include "pipeline/observe.h"
 #include "pipeline/quant_plan.h"
-#include "pipeline/quantized_model.h"
+#include "pipeline/sample_store.h"
+#include "pipeline/simulation.h"
 
 using namespace mqcalib;
 
@@ -60,44 +62,42 @@ int main(int argc, char** argv) {
     pp.mean = {0.2860f};
     pp.std = {0.3530f};
     const auto ds = open_dataset("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", pp);
-    const std::vector<int64_t> idx = sample_indices(ds->size(), samples, 0);
+    DatasetBatches provider(*ds, sample_indices(ds->size(), samples, 0));
+    SampleStoreOptions so;
+    so.batch = kBatch;
+    const SampleStore store = SampleStore::load(provider, so);
     std::vector<TensorF32> batches;
-    for (size_t b = 0; b < idx.size(); b += kBatch)
-      batches.push_back(load_batch(*ds, std::vector<int64_t>(idx.begin() + static_cast<int64_t>(b),
-                                                              idx.begin() + static_cast<int64_t>(std::min(b + kBatch, idx.size())))));
+    for (int64_t b = 0; b < store.size(); b += kBatch)
+      batches.push_back(store.read(b, std::min<int64_t>(kBatch, store.size() - b)));
     ImportOptions io;
     io.input_shape = {1, 1, 28, 28};
     Graph g = import_torchscript(model, io);
     fold_batchnorm(g);
-    QuantizedModel m;
-    m.graph = g;
-    m.plan = plan_quantization(g, resolve_backend(find_backend("tensorrt"), {}).profile, {});
-    quantize_weights(m, "minmax", {});
-    const Executor ex(m.graph);
-    const BatchSource src = [&](int64_t i, TensorF32& x) {
-      if (i >= static_cast<int64_t>(batches.size())) return false;
-      x = batches[static_cast<size_t>(i)];
-      return true;
-    };
+    const QuantPlan plan = plan_quantization(g, resolve_backend(find_backend("tensorrt"), {}).profile, {});
+    QuantState state;
+    state.weights = observe_weights(g, plan, ObserverChoice{"minmax", {}});
+    const Graph quantized = with_quantized_weights(g, state);
+    const Executor ex(quantized);
     std::vector<double> fwd, cal;
     for (int r = 0; r <= kReps; ++r) {
       const double f = time_ms([&] {
         for (const TensorF32& x : batches) ex.run({x});
       });
-      QuantizedModel c = m;
-      const double k = time_ms([&] { calibrate_activations(c, observer, {}, src); });
+      const double k = time_ms([&] { observe_activations(quantized, plan, store, ObserverChoice{observer, {}}); });
       if (r == 0) continue;  // warm-up
       fwd.push_back(f);
       cal.push_back(k);
     }
     const double f = median(fwd), c = median(cal);
-    std::printf("bench_calibration: %s, %lld samples (batch %d), observer %s on %zu activation points, %d threads, "
-                "march=%s\n",
-                model.c_str(), static_cast<long long>(samples), kBatch, observer.c_str(), m.plan.activations.size(),
-                threads, MQCALIB_MARCH);
-    std::printf("  FP forward alone      %9.1f ms\n  forward + observers   %9.1f ms\n  observer overhead     %8.1f %%"
-                "  (target <= 30 %%)\n",
-                f, c, 100.0 * (c - f) / f);
+    std::printf(
+        "bench_calibration: %s, %lld samples (batch %d), observer %s on %zu activation points, %d threads, "
+        "march=%s\n",
+        model.c_str(), static_cast<long long>(samples), kBatch, observer.c_str(), plan.activations.size(), threads,
+        MQCALIB_MARCH);
+    std::printf(
+        "  FP forward alone      %9.1f ms\n  forward + observers   %9.1f ms\n  observer overhead     %8.1f %%"
+        "  (target <= 30 %%)\n",
+        f, c, 100.0 * (c - f) / f);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_calibration: %s\n", e.what());

@@ -6,10 +6,11 @@
 // order.
 #pragma once
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
-
-#include <omp.h>
+#include <exception>
 
 namespace mqcalib {
 
@@ -20,18 +21,34 @@ inline void set_num_threads(int n) {
 inline int num_threads() { return omp_get_max_threads(); }
 
 // Calls fn(begin, end, chunk_index) for fixed chunks [k*chunk, min(n, (k+1)*chunk)) in parallel.
+// An exception never leaves the OpenMP region (that would terminate the process): each chunk's is
+// caught, and after the region the one of the lowest failing chunk index is rethrown, so the error
+// reported does not depend on the thread count either.
 template <class Fn>
 void parallel_for_chunks(int64_t n, int64_t chunk, Fn&& fn) {
   if (n <= 0) return;
   chunk = std::max<int64_t>(1, chunk);
   const int64_t nchunks = (n + chunk - 1) / chunk;
+  std::exception_ptr error;
+  int64_t error_chunk = nchunks;
 #pragma omp parallel for schedule(static) if (nchunks > 1)
   for (int64_t k = 0; k < nchunks; ++k) {
     const int64_t b = k * chunk;
-    fn(b, std::min(n, b + chunk), k);
+    try {
+      fn(b, std::min(n, b + chunk), k);
+    } catch (...) {
+#pragma omp critical(mqcalib_parallel_for_chunks_error)
+      if (k < error_chunk) {
+        error_chunk = k;
+        error = std::current_exception();
+      }
+    }
   }
+  if (error) std::rethrow_exception(error);
 }
 
-inline int64_t num_chunks(int64_t n, int64_t chunk) { return n <= 0 ? 0 : (n + std::max<int64_t>(1, chunk) - 1) / std::max<int64_t>(1, chunk); }
+inline int64_t num_chunks(int64_t n, int64_t chunk) {
+  return n <= 0 ? 0 : (n + std::max<int64_t>(1, chunk) - 1) / std::max<int64_t>(1, chunk);
+}
 
 }  // namespace mqcalib

@@ -61,8 +61,8 @@ std::vector<NativeFormat> native_formats(std::string_view backend) {
   return {};
 }
 
-std::vector<std::string> write_native_formats(const QuantRecord& rec, std::string_view backend, const std::string& dir,
-                                              std::vector<std::string>* notes) {
+std::vector<std::pair<std::string, std::string>> render_native_formats(const QuantRecord& rec, std::string_view backend,
+                                                                       std::vector<std::string>* notes) {
   std::vector<std::pair<std::string, std::string>> files;  // name, bytes
   for (NativeFormat f : native_formats(backend)) {
     try {
@@ -72,6 +72,12 @@ std::vector<std::string> write_native_formats(const QuantRecord& rec, std::strin
       notes->push_back(std::string(file_name(f)) + " not written: " + e.what());
     }
   }
+  return files;
+}
+
+std::vector<std::string> write_native_formats(const QuantRecord& rec, std::string_view backend, const std::string& dir,
+                                              std::vector<std::string>* notes) {
+  const std::vector<std::pair<std::string, std::string>> files = render_native_formats(rec, backend, notes);
   const std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
   std::vector<std::string> written;
   for (const auto& f : files) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "export/atomic_file.h"
@@ -9,8 +10,6 @@
 #include "export/ncnn_table.h"
 #include "export/params_json.h"
 #include "export/quant_record.h"
-#include "export/report_json.h"
-#include "export/sha256.h"
 #include "export/tensorrt_cache.h"
 
 namespace mqcalib {
@@ -25,6 +24,12 @@ std::string_view file_name(NativeFormat format);
 //   tensorrt -> calib.cache, clip_ranges.json;  snpe, qnn -> encodings.json;  ncnn -> ncnn.table;
 //   every other backend -> none (params.json is the record; the planned QDQ ONNX export covers them).
 std::vector<NativeFormat> native_formats(std::string_view backend);
+
+// The backend's native files as (file name, bytes), all rendered before any is written. A record a
+// format cannot express throws (notes null) or is skipped with the reason appended to `notes`.
+std::vector<std::pair<std::string, std::string>> render_native_formats(const QuantRecord& record,
+                                                                       std::string_view backend,
+                                                                       std::vector<std::string>* notes = nullptr);
 
 // Writes the backend's native files into `dir` (which must exist) and returns their file names.
 // All files are rendered before any is written. A record a format cannot express (e.g. 4-bit layers

@@ -11,7 +11,7 @@
 
 namespace mqcalib {
 
-void write_npy_i32(const std::string& path, const Shape& shape, const int32_t* data) {
+std::string npy_i32_bytes(const Shape& shape, const int32_t* data) {
   std::string dict = "{'descr': '<i4', 'fortran_order': False, 'shape': (";
   int64_t n = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -28,7 +28,11 @@ void write_npy_i32(const std::string& path, const Shape& shape, const int32_t* d
   bytes += static_cast<char>(hl >> 8);
   bytes += dict;
   bytes.append(reinterpret_cast<const char*>(data), sizeof(int32_t) * static_cast<size_t>(n));  // x86: little-endian
-  write_file_atomic(path, bytes);
+  return bytes;
+}
+
+void write_npy_i32(const std::string& path, const Shape& shape, const int32_t* data) {
+  write_file_atomic(path, npy_i32_bytes(shape, data));
 }
 
 std::vector<int32_t> read_npy_i32(const std::string& path, Shape* shape) {

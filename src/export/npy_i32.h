@@ -11,6 +11,8 @@
 
 namespace mqcalib {
 
+// The file's bytes (header + little-endian payload).
+std::string npy_i32_bytes(const Shape& shape, const int32_t* data);
 // Written atomically (write_file_atomic). Throws Error naming the path.
 void write_npy_i32(const std::string& path, const Shape& shape, const int32_t* data);
 // Throws Error naming the path on a missing file, another dtype/order, or a truncated payload.

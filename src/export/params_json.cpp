@@ -1,6 +1,7 @@
 // mqcalib/src/export/params_json.cpp: writer and strict reader of params.json (layout: params_json.h).
 #include "export/params_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -277,7 +278,7 @@ std::string params_json_text(const QuantRecord& rec) {
   for (const auto& kv : rec.layer_inputs) li[kv.first] = kv.second;
   root["layer_inputs"] = li;
   FloatJson wc = FloatJson::object();
-  for (const auto& kv : rec.weight_codes) wc[kv.first] = kv.second;
+  for (const auto& kv : rec.weight_codes) wc[kv.first] = kv.second.file;
   root["weight_codes"] = wc;
   FloatJson tensors = FloatJson::array();
   for (const TensorQuant& t : rec.tensors) tensors.push_back(tensor_json(t));
@@ -331,12 +332,16 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
     pv.layer_bits[it.key()] = static_cast<int>(r.integer(it.value(), "provenance.layer_bits." + it.key(), 2, 16));
   pv.command_line = r.str(pj["command_line"], "provenance.command_line");
   pv.weight_rounding = r.str(pj["weight_rounding"], "provenance.weight_rounding");
-  if (pv.weight_rounding != "nearest" && pv.weight_rounding != "adaround")
-    r.fail("provenance.weight_rounding", "\"" + pv.weight_rounding + "\" is not nearest or adaround");
+  const bool method_name = !pv.weight_rounding.empty() && pv.weight_rounding.size() <= 32 &&
+                           std::all_of(pv.weight_rounding.begin(), pv.weight_rounding.end(), [](char c) {
+                             return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+                           });
+  if (!method_name)
+    r.fail("provenance.weight_rounding", "\"" + pv.weight_rounding + "\" is not a method name ([a-z0-9_-], 1 to 32)");
   const FloatJson& wc = root["weight_codes"];
   if (!wc.is_object()) r.fail("weight_codes", "expected an object {weight tensor: .npy file}");
   for (auto it = wc.begin(); it != wc.end(); ++it)
-    rec.weight_codes[it.key()] = r.str(it.value(), "weight_codes." + it.key());
+    rec.weight_codes[it.key()].file = r.str(it.value(), "weight_codes." + it.key());
 
   const FloatJson& li = root["layer_inputs"];
   if (!li.is_object()) r.fail("layer_inputs", "expected an object {layer: activation tensor}");

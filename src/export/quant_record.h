@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/qscheme.h"
+#include "core/tensor.h"
 
 namespace mqcalib {
 
@@ -48,7 +49,17 @@ struct Provenance {
   std::vector<std::string> skipped_layers;  // kept in fp32
   std::map<std::string, int> layer_bits;    // per-layer bit overrides
   std::string command_line;
-  std::string weight_rounding = "nearest";  // "nearest" | "adaround" (then weight_codes lists the codes)
+  std::string weight_rounding = "nearest";  // the reconstruction method: "nearest", "adaround", ... (its
+                                            // integer codes are in QuantRecord::weight_codes)
+};
+
+// The integer codes of a weight rounded other than to nearest of its FP value (AdaRound, the block
+// methods): the simulation uses s * (code - zp). Stored beside params.json as a .npy of int32 with the
+// weight's shape (export/npy_i32.h).
+struct WeightCodes {
+  std::string file;            // relative to params.json's folder, "weights/<tensor>.npy"
+  Shape shape;                 // the weight's shape
+  std::vector<int32_t> codes;  // numel(shape) codes; empty in a record parsed from text until loaded
 };
 
 struct QuantRecord {
@@ -58,10 +69,9 @@ struct QuantRecord {
   // layer (the ncnn table's "<layer> <input scale>" line). Optional: when a layer is missing, the
   // exporters fall back to the activation record whose `layer` is that layer.
   std::map<std::string, std::string> layer_inputs;
-  // Weight tensor -> file (relative to params.json) holding its integer codes as a .npy of int32 with
-  // the weight's shape, for weights whose rounding is not round-to-nearest of the FP weight
-  // (AdaRound): the dequantized weight is then s * (code - zp). Weights not listed: nearest.
-  std::map<std::string, std::string> weight_codes;
+  // Weight tensor -> its integer codes, for weights whose rounding is not round-to-nearest of the FP
+  // weight. Weights not listed: nearest. params.json lists tensor -> file.
+  std::map<std::string, WeightCodes> weight_codes;
 };
 
 }  // namespace mqcalib

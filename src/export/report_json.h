@@ -1,15 +1,29 @@
-// mqcalib/src/export/report_json.h: report.json (issue 4 "Exports"): the pipeline builds the JSON
-// (top-1, per-layer SQNR, outliers, phase times, peak memory); this is the one place it is written.
+// mqcalib/src/export/report_json.h: report.json, the schema of a run's report (run_report.h), defined
+// here and nowhere else:
+//   {"tool_version", "model", "backend", "backend_notes": [..], "w_observer", "a_observer",
+//    "calib_samples", "seed", "folded_bn", "method",
+//    "<method>": {setting: value},                                   (methods other than nearest)
+//    "reconstruction": [{"unit", "layers", "bits", "loss_before", "loss_after", "soft_fraction",
+//                        "iterations", "seconds"}],                  (methods other than nearest)
+//    "unfolded_bn": [{"bn", "reason"}], "placement_notes": [..], "export_notes": [..],
+//    "eval": {"samples", "fp_top1", "quant_top1", "drop", "agreement"},        (when evaluated)
+//    "layers": [{"layer", "w_bits", "a_bits", "weight_sqnr_db", "input_sqnr_db"}],
+//    "activations": [{"tensor", "sqnr_db", "observed_min", "observed_max", "clip_min", "clip_max"}],
+//    "outliers": [{"layer", "tensor", "kind", "value", "explanation", "advice"}],
+//    "seconds": {phase: s}, "peak_memory_bytes"}
+// An exact SQNR (+inf) is written as 999 dB. Any other non-finite number throws Error naming its path.
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "export/run_report.h"
+
 namespace mqcalib {
 
-// Pretty-printed (2-space indent) with a trailing newline, written atomically. NaN/Inf numbers, which
-// JSON cannot hold, throw mqcalib::Error naming the JSON path (replace them before, e.g. by null).
+nlohmann::json report_json(const RunReport& report);
+// Pretty-printed (2-space indent) with a trailing newline.
+std::string report_json_text(const RunReport& report);
 std::string report_json_text(const nlohmann::json& report);
-void write_report_json(const nlohmann::json& report, const std::string& path);
 
 }  // namespace mqcalib

@@ -1,10 +1,12 @@
-// mqcalib/src/export/sha256.h: SHA-256 (FIPS 180-4) for file and calibration-sample hashes recorded
-// in params.json's provenance. Small and dependency-free; tested against the FIPS 180-2 vectors.
+// mqcalib/src/export/sha256.h: SHA-256 (FIPS 180-4) for the file and calibration-sample hashes recorded
+// in params.json's provenance: a thin wrapper over OpenSSL's libcrypto (EVP), which is made for the
+// job. Tested against the FIPS 180-2 vectors.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +15,12 @@ namespace mqcalib {
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
+
   void update(const void* data, size_t bytes);
   void update(std::string_view bytes) { update(bytes.data(), bytes.size()); }
   // The digest of everything updated so far. Finalizes: further update() calls throw mqcalib::Error.
@@ -21,11 +29,8 @@ class Sha256 {
   std::string hex();  // 64 lowercase hex digits
 
  private:
-  void compress_block(const uint8_t* block);
-  std::array<uint32_t, 8> state_;
-  std::array<uint8_t, 64> buffer_{};
-  size_t buffered_ = 0;
-  uint64_t total_bytes_ = 0;
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
   bool finished_ = false;
   std::array<uint8_t, 32> digest_{};
 };

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/quantize.h"
+#include "core/stats.h"
 
 namespace mqcalib {
 
@@ -28,15 +29,7 @@ double weight_sqnr_db(const TensorF32& w, int bits, Granularity granularity, con
   const QParams qp = choose_qparams(s, r, name);
   std::vector<float> wq(static_cast<size_t>(w.size()));
   fake_quantize_f32(w.view(), qp, wq.data());
-  double signal = 0.0, noise = 0.0;
-  for (int64_t i = 0; i < w.size(); ++i) {
-    const double x = static_cast<double>(w[i]);
-    const double e = x - static_cast<double>(wq[static_cast<size_t>(i)]);
-    signal += x * x;
-    noise += e * e;
-  }
-  if (noise == 0.0) return std::numeric_limits<double>::infinity();
-  return 10.0 * std::log10(signal / noise);
+  return sqnr_db(w.data(), wq.data(), w.size());
 }
 
 WeightStats weight_stats_of(const Node& n) {

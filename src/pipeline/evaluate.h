@@ -1,31 +1,43 @@
-// mqcalib/src/pipeline/evaluate.h: top-1 of the FP graph and of the simulated quantized model on the
-// same batches, and their agreement (fraction of samples where both predict the same class).
+// mqcalib/src/pipeline/evaluate.h: the evaluate stage: top-1 of the FP graph and of the simulation on
+// the same batches, and their agreement (fraction of samples where both predict the same class).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
-#include "pipeline/quantized_model.h"
+#include "data/dataset.h"
+#include "pipeline/sample_store.h"
+#include "pipeline/simulation.h"
 
 namespace mqcalib {
 
 struct EvalResult {
   int64_t samples = 0;
   int64_t fp_correct = 0, q_correct = 0, agree = 0;
-  double fp_top1() const { return samples ? 100.0 * static_cast<double>(fp_correct) / static_cast<double>(samples) : 0.0; }
-  double q_top1() const { return samples ? 100.0 * static_cast<double>(q_correct) / static_cast<double>(samples) : 0.0; }
+  double fp_top1() const {
+    return samples ? 100.0 * static_cast<double>(fp_correct) / static_cast<double>(samples) : 0.0;
+  }
+  double q_top1() const {
+    return samples ? 100.0 * static_cast<double>(q_correct) / static_cast<double>(samples) : 0.0;
+  }
   double agreement() const { return samples ? 100.0 * static_cast<double>(agree) / static_cast<double>(samples) : 0.0; }
 };
 
 // argmax over the last dimension of [N, K] logits; ties take the lowest index.
 std::vector<int64_t> argmax_rows(const TensorF32& logits);
 
-// Runs `fp` and `q` on every batch from next_batch (i -> x, labels) until it returns false.
-// fp_predictions (optional): when non-empty, the FP model's predictions of an earlier call on the
-// same model and batches, used instead of running `fp` again (sweeps over many configurations);
-// when empty, filled with this call's FP predictions.
+// (batch index i, x, labels) -> false when there is no batch i.
 using LabeledBatchSource = std::function<bool(int64_t, TensorF32&, std::vector<int64_t>&)>;
-EvalResult evaluate_top1(const Graph& fp, const QuantizedModel& q, const LabeledBatchSource& next_batch,
-                         const ProgressFn& progress = {}, std::vector<int64_t>* fp_predictions = nullptr);
+
+// The first `limit` samples of `ds` (all when limit <= 0) with their labels, in batches of `batch`.
+// `ds` and `labels` must outlive the source.
+LabeledBatchSource labeled_batches(const Dataset& ds, const std::vector<int64_t>& labels, int64_t limit, int64_t batch);
+
+// Runs `fp` and `sim` on every batch. A label outside the model's classes ([0, K) of its [N, K] output)
+// throws Error naming `labels_name` and the sample.
+EvalResult evaluate_top1(const Graph& fp, const Simulation& sim, const LabeledBatchSource& next_batch,
+                         const std::string& labels_name, const ProgressFn& progress = {});
 
 }  // namespace mqcalib

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "export/run_report.h"
 #include "graph/weight_stats.h"
 
 namespace mqcalib {
@@ -25,22 +26,14 @@ constexpr double kActClipFraction = 0.5;
 // Observed |x| max above this many RMS.
 constexpr double kActMaxOverRms = 30.0;
 
-struct OutlierFinding {
-  std::string layer;
-  std::string tensor;
-  std::string kind;         // weight_per_tensor_gap | weight_max_over_std | channel_range_spread | activation_heavy_tail
-  double value = 0;         // the number the threshold was applied to
-  std::string explanation;
-  std::string advice;
-};
-
+// OutlierFinding: export/run_report.h (the report's row).
 std::vector<OutlierFinding> find_weight_outliers(const std::vector<WeightStats>& stats, const BackendProfile& backend);
 
 struct ActivationStats {
   std::string tensor, layer;
   float observed_min = 0, observed_max = 0;  // min-max over the calibration data
   double rms = 0;
-  float clip_min = 0, clip_max = 0;           // the range the chosen observer kept
+  float clip_min = 0, clip_max = 0;  // the range the chosen observer kept
   std::string observer;
 };
 std::vector<OutlierFinding> find_activation_outliers(const std::vector<ActivationStats>& acts);

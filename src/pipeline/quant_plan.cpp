@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/error.h"
+
 namespace mqcalib {
 
 namespace {
 
 bool is_relu_family(const Node& n) {
-  return n.kind == OpKind::Relu || n.kind == OpKind::Relu6 ||
-         (n.kind == OpKind::Hardtanh && n.attrs.min_val >= 0.0f);
+  return n.kind == OpKind::Relu || n.kind == OpKind::Relu6 || (n.kind == OpKind::Hardtanh && n.attrs.min_val >= 0.0f);
 }
 
 bool is_weighted(const Node& n) { return n.kind == OpKind::Conv2d || n.kind == OpKind::Linear; }
@@ -52,16 +53,30 @@ bool preserves_sign(const Node& n) {
 
 struct UnionFind {
   std::vector<int> parent;
-  int find(int i) { return parent[static_cast<size_t>(i)] == i ? i : parent[static_cast<size_t>(i)] = find(parent[static_cast<size_t>(i)]); }
+  int find(int i) {
+    return parent[static_cast<size_t>(i)] == i ? i
+                                               : parent[static_cast<size_t>(i)] = find(parent[static_cast<size_t>(i)]);
+  }
   void unite(int a, int b) { parent[static_cast<size_t>(find(a))] = find(b); }
 };
 
 }  // namespace
 
 int QuantPlan::act_index(ValueId v) const {
-  for (size_t i = 0; i < activations.size(); ++i)
-    if (activations[i].value == v) return static_cast<int>(i);
-  return -1;
+  if (v < 0 || static_cast<size_t>(v) >= act_of_value.size()) return -1;
+  return act_of_value[static_cast<size_t>(v)];
+}
+
+void QuantPlan::index_points(size_t value_count) {
+  act_of_value.assign(value_count, -1);
+  for (size_t i = 0; i < activations.size(); ++i) {
+    const ValueId v = activations[i].value;
+    if (v < 0 || static_cast<size_t>(v) >= value_count)
+      throw Error("plan: activation point '" + activations[i].tensor + "' refers to no value of the graph");
+    int& slot = act_of_value[static_cast<size_t>(v)];
+    if (slot >= 0) throw Error("plan: activation '" + activations[i].tensor + "' is planned twice");
+    slot = static_cast<int>(i);
+  }
 }
 
 std::vector<size_t> weighted_layers(const Graph& g) {
@@ -152,8 +167,8 @@ QuantPlan plan_quantization(const Graph& g, const BackendProfile& backend, const
       for (ValueId v : n.inputs) add_point(v, n.name, 0);
       ValueId out = n.outputs.at(0);
       const std::vector<size_t> cons = g.consumers(out);
-      const bool fused = n.kind == OpKind::Add && backend.fuse_add_relu && cons.size() == 1 &&
-                         is_relu_family(nodes[cons[0]]);
+      const bool fused =
+          n.kind == OpKind::Add && backend.fuse_add_relu && cons.size() == 1 && is_relu_family(nodes[cons[0]]);
       if (fused) {
         add_point(nodes[cons[0]].outputs.at(0), nodes[cons[0]].name, 0);
         plan.notes.push_back(n.name + " + " + nodes[cons[0]].name + ": fused, one quantizer after the activation");
@@ -188,6 +203,7 @@ QuantPlan plan_quantization(const Graph& g, const BackendProfile& backend, const
       }
     }
   }
+  plan.index_points(g.values().size());
   return plan;
 }
 

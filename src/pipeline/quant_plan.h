@@ -26,23 +26,23 @@
 namespace mqcalib {
 
 struct LayerPolicy {
-  std::set<std::string> skip;           // node names kept in fp32
+  std::set<std::string> skip;             // node names kept in fp32
   std::map<std::string, int> layer_bits;  // node name -> bits for its weight and its input activation
-  bool first_last_8bit = false;         // the first and last conv/linear at 8 bits
+  bool first_last_8bit = false;           // the first and last conv/linear at 8 bits
 };
 
 struct WeightQuantPoint {
-  size_t node = 0;           // index into graph.nodes()
-  std::string layer;         // node name
-  std::string tensor;        // "<layer>.weight"
+  size_t node = 0;     // index into graph.nodes()
+  std::string layer;   // node name
+  std::string tensor;  // "<layer>.weight"
   QScheme scheme;
   ValueId input = kNoValue;  // the activation this layer reads (for the bias scale s_in * s_w)
 };
 
 struct ActQuantPoint {
   ValueId value = kNoValue;
-  std::string tensor;        // value name
-  std::string layer;         // a node that reads it (or produces it, for add/cat outputs)
+  std::string tensor;  // value name
+  std::string layer;   // a node that reads it (or produces it, for add/cat outputs)
   QScheme scheme;
   bool non_negative = false;  // known >= 0 from the graph's structure
   int group = -1;             // points with the same group share one scale (concat); -1: own
@@ -52,8 +52,16 @@ struct QuantPlan {
   std::vector<WeightQuantPoint> weights;
   std::vector<ActQuantPoint> activations;
   std::vector<std::string> notes;  // human-readable decisions (fusions, shared scales, skips)
-  // Index into `activations` for a value, or -1.
+  // The value -> point map, built once with the points (index_points): act_of_value[v] is the index
+  // into `activations` of value v's point, or -1. Invariant: act_of_value.size() == graph value count
+  // and act_of_value[activations[i].value] == i.
+  std::vector<int> act_of_value;
+  // Index into `activations` for a value, or -1 (a lookup in act_of_value).
   int act_index(ValueId v) const;
+  // Builds act_of_value for a graph of `value_count` values (plan_quantization calls it; a plan built
+  // by hand or from a record calls it once its points are set). Throws Error on a value out of range
+  // or a value planned twice.
+  void index_points(size_t value_count);
 };
 
 QuantPlan plan_quantization(const Graph& folded, const BackendProfile& backend, const LayerPolicy& policy);

@@ -138,7 +138,7 @@ TEST_CASE("api: adaround writes its integer codes, and params.json + codes repro
   CHECK(params.find("\"weight_rounding\": \"adaround\"") != std::string::npos);
   CHECK(params.find("weights/layer1.0.conv1.weight.npy") != std::string::npos);
   const std::string report = slurp(o.out_dir + "/report.json");
-  CHECK(report.find("\"loss_adaround\"") != std::string::npos);
+  CHECK(report.find("\"loss_after\"") != std::string::npos);
 
   mqcalib::EvalOptions e;
   e.model = o.model;

@@ -19,8 +19,8 @@ using test::view;
 namespace {
 const std::vector<std::string> kAll = {"aciq", "ema", "kl", "minmax", "mse", "percentile"};
 
-Range run(const std::string& name, const ObserverOptions& o, const std::vector<std::vector<float>>& batches, const QScheme& s,
-          const Shape& shape = {}) {
+Range run(const std::string& name, const ObserverOptions& o, const std::vector<std::vector<float>>& batches,
+          const QScheme& s, const Shape& shape = {}) {
   auto obs = ObserverRegistry::instance().create(name, o);
   for (const auto& b : batches) {
     ViewF32 v = view(b);
@@ -33,7 +33,8 @@ Range run(const std::string& name, const ObserverOptions& o, const std::vector<s
 bool same(const Range& a, const Range& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
-    if (std::memcmp(&a.min[i], &b.min[i], sizeof(float)) || std::memcmp(&a.max[i], &b.max[i], sizeof(float))) return false;
+    if (std::memcmp(&a.min[i], &b.min[i], sizeof(float)) || std::memcmp(&a.max[i], &b.max[i], sizeof(float)))
+      return false;
   return true;
 }
 }  // namespace
@@ -72,24 +73,11 @@ TEST_CASE("NaN / Inf input and finalize without data are errors") {
   }
 }
 
-TEST_CASE("scan_f32 equals its reference on awkward sizes") {
-  const std::vector<float> x = test::gaussian(1000, 2);
-  for (int64_t n : {0, 1, 15, 16, 17, 31, 33, 999, 1000}) {
-    const auto a = calib::scan_f32(x.data(), n), b = calib::scan_f32_ref(x.data(), n);
-    CHECK(a.min == b.min);
-    CHECK(a.max == b.max);
-    CHECK(a.finite == b.finite);
-  }
-  std::vector<float> y(x.begin(), x.begin() + 37);
-  y[36] = std::numeric_limits<float>::quiet_NaN();
-  CHECK_FALSE(calib::scan_f32(y.data(), 37).finite);
-}
-
 TEST_CASE("every observer is bit-identical at 1 and 2 threads, and observe(a);observe(b) == merge") {
   const std::vector<std::vector<float>> batches = {test::laplace(700001, 3), test::gaussian(900017, 4, 3.0),
-                                                  test::laplace(300007, 5, 0.5)};
+                                                   test::laplace(300007, 5, 0.5)};
   const QScheme s = test::int_scheme(8);
-  ObserverOptions small;           // histogram paths of percentile / mse
+  ObserverOptions small;  // histogram paths of percentile / mse
   small.exact_limit = 1000000;
   for (const auto& n : kAll) {
     for (const ObserverOptions& o : {ObserverOptions{}, small}) {

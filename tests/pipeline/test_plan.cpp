@@ -27,7 +27,9 @@ struct GraphBuilder {
   }
   GraphBuilder& conv(const std::string& n, const std::string& in) { return op(OpKind::Conv2d, n, {in}); }
   GraphBuilder& relu(const std::string& n, const std::string& in) { return op(OpKind::Relu, n, {in}); }
-  GraphBuilder& add(const std::string& n, const std::string& a, const std::string& b) { return op(OpKind::Add, n, {a, b}); }
+  GraphBuilder& add(const std::string& n, const std::string& a, const std::string& b) {
+    return op(OpKind::Add, n, {a, b});
+  }
   GraphBuilder& cat(const std::string& n, std::vector<std::string> ins) { return op(OpKind::Cat, n, std::move(ins)); }
   Graph done(const std::string& out) {
     g.outputs().push_back(v(out));
@@ -45,8 +47,14 @@ std::vector<std::string> act_tensors(const QuantPlan& p) {
 
 // input -> c1 -> r1 -> c2 -> add(c2, r1) -> r2 -> fc
 Graph residual() {
-  return GraphBuilder().conv("c1", "input").relu("r1", "c1").conv("c2", "r1").add("add", "c2", "r1")
-      .relu("r2", "add").op(OpKind::Linear, "fc", {"r2"}).done("fc");
+  return GraphBuilder()
+      .conv("c1", "input")
+      .relu("r1", "c1")
+      .conv("c2", "r1")
+      .add("add", "c2", "r1")
+      .relu("r2", "add")
+      .op(OpKind::Linear, "fc", {"r2"})
+      .done("fc");
 }
 
 }  // namespace
@@ -93,7 +101,8 @@ TEST_CASE("plan: skip and per-layer bits") {
 }
 
 TEST_CASE("plan: concat inputs share one scale where the backend requires it") {
-  const Graph g = GraphBuilder().conv("a", "input").conv("b", "input").cat("cat", {"a", "b"}).conv("c", "cat").done("c");
+  const Graph g =
+      GraphBuilder().conv("a", "input").conv("b", "input").cat("cat", {"a", "b"}).conv("c", "cat").done("c");
   const QuantPlan trt = plan_quantization(g, find_backend("tensorrt"), {});
   const int ga = trt.activations[static_cast<size_t>(trt.act_index(g.find_value("a")))].group;
   CHECK(ga >= 0);

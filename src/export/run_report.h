@@ -1,0 +1,77 @@
+// mqcalib/src/export/run_report.h: what one quantize run reports (report.json, the CLI's tables, the
+// API's QuantizeResult): plain rows the pipeline fills; report_json.h defines the file's schema.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mqcalib {
+
+// One quantized conv / linear.
+struct LayerReport {
+  std::string layer;
+  int w_bits = 0, a_bits = 0;
+  double weight_sqnr_db = 0;  // quantized vs folded FP weight; +inf when exact
+  double input_sqnr_db = 0;   // its input activation's quantization SQNR on the calibration data
+};
+
+// One quantized activation.
+struct ActivationReport {
+  std::string tensor;
+  double sqnr_db = 0;
+  float observed_min = 0, observed_max = 0;  // min-max over the first calibration batches
+  float clip_min = 0, clip_max = 0;          // the range the observer kept
+};
+
+// An outlier finding (pipeline/outliers.h): what is wrong, in words and numbers, and what to do.
+struct OutlierFinding {
+  std::string layer;
+  std::string tensor;
+  std::string kind;  // weight_per_tensor_gap | weight_max_over_std | channel_range_spread | activation_heavy_tail
+  double value = 0;  // the number the threshold was applied to
+  std::string explanation;
+  std::string advice;
+};
+
+// One reconstruction unit's outcome (a layer for layer-wise methods).
+struct UnitReport {
+  std::string unit;                 // unit name (the layer for layer-wise methods)
+  std::vector<std::string> layers;  // the weighted layers it holds
+  int bits = 0;                     // weight bits (the widest in the unit)
+  double loss_before = 0;           // reconstruction loss with round-to-nearest weights
+  double loss_after = 0;            // ... with the method's result
+  double soft_fraction = 0;         // rounding variables still soft at the end
+  int iterations = 0;
+  double seconds = 0;
+};
+
+struct EvalReport {
+  int64_t samples = 0;
+  double fp_top1 = 0, quant_top1 = 0, agreement = 0;  // percent
+};
+
+struct RunReport {
+  std::string tool_version, model, backend;
+  std::vector<std::string> backend_notes;
+  std::string w_observer, a_observer;
+  int64_t calib_samples = 0;
+  uint64_t seed = 0;
+  int64_t folded_bn = 0;
+  std::vector<std::pair<std::string, std::string>> unfolded_bn;  // (bn, reason)
+  std::string method;                                            // reconstruction method
+  std::vector<std::pair<std::string, double>> method_settings;   // e.g. iters, lambda, batch, seed
+  std::vector<UnitReport> reconstruction;
+  std::vector<std::string> placement_notes, export_notes;
+  std::optional<EvalReport> eval;
+  std::vector<LayerReport> layers;
+  std::vector<ActivationReport> activations;
+  std::vector<OutlierFinding> outliers;
+  std::map<std::string, double> seconds;  // per phase, and "total"
+  int64_t peak_memory_bytes = 0;
+};
+
+}  // namespace mqcalib

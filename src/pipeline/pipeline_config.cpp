@@ -1,0 +1,48 @@
+// mqcalib/src/pipeline/pipeline_config.cpp: validate(PipelineConfig), run before any work.
+#include <filesystem>
+
+#include "core/error.h"
+#include "export/output_folder.h"
+#include "pipeline/pipeline.h"
+
+namespace mqcalib {
+
+namespace {
+
+// Samples per batch above this are refused: no model of this engine needs more, and a batch is
+// allocated whole (a typo of 100000 would ask for gigabytes before anything runs).
+constexpr int64_t kMaxBatch = 4096;
+
+void need_path(const std::string& path, const std::string& option) {
+  if (path.empty()) throw Error(option + " is required");
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(option + " '" + path + "': no such file or folder");
+}
+
+void need_file(const std::string& path, const std::string& option) {
+  need_path(path, option);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(option + " '" + path + "': is a folder, not a file");
+}
+
+}  // namespace
+
+void validate(const PipelineConfig& c) {
+  need_file(c.model, "--model");
+  need_path(c.calib.path, "--calib");
+  if (c.calib_size <= 0) throw Error("--calib-size must be positive, got " + std::to_string(c.calib_size));
+  if (c.batch_size <= 0 || c.batch_size > kMaxBatch)
+    throw Error("--batch-size must be in 1.." + std::to_string(kMaxBatch) + ", got " + std::to_string(c.batch_size));
+  ObserverRegistry::instance().info(c.w_observer.name);  // unknown names fail before any work
+  ObserverRegistry::instance().info(c.a_observer.name);
+  validate(c.reconstruct);
+  if (c.eval) {
+    need_path(c.eval->path, "--eval");
+    if (c.eval->labels.empty()) throw Error("--eval needs --eval-labels");
+    need_file(c.eval->labels, "--eval-labels");
+  }
+  if (c.eval_limit < 0) throw Error("--eval-limit must be >= 0, got " + std::to_string(c.eval_limit));
+  if (!c.out_dir.empty()) check_output_folder(c.out_dir);
+}
+
+}  // namespace mqcalib

@@ -1,0 +1,78 @@
+// mqcalib/src/pipeline/reconstruct.h: the reconstruct stage: a method from a registry turns the
+// observed weight params into final weights (integer codes), and may learn activation steps.
+//
+// Methods (the table in reconstruct_methods.cpp; one line adds one):
+//   nearest   no reconstruction: round to nearest (codes stay empty)
+//   adaround  layer-wise AdaRound (reconstruction/adaround.h), REFERENCE.md section 4
+// The pipeline runs a method after observe_weights; a method with needs_activation_params() runs after
+// observe_activations (it reads and may replace ActQuant params, marking them `learned`), any other
+// method before it (activation ranges then see the final weights). Every method reads calibration data
+// from the sample store only, and FP values it needs once per run.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "export/run_report.h"
+#include "graph/ir.h"
+#include "pipeline/quant_plan.h"
+#include "pipeline/quant_state.h"
+#include "pipeline/sample_store.h"
+
+namespace mqcalib {
+
+// Defaults: REFERENCE.md section 4 (iters as the papers; 2000 is a usable quick run).
+struct ReconstructOptions {
+  std::string method = "nearest";
+  int iters = 20000;     // rounding iterations per unit
+  float lambda = 0.01f;  // rounding regularizer weight
+  int batch = 32;        // samples per iteration
+  uint64_t seed = 0;
+  int64_t cache_budget_bytes = int64_t{1} << 30;  // RAM for cached activations; beyond it, spilled to disk
+  std::string spill_dir;                          // empty: $TMPDIR or /tmp
+};
+
+// (unit, unit index, unit count, iteration, loss, soft fraction).
+using ReconstructProgress = std::function<void(const std::string&, size_t, size_t, int, float, float)>;
+
+// What a method reads. `observe` re-runs activation observation on a state (the pipeline's own stage),
+// for methods that need activation ranges on weights they changed.
+struct ReconstructInputs {
+  const Graph& folded;
+  const QuantPlan& plan;
+  const SampleStore& calib;
+  const ReconstructOptions& options;
+  ReconstructProgress progress;
+  std::function<std::vector<ActQuant>(const QuantState&)> observe;
+};
+
+class ReconstructionMethod {
+ public:
+  virtual ~ReconstructionMethod() = default;
+  virtual std::string_view name() const = 0;
+  virtual bool needs_activation_params() const { return false; }
+  // Updates `state` (codes; activation params when needs_activation_params) and reports per unit.
+  virtual std::vector<UnitReport> run(const ReconstructInputs& in, QuantState& state) const = 0;
+};
+
+struct MethodInfo {
+  std::string name;
+  std::string description;  // one line, for --help
+  std::function<std::unique_ptr<ReconstructionMethod>()> create;
+};
+
+// The method table, in listing order.
+const std::vector<MethodInfo>& reconstruction_methods();
+// Throws Error listing the known names when there is no method `name`.
+const MethodInfo& find_method(std::string_view name);
+std::vector<std::string> method_names();
+
+// Checks the options a method reads (positive iters and batch, lambda >= 0, a known method), naming
+// the option. Called before any work.
+void validate(const ReconstructOptions& options);
+
+}  // namespace mqcalib

@@ -1,0 +1,53 @@
+// mqcalib/src/pipeline/record_stage.cpp: see record_stage.h.
+#include "pipeline/record_stage.h"
+
+#include <limits>
+
+#include "export/record_files.h"
+
+namespace mqcalib {
+
+namespace {
+
+TensorQuant bias_record(const WeightQuant& w, const TensorF32& b) {
+  QScheme bs;
+  bs.bits = 32;
+  bs.signedness = Signedness::Signed;
+  bs.symmetry = Symmetry::Symmetric;
+  bs.granularity = w.bias.per_channel() ? Granularity::PerChannel : Granularity::PerTensor;
+  bs.axis = 0;
+  bs.rounding = w.bias.rounding;
+  Range br;
+  for (int64_t c = 0; c < b.size(); ++c) {
+    br.min.push_back(b[c]);
+    br.max.push_back(b[c]);
+  }
+  return {w.point.layer + ".bias", w.point.layer, TensorRole::Bias, bs, w.bias, br, "int32 s_in*s_w"};
+}
+
+}  // namespace
+
+QuantRecord make_record(const Graph& folded, const QuantPlan& plan, const QuantState& state, Provenance provenance) {
+  QuantRecord rec;
+  rec.provenance = std::move(provenance);
+  auto act_tensor = [&](ValueId v) -> const ActQuant* {
+    const int a = plan.act_index(v);
+    return a < 0 ? nullptr : &state.activations.at(static_cast<size_t>(a));
+  };
+  for (const WeightQuant& w : state.weights) {
+    const Node& n = folded.nodes().at(w.point.node);
+    rec.tensors.push_back(
+        {w.point.tensor, w.point.layer, TensorRole::Weight, w.point.scheme, w.params, w.range, w.observer});
+    if (const ActQuant* in = act_tensor(w.point.input)) rec.layer_inputs[w.point.layer] = in->point.tensor;
+    if (!w.bias.scale.empty()) rec.tensors.push_back(bias_record(w, n.params.bias));
+    if (!w.codes.empty())
+      rec.weight_codes[w.point.tensor] =
+          WeightCodes{weight_codes_file(w.point.tensor), n.params.weight.shape(), w.codes};
+  }
+  for (const ActQuant& a : state.activations)
+    rec.tensors.push_back(
+        {a.point.tensor, a.point.layer, TensorRole::Activation, a.point.scheme, a.params, a.range, a.observer});
+  return rec;
+}
+
+}  // namespace mqcalib

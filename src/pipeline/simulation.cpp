@@ -1,0 +1,133 @@
+// mqcalib/src/pipeline/simulation.cpp: see simulation.h.
+#include "pipeline/simulation.h"
+
+#include <unordered_map>
+
+#include "core/bias_i32.h"
+#include "core/error.h"
+#include "core/quantize.h"
+
+namespace mqcalib {
+
+void apply_weight_quant(TensorF32& weight, const QParams& params, const std::vector<int32_t>& codes,
+                        const std::string& tensor) {
+  params.validate(tensor);
+  if (codes.empty()) {
+    fake_quantize_f32(weight.view(), params, weight.data());
+    return;
+  }
+  if (static_cast<int64_t>(codes.size()) != weight.size())
+    throw Error("weight '" + tensor + "': " + std::to_string(codes.size()) + " integer codes for a weight of shape " +
+                shape_to_string(weight.shape()));
+  dequantize_i32_f32(codes.data(), weight.shape(), params, weight.data());
+}
+
+Graph with_quantized_weights(const Graph& folded, const QuantState& state) {
+  Graph g = folded;
+  for (const WeightQuant& w : state.weights)
+    apply_weight_quant(g.nodes().at(w.point.node).params.weight, w.params, w.codes, w.point.tensor);
+  return g;
+}
+
+ActivationQuantizers::ActivationQuantizers(size_t value_count, const std::vector<ValueId>& values,
+                                           std::vector<QParams> params, std::vector<std::string> tensors) {
+  if (values.size() != params.size() || values.size() != tensors.size())
+    throw Error("activation quantizers: values, params and names differ in count");
+  auto t = std::make_shared<Table>();
+  t->index_of_value.assign(value_count, -1);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] < 0 || static_cast<size_t>(values[i]) >= value_count)
+      throw Error("activation '" + tensors[i] + "': not a value of the graph");
+    int& slot = t->index_of_value[static_cast<size_t>(values[i])];
+    if (slot >= 0) throw Error("activation '" + tensors[i] + "' is quantized twice");
+    slot = static_cast<int>(i);
+    params[i].validate(tensors[i]);
+  }
+  t->params = std::move(params);
+  t->tensors = std::move(tensors);
+  table_ = std::move(t);
+}
+
+ValueHook ActivationQuantizers::hook(std::vector<SqnrSums>* sqnr) const {
+  std::shared_ptr<const Table> t = table_;
+  if (!t) return {};
+  return [t, sqnr](ValueId v, TensorF32& x) {
+    const int p =
+        v >= 0 && static_cast<size_t>(v) < t->index_of_value.size() ? t->index_of_value[static_cast<size_t>(v)] : -1;
+    if (p < 0) return;
+    const QParams& qp = t->params[static_cast<size_t>(p)];
+    if (!sqnr) {
+      fake_quantize_f32(x.view(), qp, x.data());
+      return;
+    }
+    TensorF32 q(x.shape());
+    fake_quantize_f32(x.view(), qp, q.data());
+    sqnr->at(static_cast<size_t>(p)).add(sqnr_sums_f32(x.data(), q.data(), x.size()));
+    x = std::move(q);
+  };
+}
+
+namespace {
+
+std::unordered_map<std::string, size_t> node_index(const Graph& g) {
+  std::unordered_map<std::string, size_t> m;
+  for (size_t i = 0; i < g.nodes().size(); ++i) m.emplace(g.nodes()[i].name, i);
+  return m;
+}
+
+std::unordered_map<std::string, ValueId> value_index(const Graph& g) {
+  std::unordered_map<std::string, ValueId> m;
+  for (const Value& v : g.values()) m.emplace(v.name, v.id);
+  return m;
+}
+
+Node& node_of(Graph& g, const std::unordered_map<std::string, size_t>& nodes, const TensorQuant& t) {
+  const auto it = nodes.find(t.layer);
+  if (it == nodes.end())
+    throw Error(std::string(to_string(t.role)) + " '" + t.tensor + "': the model has no layer '" + t.layer + "'");
+  Node& n = g.nodes()[it->second];
+  if (n.kind != OpKind::Conv2d && n.kind != OpKind::Linear)
+    throw Error(std::string(to_string(t.role)) + " '" + t.tensor + "': layer '" + t.layer + "' is a " +
+                std::string(op_name(n.kind)) + ", not a conv2d or linear");
+  return n;
+}
+
+}  // namespace
+
+Simulation build_simulation(const Graph& folded, const QuantRecord& record) {
+  Simulation sim;
+  sim.graph = folded;
+  const auto nodes = node_index(folded);
+  const auto values = value_index(folded);
+  std::vector<ValueId> act_values;
+  std::vector<QParams> act_params;
+  std::vector<std::string> act_names;
+  static const std::vector<int32_t> kNearest;
+  for (const TensorQuant& t : record.tensors) {
+    if (t.role == TensorRole::Activation) {
+      const auto v = values.find(t.tensor);
+      if (v == values.end()) throw Error("activation '" + t.tensor + "': the model has no such tensor");
+      act_values.push_back(v->second);
+      act_params.push_back(t.params);
+      act_names.push_back(t.tensor);
+      continue;
+    }
+    Node& n = node_of(sim.graph, nodes, t);
+    if (t.role == TensorRole::Weight) {
+      const auto c = record.weight_codes.find(t.tensor);
+      if (c != record.weight_codes.end() && c->second.shape != n.params.weight.shape())
+        throw Error("weight '" + t.tensor + "': codes of shape " + shape_to_string(c->second.shape) + " (" +
+                    c->second.file + ") for a weight of shape " + shape_to_string(n.params.weight.shape()));
+      apply_weight_quant(n.params.weight, t.params, c == record.weight_codes.end() ? kNearest : c->second.codes,
+                         t.tensor);
+    } else {
+      if (n.params.bias.empty()) throw Error("bias '" + t.tensor + "': layer '" + t.layer + "' has no bias");
+      fake_quantize_bias_f32(n.params.bias.data(), n.params.bias.size(), t.params, n.params.bias.data());
+    }
+  }
+  sim.activations =
+      ActivationQuantizers(folded.values().size(), act_values, std::move(act_params), std::move(act_names));
+  return sim;
+}
+
+}  // namespace mqcalib
