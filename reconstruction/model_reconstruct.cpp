@@ -176,8 +176,9 @@ void run_unit(Run& r, size_t u, Phase phase) {
   r.res.units.push_back(out.report);
 }
 
-std::vector<QParams> calibrated(const ActCalibrateFn& calibrate, const Graph& g, size_t n) {
-  std::vector<QParams> a = calibrate(g);
+std::vector<QParams> calibrated(const ActCalibrateFn& calibrate, const Graph& g,
+                                const std::vector<std::vector<int32_t>>& codes, size_t n) {
+  std::vector<QParams> a = calibrate(g, codes);
   if (a.size() != n)
     throw Error("reconstruction: calibration returned " + std::to_string(a.size()) + " activation parameters for " +
                 std::to_string(n) + " quantizers");
@@ -217,7 +218,7 @@ ReconResult reconstruct_model(const ReconProblem& p, const CalibBatchFn& calib, 
   if (o.method == ReconMethod::Brecq) {
     for (size_t u = 0; u < r.plan.units.size(); ++u) run_unit(r, u, Phase::Rounding);
     if (has_acts) {
-      r.res.act_params = calibrated(calibrate, r.q, p.activations.size());
+      r.res.act_params = calibrated(calibrate, r.q, r.res.codes, p.activations.size());
       if (o.act_iters > 0)
         for (size_t u = 0; u < r.plan.units.size(); ++u) run_unit(r, u, Phase::Steps);
     }
@@ -225,7 +226,7 @@ ReconResult reconstruct_model(const ReconProblem& p, const CalibBatchFn& calib, 
     if (has_acts) {
       Graph nearest = *p.fp;
       for (size_t k = 0; k < p.weights.size(); ++k) nearest.nodes()[p.weights[k].node].params.weight = r.res.weights[k];
-      r.res.act_params = calibrated(calibrate, nearest, p.activations.size());
+      r.res.act_params = calibrated(calibrate, nearest, r.res.codes, p.activations.size());
     }
     for (size_t u = 0; u < r.plan.units.size(); ++u) run_unit(r, u, Phase::Joint);
   }

@@ -52,12 +52,14 @@ struct ReconResult {
   std::vector<std::vector<int32_t>> codes;  // its integer codes (grid qparams)
   std::vector<QParams> act_params;          // aligned with problem.activations
   std::vector<bool> act_learned;            // step learned by reconstruction
-  std::vector<UnitReport> units;            // one per unit and phase
+  std::vector<UnitTrainReport> units;       // one per unit and phase
   int64_t cache_bytes_spilled = 0, cache_peak_ram_bytes = 0;
 };
 
-// Activation parameters for a model whose graph holds the given weights (aligned with activations).
-using ActCalibrateFn = std::function<std::vector<QParams>(const Graph& model)>;
+// Activation parameters (aligned with problem.activations) for `model`, the FP graph holding the
+// given weights: codes[k] (aligned with problem.weights) on the grid of weights[k].qparams.
+using ActCalibrateFn =
+    std::function<std::vector<QParams>(const Graph& model, const std::vector<std::vector<int32_t>>& codes)>;
 
 struct ReconProgress {
   std::string phase;  // "rounding", "steps", "joint", "cache"

@@ -60,7 +60,7 @@ struct UnitQuant {
 // What a unit method produced: the hard-rounded weights (aligned with UnitQuant::soft; empty when the
 // method leaves weights alone) and the step each activation spec now runs with (aligned with acts).
 struct UnitOutcome {
-  UnitReport report;
+  UnitTrainReport report;
   std::vector<TensorF32> weights;
   std::vector<std::vector<int32_t>> codes;
   std::vector<float> steps;

@@ -128,13 +128,14 @@ double unit_loss(UnitRunner& r, const UnitSamples& d, const UnitTrainOptions& o,
   return total / static_cast<double>(d.count);
 }
 
-UnitReport train_unit(UnitRunner& r, const UnitSamples& d, const UnitTrainOptions& o, const UnitProgressFn& progress) {
+UnitTrainReport train_unit(UnitRunner& r, const UnitSamples& d, const UnitTrainOptions& o,
+                           const UnitProgressFn& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   const Unit& u = r.unit();
   const bool mix_in = o.drop_prob < 1.0f;
   check_samples(u, d, mix_in);
   if (o.batch < 1 || o.iters < 0) throw Error("unit '" + u.name + "': need batch >= 1 and iters >= 0");
-  UnitReport rep;
+  UnitTrainReport rep;
   rep.unit = u.name;
   rep.kind = u.kind;
   rep.phase = o.learn_rounding ? (o.learn_steps ? "joint" : "rounding") : "steps";

@@ -59,7 +59,7 @@ struct UnitTrainOptions {
 // The smallest learned step (torch.finfo(float32).eps, QDrop's LSQFakeQuantize).
 constexpr float kMinLearnedStep = 1.1920929e-7f;
 
-struct UnitReport {
+struct UnitTrainReport {
   std::string unit, kind, phase;  // phase: "rounding", "steps" or "joint"
   double loss_before = 0, loss_after = 0;
   int iterations = 0;
@@ -74,8 +74,8 @@ using UnitProgressFn = std::function<void(int, double, float)>;
 
 // Runs the loop on r (its V and steps are updated in place). Throws naming the unit when the caches
 // lack a value or the sample counts differ.
-UnitReport train_unit(UnitRunner& r, const UnitSamples& data, const UnitTrainOptions& o,
-                      const UnitProgressFn& progress = {});
+UnitTrainReport train_unit(UnitRunner& r, const UnitSamples& data, const UnitTrainOptions& o,
+                           const UnitProgressFn& progress = {});
 
 // rec over all samples with the given weight mode (no drop).
 double unit_loss(UnitRunner& r, const UnitSamples& data, const UnitTrainOptions& o, WeightMode mode);

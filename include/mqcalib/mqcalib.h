@@ -62,6 +62,14 @@ struct QuantizeOptions {
   int adaround_iters = 20000;       // per layer (the papers' default; 2000 is a usable quick run)
   float adaround_lambda = 0.01f;    // rounding regularizer weight
   int adaround_batch = 32;
+  // "brecq" / "qdrop": block-wise reconstruction (REFERENCE.md sections 4 and 9); adaround_iters,
+  // adaround_lambda and adaround_batch apply to them too (rounding iterations per unit).
+  std::string granularity = "block";  // layer | block | stage | network
+  std::string recon_loss = "mse";     // mse | fisher (BRECQ's Fisher-diagonal weighting)
+  int act_iters = 5000;               // brecq stage 2: activation-step iterations per unit
+  float drop_prob = 0.5f;             // qdrop: probability that an element takes its quantized value
+  float step_lr = 0.0f;               // activation-step Adam lr; 0: the method's (brecq 4e-4, qdrop 4e-5)
+  int64_t cache_budget_mib = 1024;    // RAM for calibration samples and cached activations; spilled beyond
   std::optional<DataOptions> eval;  // evaluate FP and quantized top-1 when set
   int64_t eval_limit = 0;           // 0: the whole evaluation set
   std::string out_dir;              // written atomically; empty: write nothing

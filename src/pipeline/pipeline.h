@@ -103,6 +103,7 @@ class QuantizationPipeline {
   template <class T>
   const T& need(const std::unique_ptr<T>& p, const char* what, const char* stage) const;
   void observe_and_reconstruct();
+  void record_method_settings();
   Provenance provenance() const;
 
   PipelineConfig config_;

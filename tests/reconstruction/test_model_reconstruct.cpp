@@ -82,7 +82,7 @@ struct Setup {
   }
   // min-max ranges of the activation points on a model
   ActCalibrateFn calibrate() const {
-    return [this](const Graph& g) {
+    return [this](const Graph& g, const std::vector<std::vector<int32_t>>&) {
       std::vector<Range> r(problem.activations.size(), Range{{0.0f}, {0.0f}});
       Executor ex(g);
       for (const TensorF32& x : batches)
@@ -153,7 +153,7 @@ TEST_CASE("BRECQ: unit losses fall, logits closer to FP than nearest, legal step
   const ReconOptions o = options(ReconMethod::Brecq);
   const ReconResult r = reconstruct_model(s.problem, s.calib(), o, s.calibrate());
   REQUIRE(r.units.size() == 10);  // 5 blocks x (rounding, steps)
-  for (const UnitReport& u : r.units) {
+  for (const UnitTrainReport& u : r.units) {
     CAPTURE(u.unit);
     CAPTURE(u.phase);
     CHECK(u.loss_after <= u.loss_before);
@@ -163,7 +163,7 @@ TEST_CASE("BRECQ: unit losses fall, logits closer to FP than nearest, legal step
     const TensorF32& w = s.net.b.g.nodes()[s.problem.weights[k].node].params.weight;
     fake_quantize_f32(w.view(), s.problem.weights[k].qparams, nearest.weights[k].data());
   }
-  nearest.act_params = s.calibrate()(s.net.b.g);
+  nearest.act_params = s.calibrate()(s.net.b.g, {});
   CHECK(s.logit_mse(r, false) < s.logit_mse(nearest, false));
   CHECK(s.logit_mse(r, true) < s.logit_mse(nearest, true));
   for (bool learned : r.act_learned) CHECK(learned);
@@ -189,8 +189,8 @@ TEST_CASE("QDrop: joint rounding and steps with drop; shared scales; Fisher loss
   s.problem.activations[2].group = s.problem.activations[3].group = 0;
   s.problem.activations[4].group = s.problem.activations[6].group = 1;
   std::vector<QParams> cal;
-  ActCalibrateFn shared = [&](const Graph& g) {
-    cal = s.calibrate()(g);
+  ActCalibrateFn shared = [&](const Graph& g, const std::vector<std::vector<int32_t>>& codes) {
+    cal = s.calibrate()(g, codes);
     cal[3] = cal[2];
     cal[6] = cal[4];
     return cal;
@@ -198,7 +198,7 @@ TEST_CASE("QDrop: joint rounding and steps with drop; shared scales; Fisher loss
   const ReconOptions o = options(ReconMethod::QDrop);
   const ReconResult r = reconstruct_model(s.problem, s.calib(), o, shared);
   REQUIRE(r.units.size() == 5);
-  for (const UnitReport& u : r.units) {
+  for (const UnitTrainReport& u : r.units) {
     CAPTURE(u.unit);
     CHECK(u.phase == "joint");
     CHECK(u.loss_after <= u.loss_before * 1.05);  // drop makes the objective noisy; the hard result must not be worse
@@ -218,6 +218,6 @@ TEST_CASE("QDrop: joint rounding and steps with drop; shared scales; Fisher loss
   f.iters = 60;
   f.act_iters = 0;
   const ReconResult rf = reconstruct_model(s.problem, s.calib(), f, s.calibrate());
-  for (const UnitReport& u : rf.units) CHECK(u.loss_after <= u.loss_before);
+  for (const UnitTrainReport& u : rf.units) CHECK(u.loss_after <= u.loss_before);
   for (bool learned : rf.act_learned) CHECK(!learned);  // act_iters 0: calibrated, not learned
 }
