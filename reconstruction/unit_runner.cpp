@@ -17,14 +17,14 @@ using recon_detail::OpForward;
 using recon_detail::unit_op;
 
 struct UnitRunner::Tape {
-  std::vector<ViewF32> view;               // per value id: the value as its consumers read it
-  std::vector<TensorF32> own;              // storage of produced (or quantized) values
-  std::vector<TensorF32> pre;              // before the quantizer, where one was applied
-  std::vector<std::vector<uint8_t>> mask;  // QDrop masks (empty: every element quantized)
-  std::vector<StepQuant> quant;            // the quantizer applied to the value
-  std::vector<bool> have;                  // computed by the last forward
-  std::vector<TensorF32> grad;             // backward: dL/d(value as read)
-  std::vector<TensorF32> input_grad;       // per unit input
+  std::vector<ViewF32> view;          // per value id: the value as its consumers read it
+  std::vector<TensorF32> own;         // storage of produced (or quantized) values
+  std::vector<TensorF32> pre;         // before the quantizer, where one was applied
+  std::vector<Drop> drop;             // QDrop's mask of the value (p >= 1: every element quantized)
+  std::vector<StepQuant> quant;       // the quantizer applied to the value
+  std::vector<bool> have;             // computed by the last forward
+  std::vector<TensorF32> grad;        // backward: dL/d(value as read)
+  std::vector<TensorF32> input_grad;  // per unit input
 };
 
 namespace {
@@ -48,6 +48,8 @@ void accumulate(TensorF32& acc, TensorF32&& g) {
 }
 
 uint64_t mask_seed(uint64_t seed, ValueId v) { return seed ^ (static_cast<uint64_t>(v) + 1) * 0xD1B54A32D192ED03ull; }
+
+const Drop* drop_of(const Drop& d) { return d.p < 1.0f ? &d : nullptr; }
 
 }  // namespace
 
@@ -124,12 +126,10 @@ void UnitRunner::quantize_value(ValueId v, const RunOptions& opt) {
   else
     t.pre[i] = std::move(t.own[i]);
   const int64_t n = t.pre[i].size();
-  if (opt.drop_prob < 1.0f) {
-    t.mask[i].resize(static_cast<size_t>(n));
-    drop_mask_u8(n, mask_seed(opt.drop_seed, v), opt.drop_prob, t.mask[i].data());
-  }
+  (void)n;
+  t.drop[i] = Drop{mask_seed(opt.drop_seed, v), opt.drop_prob};
   t.own[i] = TensorF32(t.pre[i].shape());
-  lsq_fake_quant_f32(t.pre[i], t.quant[i], t.mask[i].empty() ? nullptr : t.mask[i].data(), t.own[i].mut_view());
+  lsq_fake_quant_f32(t.pre[i], t.quant[i], drop_of(t.drop[i]), t.own[i].mut_view());
   t.view[i] = t.own[i].view();
 }
 
@@ -144,7 +144,7 @@ void UnitRunner::forward(const std::vector<ViewF32>& inputs, const RunOptions& o
   t.view.assign(nv, ViewF32{});
   t.own.assign(nv, TensorF32());
   t.pre.assign(nv, TensorF32());
-  t.mask.assign(nv, {});
+  t.drop.assign(nv, Drop{0, 1.0f});
   t.quant.assign(nv, StepQuant{});
   t.have.assign(nv, false);
   for (Soft& s : soft_) {
@@ -215,8 +215,7 @@ void UnitRunner::unquantize_grad(ValueId v) {
   const size_t i = static_cast<size_t>(v);
   if (t.pre[i].empty() || t.grad[i].empty()) return;
   TensorF32 gx(t.pre[i].shape());
-  const double gs = lsq_fake_quant_backward_f32(t.pre[i], t.grad[i], t.quant[i],
-                                                t.mask[i].empty() ? nullptr : t.mask[i].data(), gx.mut_view());
+  const double gs = lsq_fake_quant_backward_f32(t.pre[i], t.grad[i], t.quant[i], drop_of(t.drop[i]), gx.mut_view());
   const ActQuantSpec& s = acts_[static_cast<size_t>(spec_of_value_[i])];
   if (s.step >= 0) {
     const double n = static_cast<double>(t.pre[i].size()), qmax = std::max<int32_t>(1, s.qparams.qmax);

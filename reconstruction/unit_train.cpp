@@ -29,7 +29,7 @@ void gather(const ActivationCache& c, ValueId v, const std::vector<int64_t>& idx
 }
 
 struct Batch {
-  std::vector<TensorF32> in, fp_in, target, weight, grad;
+  std::vector<TensorF32> in, fp_in, target, weight;
 };
 
 uint64_t mix(uint64_t a, uint64_t b) {
@@ -41,7 +41,6 @@ void load(const Unit& u, const UnitSamples& d, const std::vector<int64_t>& idx, 
   b.fp_in.resize(fp_inputs ? u.inputs.size() : 0);
   b.target.resize(u.outputs.size());
   b.weight.resize(d.weights ? u.outputs.size() : 0);
-  b.grad.resize(u.outputs.size());
   for (size_t k = 0; k < u.inputs.size(); ++k) {
     gather(*d.inputs, u.inputs[k], idx, b.in[k]);
     if (fp_inputs) gather(*d.fp, u.inputs[k], idx, b.fp_in[k]);
@@ -53,28 +52,19 @@ void load(const Unit& u, const UnitSamples& d, const std::vector<int64_t>& idx, 
 }
 
 // QDrop's input mix: each element of input k takes its quantized-model value with probability p.
-void mix_inputs(Batch& b, float p, uint64_t seed) {
-  std::vector<uint8_t> m;
-  for (size_t k = 0; k < b.in.size(); ++k) {
-    const int64_t n = b.in[k].size();
-    m.resize(static_cast<size_t>(n));
-    drop_mask_u8(n, mix(seed, k), p, m.data());
-    float* x = b.in[k].data();
-    const float* f = b.fp_in[k].data();
-    parallel_for_chunks(n, int64_t{1} << 15, [&](int64_t lo, int64_t hi, int64_t) {
-      for (int64_t i = lo; i < hi; ++i) x[i] = m[static_cast<size_t>(i)] ? x[i] : f[i];
-    });
-  }
+void mix_inputs(std::vector<TensorF32>& in, const std::vector<TensorF32>& fp_in, float p, uint64_t seed) {
+  for (size_t k = 0; k < in.size(); ++k) drop_mix_f32(in[k].mut_view(), fp_in.at(k), Drop{mix(seed, k), p});
 }
 
-// rec over the unit's outputs; with grads, also dL/dy into b.grad.
-double output_loss(const UnitRunner& r, Batch& b, float p, bool grads) {
+// rec over the unit's outputs; with grads, also dL/dy into grad.
+double output_loss(const UnitRunner& r, const std::vector<TensorF32>& target, const std::vector<TensorF32>& weight,
+                   float p, std::vector<TensorF32>* grad) {
   double rec = 0.0;
-  for (size_t k = 0; k < b.target.size(); ++k) {
+  for (size_t k = 0; k < target.size(); ++k) {
     const ViewF32 y = r.output(k);
-    if (grads && b.grad[k].shape() != y.shape) b.grad[k] = TensorF32(y.shape);
-    rec += lp_loss_f32(y, b.target[k], p, b.weight.empty() ? nullptr : b.weight[k].data(),
-                       grads ? b.grad[k].data() : nullptr);
+    if (grad && (*grad)[k].shape() != y.shape) (*grad)[k] = TensorF32(y.shape);
+    rec +=
+        lp_loss_f32(y, target[k], p, weight.empty() ? nullptr : weight[k].data(), grad ? (*grad)[k].data() : nullptr);
   }
   return rec;
 }
@@ -110,6 +100,52 @@ float soft_fraction(UnitRunner& r) {
 
 }  // namespace
 
+UnitTrainer::UnitTrainer(UnitRunner& r, const UnitTrainOptions& o)
+    : r_(r), o_(o), adam_s_(static_cast<int64_t>(r.steps().size()), AdamParams{o.step_lr}), gs_(r.steps().size()) {
+  AdamParams vp;
+  vp.lr = o.rounding.lr;
+  for (size_t k = 0; k < r.num_soft(); ++k) {
+    adam_v_.emplace_back(r.soft_weight(k).size(), vp);
+    gv_.emplace_back(static_cast<size_t>(r.soft_weight(k).size()));
+  }
+  grad_.resize(r.unit().outputs.size());
+}
+
+double UnitTrainer::step(std::vector<TensorF32>& inputs, const std::vector<TensorF32>& fp_inputs,
+                         const std::vector<TensorF32>& targets, const std::vector<TensorF32>& weights, int t) {
+  const Unit& u = r_.unit();
+  RunOptions ro;
+  ro.weights = o_.learn_rounding ? WeightMode::Soft : WeightMode::Hard;
+  ro.act_quant = o_.act_quant;
+  ro.drop_prob = o_.drop_prob;
+  if (o_.drop_prob < 1.0f) mix_inputs(inputs, fp_inputs, o_.drop_prob, mix(o_.seed, 2 * static_cast<uint64_t>(t)));
+  ro.drop_seed = mix(o_.seed, 2 * static_cast<uint64_t>(t) + 1);
+  r_.forward(std::vector<ViewF32>(inputs.begin(), inputs.end()), ro);
+  double loss = output_loss(r_, targets, weights, o_.p, &grad_);
+  std::vector<GradSeed> seeds;
+  for (size_t k = 0; k < u.outputs.size(); ++k) seeds.push_back({u.outputs[k], grad_[k].view()});
+  r_.backward(seeds, false);
+  if (o_.learn_rounding) {
+    std::optional<float> beta;
+    if (round_regularizer_active(t, o_.iters, o_.rounding.warmup))
+      beta = round_regularizer_beta(t, o_.iters, o_.rounding.warmup, o_.rounding.beta_start, o_.rounding.beta_end,
+                                    o_.rounding.beta_schedule);
+    for (size_t k = 0; k < r_.num_soft(); ++k)
+      loss +=
+          o_.rounding.lambda * rounding_update_f32(r_.soft_weight(k), r_.soft_h(k).data(), r_.soft_dh(k).data(),
+                                                   r_.weight_grad(k).data(), beta, o_.rounding.lambda, gv_[k].data(),
+                                                   &adam_v_[k], r_.rounding_vars(k).data(), reg_part_);
+  }
+  if (o_.learn_steps && !gs_.empty()) {
+    if (o_.step_lr_cosine)
+      adam_s_.set_lr(static_cast<float>(o_.step_lr * (1.0 + std::cos(kPi * t / std::max(1, o_.iters))) / 2.0));
+    for (size_t j = 0; j < gs_.size(); ++j) gs_[j] = static_cast<float>(r_.step_grads()[j]);
+    adam_s_.step(r_.steps().data(), gs_.data());
+    for (float& s : r_.steps()) s = std::max(std::fabs(s), kMinLearnedStep);
+  }
+  return loss;
+}
+
 double unit_loss(UnitRunner& r, const UnitSamples& d, const UnitTrainOptions& o, WeightMode mode) {
   check_samples(r.unit(), d, false);
   RunOptions ro;
@@ -123,7 +159,7 @@ double unit_loss(UnitRunner& r, const UnitSamples& d, const UnitTrainOptions& o,
     load(r.unit(), d, idx, false, b);
     std::vector<ViewF32> in(b.in.begin(), b.in.end());
     r.forward(in, ro);
-    total += output_loss(r, b, o.p, false) * static_cast<double>(idx.size());
+    total += output_loss(r, b.target, b.weight, o.p, nullptr) * static_cast<double>(idx.size());
   }
   return total / static_cast<double>(d.count);
 }
@@ -146,52 +182,14 @@ UnitTrainReport train_unit(UnitRunner& r, const UnitSamples& d, const UnitTrainO
   for (size_t k = 0; k < r.num_soft(); ++k) v0.push_back(r.rounding_vars(k));
   const std::vector<float> s0 = r.steps();
 
-  std::vector<AdamF32> adam_v;
-  std::vector<std::vector<float>> gv(r.num_soft());
-  AdamParams vp;
-  vp.lr = o.rounding.lr;
-  for (size_t k = 0; k < r.num_soft(); ++k) {
-    adam_v.emplace_back(r.soft_weight(k).size(), vp);
-    gv[k].resize(static_cast<size_t>(r.soft_weight(k).size()));
-  }
-  AdamParams sp;
-  sp.lr = o.step_lr;
-  AdamF32 adam_s(static_cast<int64_t>(r.steps().size()), sp);
-  std::vector<float> gs(r.steps().size());
-  std::vector<double> reg_part;
+  UnitTrainer trainer(r, o);
   std::mt19937_64 rng(o.seed);
   std::vector<int64_t> idx(static_cast<size_t>(o.batch));
   Batch b;
-  RunOptions ro;
-  ro.weights = o.learn_rounding ? WeightMode::Soft : WeightMode::Hard;
-  ro.act_quant = o.act_quant;
-  ro.drop_prob = o.drop_prob;
   for (int t = 0; t < o.iters; ++t) {
     for (int64_t& i : idx) i = static_cast<int64_t>(rng() % static_cast<uint64_t>(d.count));
     load(u, d, idx, mix_in, b);
-    if (mix_in) mix_inputs(b, o.drop_prob, mix(o.seed, 2 * static_cast<uint64_t>(t)));
-    ro.drop_seed = mix(o.seed, 2 * static_cast<uint64_t>(t) + 1);
-    r.forward(std::vector<ViewF32>(b.in.begin(), b.in.end()), ro);
-    double loss = output_loss(r, b, o.p, true);
-    std::vector<GradSeed> seeds;
-    for (size_t k = 0; k < u.outputs.size(); ++k) seeds.push_back({u.outputs[k], b.grad[k].view()});
-    r.backward(seeds, false);
-    if (o.learn_rounding) {
-      std::optional<float> beta;
-      if (round_regularizer_active(t, o.iters, o.rounding.warmup))
-        beta = round_regularizer_beta(t, o.iters, o.rounding.warmup, o.rounding.beta_start, o.rounding.beta_end,
-                                      o.rounding.beta_schedule);
-      for (size_t k = 0; k < r.num_soft(); ++k)
-        loss += o.rounding.lambda * rounding_update_f32(r.soft_weight(k), r.soft_h(k).data(), r.soft_dh(k).data(),
-                                                        r.weight_grad(k).data(), beta, o.rounding.lambda, gv[k].data(),
-                                                        &adam_v[k], r.rounding_vars(k).data(), reg_part);
-    }
-    if (o.learn_steps && !gs.empty()) {
-      if (o.step_lr_cosine) adam_s.set_lr(static_cast<float>(o.step_lr * (1.0 + std::cos(kPi * t / o.iters)) / 2.0));
-      for (size_t j = 0; j < gs.size(); ++j) gs[j] = static_cast<float>(r.step_grads()[j]);
-      adam_s.step(r.steps().data(), gs.data());
-      for (float& s : r.steps()) s = std::max(std::fabs(s), kMinLearnedStep);
-    }
+    const double loss = trainer.step(b.in, b.fp_in, b.target, b.weight, t);
     if (progress && o.progress_every > 0 && ((t + 1) % o.progress_every == 0 || t + 1 == o.iters))
       progress(t + 1, loss, soft_fraction(r));
   }

@@ -27,6 +27,7 @@
 #include <string>
 
 #include "exec/activation_cache.h"
+#include "reconstruction/adam.h"
 #include "reconstruction/adaround.h"
 #include "reconstruction/unit_runner.h"
 
@@ -71,6 +72,27 @@ struct UnitTrainReport {
 
 // (iteration, loss incl. regularizer, soft fraction).
 using UnitProgressFn = std::function<void(int, double, float)>;
+
+// The optimiser state of one unit (Adam moments of V and of the steps) and one iteration of the loop.
+class UnitTrainer {
+ public:
+  UnitTrainer(UnitRunner& r, const UnitTrainOptions& o);
+  // Iteration t on one batch: inputs (quantized model) are mixed with fp_inputs in place when
+  // drop_prob < 1 (fp_inputs may be empty otherwise); targets and weights (empty: none) per unit output.
+  // Returns the loss incl. regularizer.
+  double step(std::vector<TensorF32>& inputs, const std::vector<TensorF32>& fp_inputs,
+              const std::vector<TensorF32>& targets, const std::vector<TensorF32>& weights, int t);
+
+ private:
+  UnitRunner& r_;
+  UnitTrainOptions o_;
+  std::vector<AdamF32> adam_v_;
+  std::vector<std::vector<float>> gv_;
+  AdamF32 adam_s_;
+  std::vector<float> gs_;
+  std::vector<double> reg_part_;
+  std::vector<TensorF32> grad_;
+};
 
 // Runs the loop on r (its V and steps are updated in place). Throws naming the unit when the caches
 // lack a value or the sample counts differ.

@@ -168,9 +168,10 @@ TEST_CASE(
     fake_quantize_f32(x, p, fq.data());
     CHECK(bit_identical(y, fq));
     std::vector<uint8_t> mask(static_cast<size_t>(x.size()));
-    drop_mask_u8(x.size(), 42, 0.5f, mask.data());
-    lsq_fake_quant_f32(x, q, mask.data(), y.mut_view());
-    lsq_fake_quant_f32_ref(x, q, mask.data(), ref.mut_view());
+    const Drop drop{42, 0.5f};
+    drop_mask_u8(x.size(), drop, mask.data());
+    lsq_fake_quant_f32(x, q, &drop, y.mut_view());
+    lsq_fake_quant_f32_ref(x, q, &drop, ref.mut_view());
     CHECK(bit_identical(y, ref));
     for (int64_t i = 0; i < x.size(); ++i) CHECK(y[i] == (mask[static_cast<size_t>(i)] ? fq[i] : x[i]));
     // Surrogate with the rounding residual d frozen at s0: exact derivative == the LSQ / STE formula.
@@ -193,12 +194,33 @@ TEST_CASE(
     const VecD fx = finite_diff([&](const VecD& v) { return sur(v, s0); }, xd);
     const double fs = finite_diff([&](const VecD& v) { return sur(xd, v[0]); }, VecD{s0})[0];
     TensorF32 gx(x.shape()), rx(x.shape());
-    const double gs = lsq_fake_quant_backward_f32(x, gy, q, mask.data(), gx.mut_view());
-    const double rs = lsq_fake_quant_backward_f32_ref(x, gy, q, mask.data(), rx.mut_view());
+    const double gs = lsq_fake_quant_backward_f32(x, gy, q, &drop, gx.mut_view());
+    const double rs = lsq_fake_quant_backward_f32_ref(x, gy, q, &drop, rx.mut_view());
     CHECK(rel_err(gx, fx) <= kGradRelTol);
     CHECK(bit_identical(gx, rx));
     CHECK(std::fabs(gs - fs) <= kGradRelTol * std::fabs(fs) + 1e-9);
     CHECK(std::fabs(gs - rs) <= kTwinRelTol * std::fabs(rs));
+  }
+}
+
+TEST_CASE("LSQ fast == _ref at ties, far outside the grid and NaN; forward == fake_quantize_f32") {
+  for (const Rounding rnd : {Rounding::HalfToEven, Rounding::HalfAwayFromZero}) {
+    QParams p = qparams({0.25f}, {-2}, -8, 7, -1);
+    p.rounding = rnd;
+    const StepQuant q = step_quant_of(p, 0.25f, "x");
+    TensorF32 x({40});
+    for (int64_t i = 0; i < 36; ++i) x[i] = 0.125f * static_cast<float>(i - 18);  // every tie
+    x[36] = 1e30f, x[37] = -1e30f, x[38] = -0.01f, x[39] = NAN;
+    const TensorF32 gy = random_tensor(x.shape(), 3);
+    TensorF32 y(x.shape()), yr(x.shape()), fq(x.shape()), gx(x.shape()), gr(x.shape());
+    lsq_fake_quant_f32(x, q, nullptr, y.mut_view());
+    lsq_fake_quant_f32_ref(x, q, nullptr, yr.mut_view());
+    fake_quantize_f32(x, p, fq.data());
+    CHECK(bit_identical(y, yr));
+    CHECK(bit_identical(y, fq));
+    lsq_fake_quant_backward_f32(x, gy, q, nullptr, gx.mut_view());
+    lsq_fake_quant_backward_f32_ref(x, gy, q, nullptr, gr.mut_view());
+    CHECK(bit_identical(gx, gr));
   }
 }
 
@@ -219,15 +241,15 @@ TEST_CASE("LSQ step gradient at the clamp: qmin - z below, qmax - z above (writt
 TEST_CASE("QDrop mask: probability, determinism at any thread count, seed dependence") {
   const int64_t n = 200000;
   std::vector<uint8_t> m2(static_cast<size_t>(n)), m1(static_cast<size_t>(n)), other(static_cast<size_t>(n));
-  drop_mask_u8(n, 7, 0.5f, m2.data());
-  at_threads(1, [&] { drop_mask_u8(n, 7, 0.5f, m1.data()); });
-  drop_mask_u8(n, 8, 0.5f, other.data());
+  drop_mask_u8(n, Drop{7, 0.5f}, m2.data());
+  at_threads(1, [&] { drop_mask_u8(n, Drop{7, 0.5f}, m1.data()); });
+  drop_mask_u8(n, Drop{8, 0.5f}, other.data());
   CHECK(m1 == m2);
   CHECK(m1 != other);
   double ones = 0;
   for (uint8_t v : m2) ones += v;
   CHECK(std::fabs(ones / static_cast<double>(n) - 0.5) < 0.005);  // 4.5 sigma at n = 2e5
-  drop_mask_u8(n, 7, 0.2f, m2.data());
+  drop_mask_u8(n, Drop{7, 0.2f}, m2.data());
   ones = 0;
   for (uint8_t v : m2) ones += v;
   CHECK(std::fabs(ones / static_cast<double>(n) - 0.2) < 0.005);
