@@ -88,6 +88,64 @@ inline ValD pool_d(const Node& n, const ValD& x) {
   return y;
 }
 
+inline ValD cat_d(const Node& n, const std::vector<const ValD*>& in) {
+  const int64_t a = normalize_axis(n.attrs.axis, static_cast<int>(in.at(0)->s.size()), "cat");
+  std::vector<Shape> shapes;
+  for (const ValD* t : in) shapes.push_back(t->s);
+  const Shape ys = cat_output_shape(shapes, n.attrs.axis);
+  ValD y{{}, ys};
+  int64_t outer, inner;
+  around_axis(ys, a, outer, inner);
+  for (int64_t o = 0; o < outer; ++o)
+    for (const ValD* t : in) {
+      const int64_t len = t->s[static_cast<size_t>(a)] * inner;
+      y.v.insert(y.v.end(), t->v.begin() + o * len, t->v.begin() + (o + 1) * len);
+    }
+  return y;
+}
+
+inline std::vector<ValD> split_d(const Node& n, const ValD& x) {
+  const int64_t a = normalize_axis(n.attrs.axis, static_cast<int>(x.s.size()), "split");
+  const std::vector<int64_t> sizes =
+      n.kind == OpKind::Chunk ? chunk_sizes(x.s[static_cast<size_t>(a)], n.attrs.chunks) : n.attrs.dims;
+  int64_t outer, inner, start = 0;
+  around_axis(x.s, a, outer, inner);
+  std::vector<ValD> ys;
+  for (int64_t sz : sizes) {
+    ValD y{{}, x.s};
+    y.s[static_cast<size_t>(a)] = sz;
+    for (int64_t o = 0; o < outer; ++o) {
+      const auto b = x.v.begin() + (o * x.s[static_cast<size_t>(a)] + start) * inner;
+      y.v.insert(y.v.end(), b, b + sz * inner);
+    }
+    start += sz;
+    ys.push_back(std::move(y));
+  }
+  return ys;
+}
+
+// Output element i reads input element sum_d c[d] * stride_in[perm[d]] (c its output coordinates).
+inline ValD transpose_d(const Node& n, const ValD& x) {
+  const std::vector<int64_t>& perm = n.attrs.dims;
+  const Shape ys = transpose_output_shape(x.s, perm);
+  ValD y{VecD(x.v.size()), ys};
+  for (size_t i = 0; i < y.v.size(); ++i) {
+    size_t rem = i, off = 0;
+    std::vector<size_t> c(ys.size());
+    for (size_t d = ys.size(); d-- > 0;) {
+      c[d] = rem % static_cast<size_t>(ys[d]);
+      rem /= static_cast<size_t>(ys[d]);
+    }
+    for (size_t d = 0; d < ys.size(); ++d) {
+      size_t stride = 1;
+      for (size_t e = static_cast<size_t>(perm[d]) + 1; e < x.s.size(); ++e) stride *= static_cast<size_t>(x.s[e]);
+      off += c[d] * stride;
+    }
+    y.v[i] = x.v[off];
+  }
+  return y;
+}
+
 inline std::vector<ValD> node_d(const Node& n, const std::vector<const ValD*>& in, const VecD& w) {
   const Attrs& at = n.attrs;
   const ValD& x = *in.at(0);
@@ -134,61 +192,13 @@ inline std::vector<ValD> node_d(const Node& n, const std::vector<const ValD*>& i
       }
       return {y};
     }
-    case OpKind::Cat: {
-      const int64_t a = normalize_axis(at.axis, static_cast<int>(x.s.size()), "cat");
-      std::vector<Shape> shapes;
-      for (const ValD* t : in) shapes.push_back(t->s);
-      const Shape ys = cat_output_shape(shapes, at.axis);
-      ValD y{{}, ys};
-      int64_t outer, inner;
-      around_axis(ys, a, outer, inner);
-      for (int64_t o = 0; o < outer; ++o)
-        for (const ValD* t : in) {
-          const int64_t len = t->s[static_cast<size_t>(a)] * inner;
-          y.v.insert(y.v.end(), t->v.begin() + o * len, t->v.begin() + (o + 1) * len);
-        }
-      return {y};
-    }
+    case OpKind::Cat:
+      return {cat_d(n, in)};
     case OpKind::Chunk:
-    case OpKind::Split: {
-      const int64_t a = normalize_axis(at.axis, static_cast<int>(x.s.size()), "split");
-      const std::vector<int64_t> sizes =
-          n.kind == OpKind::Chunk ? chunk_sizes(x.s[static_cast<size_t>(a)], at.chunks) : at.dims;
-      int64_t outer, inner, start = 0;
-      around_axis(x.s, a, outer, inner);
-      std::vector<ValD> ys;
-      for (int64_t sz : sizes) {
-        ValD y{{}, x.s};
-        y.s[static_cast<size_t>(a)] = sz;
-        for (int64_t o = 0; o < outer; ++o) {
-          const auto b = x.v.begin() + (o * x.s[static_cast<size_t>(a)] + start) * inner;
-          y.v.insert(y.v.end(), b, b + sz * inner);
-        }
-        start += sz;
-        ys.push_back(std::move(y));
-      }
-      return ys;
-    }
-    case OpKind::Transpose: {
-      const std::vector<int64_t>& perm = at.dims;
-      const Shape ys = transpose_output_shape(x.s, perm);
-      ValD y{VecD(x.v.size()), ys};
-      for (size_t i = 0; i < y.v.size(); ++i) {  // output index -> input index
-        size_t rem = i, off = 0;
-        std::vector<size_t> c(ys.size());
-        for (size_t d = ys.size(); d-- > 0;) {
-          c[d] = rem % static_cast<size_t>(ys[d]);
-          rem /= static_cast<size_t>(ys[d]);
-        }
-        for (size_t d = 0; d < ys.size(); ++d) {
-          size_t stride = 1;
-          for (size_t e = static_cast<size_t>(perm[d]) + 1; e < x.s.size(); ++e) stride *= static_cast<size_t>(x.s[e]);
-          off += c[d] * stride;
-        }
-        y.v[i] = x.v[off];
-      }
-      return {y};
-    }
+    case OpKind::Split:
+      return split_d(n, x);
+    case OpKind::Transpose:
+      return {transpose_d(n, x)};
     case OpKind::MaxPool2d:
     case OpKind::AvgPool2d:
     case OpKind::AdaptiveAvgPool2d:
