@@ -153,7 +153,6 @@ void per_channel() {
   const std::vector<float> w = {0.012f, -0.02f, 0.005f, 1.0f, -2.54f, 0.5f};
   const BackendProfile& ort = find_backend("ort");
   check_int("§3 weights axis 0", ort.weight.axis, 0);
-  check_int("§3 ConvTranspose weights axis 1", ort.conv_transpose_weight_axis, 1);
 
   QScheme pt = ort.weight;
   pt.granularity = Granularity::PerTensor;

@@ -12,8 +12,10 @@ namespace mqcalib {
 
 std::string_view to_string(ReduceRangeTarget t) {
   switch (t) {
-    case ReduceRangeTarget::Activations: return "activations";
-    case ReduceRangeTarget::Weights: return "weights";
+    case ReduceRangeTarget::Activations:
+      return "activations";
+    case ReduceRangeTarget::Weights:
+      return "weights";
   }
   return "?";
 }
@@ -49,64 +51,120 @@ QScheme q8(Signedness sg, Symmetry sy, bool narrow, bool rr, Granularity g, Scal
   return s;
 }
 
-constexpr bool Y = true, N = false;
-constexpr ReduceRangeTarget kRRAct = ReduceRangeTarget::Activations;
 constexpr ReduceRangeTarget kRRW = ReduceRangeTarget::Weights;
 
-// Columns: name, description,
-//   weight scheme, activation scheme,
-//   conv_transpose_weight_axis, unsigned_after_relu, concat_inputs_share_scale,
-//   fuse_conv_relu, fuse_conv_relu6, fuse_add_relu, quantize_only_conv_linear,
-//   native_bits, per_channel_weights_allowed, per_channel_activations_allowed, reduce_range_target
+// A profile row with named fields (no positional columns): profile("name", "description", w, a)
+// then only the fields that differ from BackendProfile's defaults.
+struct Row {
+  BackendProfile p;
+  Row& alias(const char* a) {
+    p.aliases.push_back(a);
+    return *this;
+  }
+  Row& concat_share() {
+    p.concat_inputs_share_scale = true;
+    return *this;
+  }
+  Row& fuse_add_relu() {
+    p.fuse_add_relu = true;
+    return *this;
+  }
+  Row& unsigned_after_relu() {
+    p.unsigned_after_relu = true;
+    return *this;
+  }
+  Row& only_conv_linear() {
+    p.quantize_only_conv_linear = true;
+    return *this;
+  }
+  Row& per_tensor_weights_only() {
+    p.per_channel_weights_allowed = false;
+    return *this;
+  }
+  Row& reduce_range_on_weights() {
+    p.reduce_range_target = kRRW;
+    return *this;
+  }
+  Row& any_bits() {
+    p.native_bits = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    return *this;
+  }
+  operator BackendProfile() const { return p; }
+};
+
+Row profile(const char* name, const char* description, const QScheme& w, const QScheme& a) {
+  Row r;
+  r.p.name = name;
+  r.p.description = description;
+  r.p.weight = w;
+  r.p.activation = a;
+  return r;
+}
+
 // A function-local static (not a namespace-scope global): safe to use from other static initializers.
 const std::vector<BackendProfile>& table() {
-  static const std::vector<int> kInt8 = {8};
-  static const std::vector<int> kAnyBits = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   static const std::vector<BackendProfile> kProfiles = {
-    {"tensorrt", "NVIDIA TensorRT / explicit Q/DQ ONNX: int8 sym per-channel weights [-127,127], int8 sym activations amax/127",
-     q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, Y, Y, N, Y, N, kInt8, Y, N, kRRAct},
-    {"snpe", "Qualcomm SNPE (Hexagon DSP): uint8 asym per-tensor weights and activations",
-     q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, Y, Y, Y, Y, N, kInt8, N, N, kRRAct},
-    {"qnn", "Qualcomm QNN (Hexagon HTP): uint8 asym per-tensor weights and activations",
-     q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, Y, Y, Y, Y, N, kInt8, Y, N, kRRAct},
-    {"fbgemm", "PyTorch x86 FBGEMM: int8 sym per-channel weights, uint8 asym 7-bit activations [0,127] (reduce_range)",
-     q8(kS, kSym, kFull, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kRR, kPT, kF32, kEven),
-     1, N, N, Y, N, Y, N, kInt8, Y, N, kRRAct},
-    {"tvm", "TVM (ARM CPU): int8 sym per-tensor [-127,127], power-of-two scales, half-away rounding",
-     q8(kS, kSym, kNarrow, kNoRR, kPT, kPow2, kAway), q8(kS, kSym, kNarrow, kNoRR, kPT, kPow2, kAway),
-     1, N, Y, Y, N, N, N, kInt8, N, N, kRRAct},
-    {"acl", "ARM Compute Library / Ascend: int8 sym per-channel weights, uint8 asym activations, half-away",
-     q8(kS, kSym, kFull, kNoRR, kPC, kF32, kAway), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kAway),
-     1, N, Y, Y, N, N, N, kInt8, Y, N, kRRAct},
-    {"ppl", "OpenPPL CUDA: int8 sym per-channel weights, int8 sym activations [-128,127]",
-     q8(kS, kSym, kFull, kNoRR, kPC, kF32, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, Y, Y, N, Y, N, kInt8, Y, N, kRRAct},
-    {"vitis", "Xilinx Vitis AI DPU: int8 sym per-tensor [-128,127], power-of-two scales",
-     q8(kS, kSym, kFull, kNoRR, kPT, kPow2, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kPow2, kEven),
-     1, N, Y, Y, N, N, N, kInt8, N, N, kRRAct},
-    {"ort", "ONNX Runtime QDQ: int8 sym per-channel weights [-127,127], uint8 asym activations",
-     q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, N, Y, N, N, N, kInt8, Y, N, kRRAct},
-    {"openvino", "Intel OpenVINO: int8 sym per-channel weights [-127,127], int8 sym activations, uint8 [0,255] after ReLU",
-     q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kF32, kEven),
-     1, Y, Y, Y, N, N, N, kInt8, Y, N, kRRW},
-    {"ncnn", "Tencent ncnn: int8 sym per-channel weights and activations [-127,127], half-away",
-     q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kAway), q8(kS, kSym, kNarrow, kNoRR, kPT, kF32, kAway),
-     1, N, Y, Y, N, N, N, kInt8, Y, N, kRRAct},
-    {"mnn", "Alibaba MNN: int8 sym per-channel weights and activations [-127,127], half-away",
-     q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kAway), q8(kS, kSym, kNarrow, kNoRR, kPT, kF32, kAway),
-     1, N, Y, Y, N, N, N, kInt8, Y, N, kRRAct},
-    {"tengine", "OPEN AI LAB Tengine (uint8 tool): uint8 asym per-tensor weights and activations",
-     q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, Y, Y, N, N, N, kInt8, N, N, kRRAct},
-    // academic: free profile (BRECQ/QDrop setting: asymmetric [0, 2^b-1] per-channel weights,
-    // asymmetric per-tensor activations); any bit width is legal, only conv/linear quantized.
-    {"academic", "academic free profile (BRECQ/QDrop): uint asym per-channel weights, uint asym activations, any bits",
-     q8(kU, kAsym, kFull, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven),
-     1, N, N, N, N, N, Y, kAnyBits, Y, N, kRRAct},
+      profile("tensorrt",
+              "NVIDIA TensorRT / explicit Q/DQ ONNX: int8 sym per-channel weights [-127,127], int8 sym activations "
+              "amax/127",
+              q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kF32, kEven))
+          .concat_share()
+          .fuse_add_relu(),
+      profile("snpe", "Qualcomm SNPE (Hexagon DSP): uint8 asym per-tensor weights and activations",
+              q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven))
+          .concat_share()
+          .fuse_add_relu()
+          .per_tensor_weights_only(),
+      profile("qnn", "Qualcomm QNN (Hexagon HTP): uint8 asym per-tensor weights and activations",
+              q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven))
+          .concat_share()
+          .fuse_add_relu(),
+      profile("fbgemm",
+              "PyTorch x86 FBGEMM: int8 sym per-channel weights, uint8 asym 7-bit activations [0,127] (reduce_range)",
+              q8(kS, kSym, kFull, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kRR, kPT, kF32, kEven))
+          .fuse_add_relu(),
+      profile("tvm", "TVM (ARM CPU): int8 sym per-tensor [-127,127], power-of-two scales, half-away rounding",
+              q8(kS, kSym, kNarrow, kNoRR, kPT, kPow2, kAway), q8(kS, kSym, kNarrow, kNoRR, kPT, kPow2, kAway))
+          .concat_share()
+          .per_tensor_weights_only(),
+      profile("acl", "ARM Compute Library / Ascend: int8 sym per-channel weights, uint8 asym activations, half-away",
+              q8(kS, kSym, kFull, kNoRR, kPC, kF32, kAway), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kAway))
+          .concat_share(),
+      profile("ppl", "OpenPPL CUDA: int8 sym per-channel weights, int8 sym activations [-128,127]",
+              q8(kS, kSym, kFull, kNoRR, kPC, kF32, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kF32, kEven))
+          .alias("openppl")
+          .concat_share()
+          .fuse_add_relu(),
+      profile("vitis", "Xilinx Vitis AI DPU: int8 sym per-tensor [-128,127], power-of-two scales",
+              q8(kS, kSym, kFull, kNoRR, kPT, kPow2, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kPow2, kEven))
+          .concat_share()
+          .per_tensor_weights_only(),
+      profile("ort", "ONNX Runtime QDQ: int8 sym per-channel weights [-127,127], uint8 asym activations",
+              q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven))
+          .alias("onnxruntime"),
+      profile("openvino",
+              "Intel OpenVINO: int8 sym per-channel weights [-127,127], int8 sym activations, uint8 [0,255] after ReLU",
+              q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kF32, kEven))
+          .unsigned_after_relu()
+          .concat_share()
+          .reduce_range_on_weights(),
+      profile("ncnn", "Tencent ncnn: int8 sym per-channel weights and activations [-127,127], half-away",
+              q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kAway), q8(kS, kSym, kNarrow, kNoRR, kPT, kF32, kAway))
+          .concat_share(),
+      profile("mnn", "Alibaba MNN: int8 sym per-channel weights and activations [-127,127], half-away",
+              q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kAway), q8(kS, kSym, kNarrow, kNoRR, kPT, kF32, kAway))
+          .concat_share(),
+      profile("tengine", "OPEN AI LAB Tengine (uint8 tool): uint8 asym per-tensor weights and activations",
+              q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven))
+          .concat_share()
+          .per_tensor_weights_only(),
+      // academic: free profile (BRECQ/QDrop setting: asymmetric [0, 2^b-1] per-channel weights,
+      // asymmetric per-tensor activations); any bit width is legal, only conv/linear quantized.
+      profile("academic",
+              "academic free profile (BRECQ/QDrop): uint asym per-channel weights, uint asym activations, any bits",
+              q8(kU, kAsym, kFull, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven))
+          .only_conv_linear()
+          .any_bits(),
   };
   return kProfiles;
 }
@@ -138,8 +196,11 @@ std::vector<std::string> backend_names() {
 }
 
 const BackendProfile& find_backend(std::string_view name) {
-  for (const auto& p : table())
+  for (const auto& p : table()) {
     if (p.name == name) return p;
+    for (const std::string& a : p.aliases)
+      if (a == name) return p;
+  }
   throw Error("unknown backend '" + std::string(name) + "' (known: " + join_names() + ")");
 }
 
@@ -160,8 +221,7 @@ ResolvedBackend resolve_backend(const BackendProfile& profile, const BackendOver
   const std::string who = "backend '" + profile.name + "': ";
 
   auto set_bits = [&](const char* option, int bits, QScheme& s) {
-    if (bits < 2 || bits > 16)
-      throw Error(who + option + " = " + std::to_string(bits) + " is outside 2..16");
+    if (bits < 2 || bits > 16) throw Error(who + option + " = " + std::to_string(bits) + " is outside 2..16");
     s.bits = bits;
     if (!is_native(profile, bits))
       r.notes.push_back(std::string("simulation only: ") + profile.name + " runs " + native_bits_text(profile) +
@@ -170,11 +230,8 @@ ResolvedBackend resolve_backend(const BackendProfile& profile, const BackendOver
   if (o.w_bits) set_bits("w_bits", *o.w_bits, p.weight);
   if (o.a_bits) set_bits("a_bits", *o.a_bits, p.activation);
 
-  if (o.a_granularity) {
-    if (*o.a_granularity == Granularity::PerChannel && !profile.per_channel_activations_allowed)
-      throw Error(who + "per-channel activations are not supported (activations are per-tensor on every backend)");
-    p.activation.granularity = *o.a_granularity;
-  }
+  if (o.a_granularity && *o.a_granularity == Granularity::PerChannel)
+    throw Error(who + "per-channel activations are not supported (activations are per-tensor on every backend)");
   if (o.w_granularity) {
     if (*o.w_granularity == Granularity::PerChannel && !profile.per_channel_weights_allowed)
       throw Error(who + "per-channel weights are not supported (this backend runs per-tensor weights only)");

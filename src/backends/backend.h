@@ -21,32 +21,31 @@ enum class ReduceRangeTarget { Activations, Weights };
 std::string_view to_string(ReduceRangeTarget);
 
 struct BackendProfile {
-  std::string name;         // "tensorrt", "snpe", ...
-  std::string description;  // one line
-  QScheme weight;           // per-channel weights use axis 0 (output channels of Conv/Linear)
-  QScheme activation;       // always per-tensor
-  // Weight channel axis for transposed convolutions (PyTorch layout [in, out/groups, kh, kw]).
-  int conv_transpose_weight_axis = 1;
+  std::string name;                  // "tensorrt", "snpe", ...
+  std::vector<std::string> aliases;  // other names find_backend accepts ("onnxruntime" for ort)
+  std::string description;           // one line
+  QScheme weight;                    // per-channel weights use axis 0 (output channels of Conv/Linear)
+  QScheme activation;                // always per-tensor (no backend runs per-channel activations)
   // Non-negative tensors (after ReLU) use an unsigned symmetric grid [0, 2^bits - 1], zp 0 (OpenVINO).
   bool unsigned_after_relu = false;
   // Concat inputs share one scale (the runtime does not requantize inside concat).
   bool concat_inputs_share_scale = false;
-  // Fusions: no quantizer sits between the fused ops.
-  bool fuse_conv_relu = false;
-  bool fuse_conv_relu6 = false;
+  // An add read only by a ReLU-family activation is fused with it: one quantizer, after the activation.
+  // (A conv / linear and the activation after it are fused on every backend: conv outputs carry no
+  // quantizer of their own unless an add or cat reads them; quant_plan.h.)
   bool fuse_add_relu = false;
   // Only conv/linear inputs and weights are quantized (academic papers' placement).
   bool quantize_only_conv_linear = false;
   // Bit widths the runtime executes natively; other widths are simulation only.
   std::vector<int> native_bits = {8};
   bool per_channel_weights_allowed = true;
-  bool per_channel_activations_allowed = false;
   ReduceRangeTarget reduce_range_target = ReduceRangeTarget::Activations;
 };
 
 // All profiles, in table order.
 const std::vector<BackendProfile>& backend_profiles();
-// The profile called `name`; throws mqcalib::Error listing the known names when there is none.
+// The profile called `name` (or one of its aliases); throws mqcalib::Error listing the known names
+// when there is none.
 const BackendProfile& find_backend(std::string_view name);
 std::vector<std::string> backend_names();
 

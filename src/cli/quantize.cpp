@@ -39,59 +39,71 @@ int run_quantize(const std::vector<std::string>& args) {
   std::string calib, eval, eval_labels, config;
   std::vector<std::string> layer_bits;
   bool quiet = false;
-  const std::string obs = join(available_observers()), backs = join(available_backends());
+  const std::string obs = join(available_observers()), backs = join(available_backends()),
+                    methods = join(available_methods());
 
   po::options_description required("Required");
-  required.add_options()
-      ("model", po::value(&o.model)->required(), "TorchScript model file (scripted or traced), e.g. examples/zoo/resnet20.pt")
-      ("calib", po::value(&calib)->required(), "calibration data: IDX file (.gz ok), .npy, or a folder of PNG/JPEG images")
-      ("out", po::value(&o.out_dir)->required(), "output folder: params.json, report.json and the backend's native files");
+  required.add_options()("model", po::value(&o.model)->required(),
+                         "TorchScript model file (scripted or traced), e.g. examples/zoo/resnet20.pt")(
+      "calib", po::value(&calib)->required(),
+      "calibration data: IDX file (.gz ok), .npy, or a folder of PNG/JPEG images")(
+      "out", po::value(&o.out_dir)->required(),
+      "output folder: params.json, report.json and the backend's native files");
   po::options_description quant("Quantization");
-  quant.add_options()
-      ("backend", po::value(&o.backend)->default_value(o.backend), ("target runtime: " + backs).c_str())
-      ("w-bits", po::value(&o.w_bits)->default_value(0), "weight bits (0: the backend's, 8)")
-      ("a-bits", po::value(&o.a_bits)->default_value(0), "activation bits (0: the backend's, 8)")
-      ("w-granularity", po::value(&o.w_granularity), "per-tensor | per-channel (default: the backend's)")
-      ("w-observer", po::value(&o.w_observer)->default_value(o.w_observer), ("weight range observer: " + obs).c_str())
-      ("a-observer", po::value(&o.a_observer)->default_value(o.a_observer), ("activation range observer: " + obs).c_str())
-      ("percentile", po::value(&o.percentile)->default_value(o.percentile, "99.99"), "percentile observer: the percentile kept")
-      ("lp-norm", po::value(&o.lp_norm)->default_value(o.lp_norm, "2.0"), "mse observer: p of the Lp error searched (BRECQ/QDrop use 2.4)")
-      ("skip", po::value(&o.skip)->composing(), "keep this layer in fp32 (repeatable), e.g. --skip fc")
-      ("layer-bits", po::value(&layer_bits)->composing(), "per-layer bits NAME=B for its weight and input (repeatable)")
-      ("first-last-8bit", po::bool_switch(&o.first_last_8bit), "keep the first and last conv/linear at 8 bits");
+  quant.add_options()("backend", po::value(&o.backend)->default_value(o.backend), ("target runtime: " + backs).c_str())(
+      "w-bits", po::value(&o.w_bits)->default_value(0), "weight bits (0: the backend's, 8)")(
+      "a-bits", po::value(&o.a_bits)->default_value(0), "activation bits (0: the backend's, 8)")(
+      "w-granularity", po::value(&o.w_granularity), "per-tensor | per-channel (default: the backend's)")(
+      "w-observer", po::value(&o.w_observer)->default_value(o.w_observer), ("weight range observer: " + obs).c_str())(
+      "a-observer", po::value(&o.a_observer)->default_value(o.a_observer),
+      ("activation range observer: " + obs).c_str())(
+      "percentile", po::value(&o.percentile)->default_value(o.percentile, "99.99"),
+      "percentile observer: the percentile kept")("lp-norm", po::value(&o.lp_norm)->default_value(o.lp_norm, "2.0"),
+                                                  "mse observer: p of the Lp error searched (BRECQ/QDrop use 2.4)")(
+      "skip", po::value(&o.skip)->composing(), "keep this layer in fp32 (repeatable), e.g. --skip fc")(
+      "layer-bits", po::value(&layer_bits)->composing(), "per-layer bits NAME=B for its weight and input (repeatable)")(
+      "first-last-8bit", po::bool_switch(&o.first_last_8bit), "keep the first and last conv/linear at 8 bits");
   po::options_description recon("Weight rounding");
-  recon.add_options()
-      ("method", po::value(&o.method)->default_value(o.method), "nearest | adaround (layer-wise AdaRound) | brecq (block-wise rounding, then learned activation steps) | qdrop (rounding and steps jointly, with drop)")
-      ("iters", po::value(&o.adaround_iters)->default_value(o.adaround_iters), "adaround / brecq / qdrop: rounding iterations per layer or unit (20000 as the papers; 2000 is a quick run)")
-      ("lambda", po::value(&o.adaround_lambda)->default_value(o.adaround_lambda, "0.01"), "rounding regularizer weight (BRECQ/QDrop use 0.1 on MobileNetV2)")
-      ("adaround-batch", po::value(&o.adaround_batch)->default_value(o.adaround_batch), "samples per reconstruction iteration")
-      ("granularity", po::value(&o.granularity)->default_value(o.granularity), "brecq / qdrop: reconstruction unit, layer | block | stage | network")
-      ("loss", po::value(&o.recon_loss)->default_value(o.recon_loss), "brecq / qdrop: mse (Lp output loss) | fisher (BRECQ's Fisher-diagonal weighting)")
-      ("act-iters", po::value(&o.act_iters)->default_value(o.act_iters), "brecq: activation-step iterations per unit (stage 2)")
-      ("drop-prob", po::value(&o.drop_prob)->default_value(o.drop_prob, "0.5"), "qdrop: probability that an activation element takes its quantized value")
-      ("step-lr", po::value(&o.step_lr)->default_value(o.step_lr, "0"), "brecq / qdrop: Adam lr of the activation steps (0: brecq 4e-4, qdrop 4e-5)")
-      ("cache-budget", po::value(&o.cache_budget_mib)->default_value(o.cache_budget_mib), "MiB of RAM for calibration samples and cached activations; beyond it, spilled to disk");
+  recon.add_options()("method", po::value(&o.method)->default_value(o.method),
+                      ("reconstruction method: " + methods).c_str())(
+      "iters", po::value(&o.adaround_iters)->default_value(o.adaround_iters),
+      "adaround / brecq / qdrop: rounding iterations per layer or unit (20000 as the papers; 2000 is a quick run)")(
+      "lambda", po::value(&o.adaround_lambda)->default_value(o.adaround_lambda, "0.01"),
+      "rounding regularizer weight (BRECQ / QDrop use 0.1 on MobileNetV2)")(
+      "adaround-batch", po::value(&o.adaround_batch)->default_value(o.adaround_batch),
+      "samples per reconstruction iteration")(
+      "granularity", po::value(&o.granularity), "brecq / qdrop: reconstruction units, layer | block | stage | network (block)")(
+      "loss", po::value(&o.recon_loss)->default_value(o.recon_loss),
+      "brecq / qdrop: mse (Lp output loss) | fisher (BRECQ's Fisher-diagonal weighting)")(
+      "act-iters", po::value(&o.act_iters)->default_value(o.act_iters),
+      "brecq: activation-step iterations per unit (stage 2)")(
+      "drop-prob", po::value(&o.drop_prob)->default_value(o.drop_prob, "0.5"),
+      "qdrop: probability that an activation element takes its quantized value")(
+      "step-lr", po::value(&o.step_lr)->default_value(o.step_lr, "0"),
+      "brecq / qdrop: Adam lr of the activation steps (0: brecq 4e-4, qdrop 4e-5)")(
+      "cache-budget", po::value(&o.cache_budget_mib)->default_value(o.cache_budget_mib),
+      "MiB of RAM for cached activations and calibration samples; the rest is spilled to a temporary file");
   po::options_description data("Data");
-  data.add_options()
-      ("calib-size", po::value(&o.calib_size)->default_value(o.calib_size), "calibration samples drawn from --calib")
-      ("seed", po::value(&o.seed)->default_value(o.seed), "seed of the calibration sampling")
-      ("eval", po::value(&eval), "evaluation data: reports FP and quantized top-1 on all of it")
-      ("eval-labels", po::value(&eval_labels), "labels of --eval: IDX labels, .npy of ints, or text, one per line")
-      ("eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)");
+  data.add_options()("calib-size", po::value(&o.calib_size)->default_value(o.calib_size),
+                     "calibration samples drawn from --calib")("seed", po::value(&o.seed)->default_value(o.seed),
+                                                               "seed of the calibration sampling")(
+      "eval", po::value(&eval), "evaluation data: reports FP and quantized top-1 on all of it")(
+      "eval-labels", po::value(&eval_labels), "labels of --eval: IDX labels, .npy of ints, or text, one per line")(
+      "eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)");
   pre.add_to(data);
   po::options_description run("Run");
-  run.add_options()
-      ("threads", po::value(&o.threads)->default_value(0), "threads (0: all cores); results do not depend on it")
-      ("batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "batch size of calibration and evaluation")
-      ("config", po::value(&config), "read options from FILE (key = value lines, same names as here)")
-      ("quiet", po::bool_switch(&quiet), "no progress on stderr")
-      ("help,h", "this help");
-  po::options_description all("mqcalib quantize: calibrate a TorchScript model for a backend, evaluate it, write its files.\n\n"
-                              "Example:\n  mqcalib quantize --model examples/zoo/resnet20.pt \\\n"
-                              "    --calib /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \\\n"
-                              "    --mean 0.2860 --std 0.3530 --backend tensorrt \\\n"
-                              "    --eval /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \\\n"
-                              "    --eval-labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz --out out\n\nOptions");
+  run.add_options()("threads", po::value(&o.threads)->default_value(0),
+                    "threads (0: all cores); results do not depend on it")(
+      "batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "batch size of calibration and evaluation")(
+      "config", po::value(&config), "read options from FILE (key = value lines, same names as here)")(
+      "quiet", po::bool_switch(&quiet), "no progress on stderr")("help,h", "this help");
+  po::options_description all(
+      "mqcalib quantize: calibrate a TorchScript model for a backend, evaluate it, write its files.\n\n"
+      "Example:\n  mqcalib quantize --model examples/zoo/resnet20.pt \\\n"
+      "    --calib /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \\\n"
+      "    --mean 0.2860 --std 0.3530 --backend tensorrt \\\n"
+      "    --eval /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \\\n"
+      "    --eval-labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz --out out\n\nOptions");
   all.add(required).add(quant).add(recon).add(data).add(run);
 
   po::variables_map vm;
@@ -115,7 +127,8 @@ int run_quantize(const std::vector<std::string>& args) {
     } catch (const std::exception&) {
       bits = 0;
     }
-    if (eq == std::string::npos || eq == 0 || bits == 0) throw Error("--layer-bits '" + lb + "': expected NAME=BITS, e.g. fc=8");
+    if (eq == std::string::npos || eq == 0 || bits == 0)
+      throw Error("--layer-bits '" + lb + "': expected NAME=BITS, e.g. fc=8");
     o.layer_bits[lb.substr(0, eq)] = bits;
   }
   o.calib = pre.to_data(calib, "");
@@ -178,17 +191,16 @@ int run_eval(const std::vector<std::string>& args) {
   PreprocessArgs pre;
   std::string eval, labels;
   bool quiet = false;
-  po::options_description all("mqcalib eval: re-run the simulation recorded in params.json and report top-1.\n\nOptions");
-  all.add_options()
-      ("model", po::value(&o.model)->required(), "the TorchScript model params.json was made for")
-      ("params", po::value(&o.params)->required(), "params.json written by `mqcalib quantize`")
-      ("eval", po::value(&eval)->required(), "evaluation data (IDX, .npy, image folder)")
-      ("eval-labels", po::value(&labels)->required(), "labels of --eval")
-      ("eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)")
-      ("threads", po::value(&o.threads)->default_value(0), "threads (0: all cores)")
-      ("batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "batch size")
-      ("quiet", po::bool_switch(&quiet), "no progress on stderr")
-      ("help,h", "this help");
+  po::options_description all(
+      "mqcalib eval: re-run the simulation recorded in params.json and report top-1.\n\nOptions");
+  all.add_options()("model", po::value(&o.model)->required(), "the TorchScript model params.json was made for")(
+      "params", po::value(&o.params)->required(), "params.json written by `mqcalib quantize`")(
+      "eval", po::value(&eval)->required(), "evaluation data (IDX, .npy, image folder)")(
+      "eval-labels", po::value(&labels)->required(), "labels of --eval")(
+      "eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)")(
+      "threads", po::value(&o.threads)->default_value(0), "threads (0: all cores)")(
+      "batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "batch size")(
+      "quiet", po::bool_switch(&quiet), "no progress on stderr")("help,h", "this help");
   pre.add_to(all);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).run(), vm);

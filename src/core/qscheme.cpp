@@ -23,43 +23,55 @@ constexpr double kMinScale = 1e-8;
 
 std::string_view to_string(Rounding r) {
   switch (r) {
-    case Rounding::HalfToEven: return "half-even";
-    case Rounding::HalfAwayFromZero: return "half-away";
+    case Rounding::HalfToEven:
+      return "half-even";
+    case Rounding::HalfAwayFromZero:
+      return "half-away";
   }
   return "?";
 }
 std::string_view to_string(ScaleKind k) {
   switch (k) {
-    case ScaleKind::Float32: return "fp32-scale";
-    case ScaleKind::PowerOfTwo: return "pow2-scale";
+    case ScaleKind::Float32:
+      return "fp32-scale";
+    case ScaleKind::PowerOfTwo:
+      return "pow2-scale";
   }
   return "?";
 }
 std::string_view to_string(Granularity g) {
   switch (g) {
-    case Granularity::PerTensor: return "per-tensor";
-    case Granularity::PerChannel: return "per-channel";
+    case Granularity::PerTensor:
+      return "per-tensor";
+    case Granularity::PerChannel:
+      return "per-channel";
   }
   return "?";
 }
 std::string_view to_string(Symmetry s) {
   switch (s) {
-    case Symmetry::Symmetric: return "sym";
-    case Symmetry::Asymmetric: return "asym";
+    case Symmetry::Symmetric:
+      return "sym";
+    case Symmetry::Asymmetric:
+      return "asym";
   }
   return "?";
 }
 std::string_view to_string(Signedness s) {
   switch (s) {
-    case Signedness::Signed: return "signed";
-    case Signedness::Unsigned: return "unsigned";
+    case Signedness::Signed:
+      return "signed";
+    case Signedness::Unsigned:
+      return "unsigned";
   }
   return "?";
 }
 std::string_view to_string(SymmetricScale s) {
   switch (s) {
-    case SymmetricScale::AmaxOverQmax: return "amax/qmax";
-    case SymmetricScale::TwoAmaxOverRange: return "2amax/(qmax-qmin)";
+    case SymmetricScale::AmaxOverQmax:
+      return "amax/qmax";
+    case SymmetricScale::TwoAmaxOverRange:
+      return "2amax/(qmax-qmin)";
   }
   return "?";
 }
@@ -111,7 +123,8 @@ void QParams::validate(std::string_view tensor_name) const {
   const std::string who = "quantization params of tensor '" + std::string(tensor_name) + "': ";
   if (scale.empty()) throw Error(who + "no scale");
   if (scale.size() != zero_point.size())
-    throw Error(who + std::to_string(scale.size()) + " scales but " + std::to_string(zero_point.size()) + " zero points");
+    throw Error(who + std::to_string(scale.size()) + " scales but " + std::to_string(zero_point.size()) +
+                " zero points");
   if (axis < -1) throw Error(who + "axis " + std::to_string(axis) + " (must be -1 for per-tensor or >= 0)");
   if (axis == -1 && scale.size() != 1)
     throw Error(who + "per-tensor params (axis -1) with " + std::to_string(scale.size()) + " scales");
@@ -172,15 +185,13 @@ QParams choose_qparams(const QScheme& scheme, const Range& range, std::string_vi
   p.zero_point.resize(range.size());
 
   for (size_t c = 0; c < range.size(); ++c) {
-    const std::string at = range.size() > 1 || scheme.granularity == Granularity::PerChannel
-                               ? " (channel " + std::to_string(c) + ")"
-                               : "";
+    const std::string at =
+        range.size() > 1 || scheme.granularity == Granularity::PerChannel ? " (channel " + std::to_string(c) + ")" : "";
     const float fmin = range.min[c], fmax = range.max[c];
     if (!std::isfinite(fmin) || !std::isfinite(fmax))
       throw Error(who + "non-finite observed range [" + std::to_string(fmin) + ", " + std::to_string(fmax) + "]" + at +
                   ": the tensor contains NaN or Inf");
-    if (fmin > fmax)
-      throw Error(who + "observed min " + std::to_string(fmin) + " > max " + std::to_string(fmax) + at);
+    if (fmin > fmax) throw Error(who + "observed min " + std::to_string(fmin) + " > max " + std::to_string(fmax) + at);
     const double mn = std::min(0.0, static_cast<double>(fmin));
     const double mx = std::max(0.0, static_cast<double>(fmax));
 
@@ -194,8 +205,8 @@ QParams choose_qparams(const QScheme& scheme, const Range& range, std::string_vi
     } else {
       s = (mx - mn) / (static_cast<double>(qmax) - qmin);
     }
-    if (s == 0.0) s = 1.0;            // all-zero range: any scale is exact; 1 is the defined answer
-    s = std::max(s, kMinScale);       // tiny ranges: no denormal or underflowing scale
+    if (s == 0.0) s = 1.0;       // all-zero range: any scale is exact; 1 is the defined answer
+    s = std::max(s, kMinScale);  // tiny ranges: no denormal or underflowing scale
     if (scheme.scale_kind == ScaleKind::PowerOfTwo) s = pow2_ceil(s);  // round up: nothing min-max keeps clips
     const float sf = static_cast<float>(s);
     if (!std::isfinite(sf))

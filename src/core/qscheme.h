@@ -52,8 +52,8 @@ struct QScheme {
 
   int32_t qmin() const;
   int32_t qmax() const;
-  void validate() const;          // throws mqcalib::Error describing the violated invariant
-  std::string describe() const;   // e.g. "int8 sym narrow per-channel(axis 0) fp32-scale half-even"
+  void validate() const;         // throws mqcalib::Error describing the violated invariant
+  std::string describe() const;  // e.g. "int8 sym narrow per-channel(axis 0) fp32-scale half-even"
 };
 
 // An observed range: one (min, max) per tensor, or one per channel. min <= max for each entry.

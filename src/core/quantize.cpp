@@ -76,7 +76,6 @@ inline float float_bound_lo(int64_t v) {
   return f;
 }
 
-
 // Per-channel constants in float32: scale, lo = qmin - zp, hi = qmax - zp.
 struct ChannelConsts {
   std::vector<float> s, lo, hi;
@@ -111,7 +110,9 @@ inline float round_half_away_fast(float v) {
 inline float clampf(float r, float lo, float hi) { return std::max(lo, std::min(r, hi)); }
 
 // Reference rounding (plain library calls).
-inline float round_ref(Rounding mode, float v) { return mode == Rounding::HalfToEven ? std::nearbyint(v) : std::round(v); }
+inline float round_ref(Rounding mode, float v) {
+  return mode == Rounding::HalfToEven ? std::nearbyint(v) : std::round(v);
+}
 
 // Defined int32 wrap for q - zp (q is normally inside [qmin, qmax], so no wrap happens).
 inline int32_t sub_wrap(int32_t a, int32_t b) {
@@ -197,12 +198,16 @@ void quantize_f32_i32(ViewF32 x, const QParams& p, int32_t* q) {
   const float* xd = x.data;
   auto row = [&](int64_t c, int64_t off, int64_t n) {
     const size_t ci = p.per_channel() ? static_cast<size_t>(c) : 0;
-    if (even) quant_row<true>(xd + off, q + off, n, k.s[ci], k.lo[ci], k.hi[ci], k.zp[ci]);
-    else quant_row<false>(xd + off, q + off, n, k.s[ci], k.lo[ci], k.hi[ci], k.zp[ci]);
+    if (even)
+      quant_row<true>(xd + off, q + off, n, k.s[ci], k.lo[ci], k.hi[ci], k.zp[ci]);
+    else
+      quant_row<false>(xd + off, q + off, n, k.s[ci], k.lo[ci], k.hi[ci], k.zp[ci]);
   };
   auto row_pc = [&](int64_t off, int64_t n) {
-    if (even) quant_row_pc<true>(xd + off, q + off, n, k.s.data(), k.lo.data(), k.hi.data(), k.zp.data());
-    else quant_row_pc<false>(xd + off, q + off, n, k.s.data(), k.lo.data(), k.hi.data(), k.zp.data());
+    if (even)
+      quant_row_pc<true>(xd + off, q + off, n, k.s.data(), k.lo.data(), k.hi.data(), k.zp.data());
+    else
+      quant_row_pc<false>(xd + off, q + off, n, k.s.data(), k.lo.data(), k.hi.data(), k.zp.data());
   };
   drive(l, row, row_pc);
 }
@@ -216,7 +221,8 @@ void quantize_f32_i32_ref(ViewF32 x, const QParams& p, int32_t* q) {
       const size_t ci = p.per_channel() ? static_cast<size_t>(c) : 0;
       const float s = p.scale[ci];
       const int32_t zp = p.zero_point[ci];
-      const float lo = float_bound_lo(static_cast<int64_t>(p.qmin) - zp), hi = float_bound_hi(static_cast<int64_t>(p.qmax) - zp);
+      const float lo = float_bound_lo(static_cast<int64_t>(p.qmin) - zp),
+                  hi = float_bound_hi(static_cast<int64_t>(p.qmax) - zp);
       for (int64_t i = 0; i < l.inner; ++i) {
         const int64_t idx = (o * l.channels + c) * l.inner + i;
         float r = round_ref(p.rounding, x.data[idx] / s);
@@ -262,12 +268,16 @@ void fake_quantize_f32(ViewF32 x, const QParams& p, float* out) {
   const float* xd = x.data;
   auto row = [&](int64_t c, int64_t off, int64_t n) {
     const size_t ci = p.per_channel() ? static_cast<size_t>(c) : 0;
-    if (even) fq_row<true>(xd + off, out + off, n, k.s[ci], k.lo[ci], k.hi[ci]);
-    else fq_row<false>(xd + off, out + off, n, k.s[ci], k.lo[ci], k.hi[ci]);
+    if (even)
+      fq_row<true>(xd + off, out + off, n, k.s[ci], k.lo[ci], k.hi[ci]);
+    else
+      fq_row<false>(xd + off, out + off, n, k.s[ci], k.lo[ci], k.hi[ci]);
   };
   auto row_pc = [&](int64_t off, int64_t n) {
-    if (even) fq_row_pc<true>(xd + off, out + off, n, k.s.data(), k.lo.data(), k.hi.data());
-    else fq_row_pc<false>(xd + off, out + off, n, k.s.data(), k.lo.data(), k.hi.data());
+    if (even)
+      fq_row_pc<true>(xd + off, out + off, n, k.s.data(), k.lo.data(), k.hi.data());
+    else
+      fq_row_pc<false>(xd + off, out + off, n, k.s.data(), k.lo.data(), k.hi.data());
   };
   drive(l, row, row_pc);
 }
@@ -281,7 +291,8 @@ void fake_quantize_f32_ref(ViewF32 x, const QParams& p, float* out) {
       const size_t ci = p.per_channel() ? static_cast<size_t>(c) : 0;
       const float s = p.scale[ci];
       const int32_t zp = p.zero_point[ci];
-      const float lo = float_bound_lo(static_cast<int64_t>(p.qmin) - zp), hi = float_bound_hi(static_cast<int64_t>(p.qmax) - zp);
+      const float lo = float_bound_lo(static_cast<int64_t>(p.qmin) - zp),
+                  hi = float_bound_hi(static_cast<int64_t>(p.qmax) - zp);
       for (int64_t i = 0; i < l.inner; ++i) {
         const int64_t idx = (o * l.channels + c) * l.inner + i;
         float r = round_ref(p.rounding, x.data[idx] / s);

@@ -48,10 +48,12 @@ struct MutViewF32 {
 class TensorF32 {
  public:
   TensorF32() = default;
-  explicit TensorF32(Shape shape, float fill = 0.0f) : shape_(std::move(shape)), data_(static_cast<size_t>(numel(shape_)), fill) {}
+  explicit TensorF32(Shape shape, float fill = 0.0f)
+      : shape_(std::move(shape)), data_(static_cast<size_t>(numel(shape_)), fill) {}
   TensorF32(Shape shape, std::vector<float> data) : shape_(std::move(shape)), data_(std::move(data)) {
     if (static_cast<int64_t>(data_.size()) != numel(shape_))
-      throw Error("TensorF32: data size " + std::to_string(data_.size()) + " does not match shape " + shape_to_string(shape_));
+      throw Error("TensorF32: data size " + std::to_string(data_.size()) + " does not match shape " +
+                  shape_to_string(shape_));
   }
 
   const Shape& shape() const { return shape_; }

@@ -123,6 +123,7 @@ LayerSpec layer_spec(const Graph& folded, const WeightQuantPoint& w, const Layer
 std::vector<UnitReport> AdaRoundMethod::run(const ReconstructInputs& in, QuantState& state) const {
   const Graph& folded = in.folded;
   const size_t count = state.weights.size();
+  MQCALIB_ASSERT(count == in.plan.weights.size(), "adaround: the state's weights are not the plan's");
   std::vector<LayerTarget> targets;
   std::vector<ValueId> target_values;
   for (const WeightQuant& w : state.weights) {
@@ -130,7 +131,7 @@ std::vector<UnitReport> AdaRoundMethod::run(const ReconstructInputs& in, QuantSt
     target_values.push_back(targets.back().value);
   }
   CacheOptions co;
-  co.ram_budget_bytes = in.options.cache_budget_bytes;
+  co.ram_budget_bytes = method_cache_budget(in.options, in.calib);
   co.spill_dir = in.options.spill_dir;
   // FP targets of every layer, once per run.
   const ActivationCache fp = collect_activations(Executor(folded), store_inputs(in.calib), target_values, co);

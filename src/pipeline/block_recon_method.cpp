@@ -20,10 +20,10 @@ ReconProblem problem_of(const Graph& folded, const QuantState& state) {
   return p;
 }
 
-ReconOptions options_of(const ReconstructOptions& ro, ReconMethod m) {
+ReconOptions options_of(const ReconstructOptions& ro, ReconMethod m, const SampleStore& calib) {
   ReconOptions o;
   o.method = m;
-  o.granularity = parse_unit_granularity(ro.granularity);
+  o.granularity = ro.granularity.empty() ? UnitGranularity::Block : parse_unit_granularity(ro.granularity);
   o.loss = parse_recon_loss(ro.loss);
   o.iters = ro.iters;
   o.act_iters = ro.act_iters;
@@ -32,7 +32,7 @@ ReconOptions options_of(const ReconstructOptions& ro, ReconMethod m) {
   o.drop_prob = ro.drop_prob;
   if (ro.step_lr > 0.0f) o.step_lr = ro.step_lr;
   o.seed = ro.seed;
-  o.cache.ram_budget_bytes = ro.cache_budget_bytes;
+  o.cache.ram_budget_bytes = method_cache_budget(ro, calib);  // what the sample store leaves
   o.cache.spill_dir = ro.spill_dir;
   o.progress_every = std::max(1, std::max(ro.iters, ro.act_iters) / 20);
   return o;
@@ -52,7 +52,7 @@ void layers_of(const Graph& g, const QuantState& st, const Unit& u, UnitReport& 
 }  // namespace
 
 std::vector<UnitReport> BlockReconMethod::run(const ReconstructInputs& in, QuantState& state) const {
-  const ReconOptions o = options_of(in.options, method_);
+  const ReconOptions o = options_of(in.options, method_, in.calib);
   const ReconProblem problem = problem_of(in.folded, state);
   // The pipeline's observation on the weights reconstruction hands it; the last one is kept.
   std::vector<ActQuant> observed = state.activations;

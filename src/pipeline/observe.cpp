@@ -116,6 +116,7 @@ void choose_activation_params(std::vector<ActQuant>& acts) {
 }
 
 void quantize_biases(QuantState& state, const Graph& folded, const QuantPlan& plan, Rounding rounding) {
+  MQCALIB_ASSERT(state.activations.size() == plan.activations.size(), "biases need the activation params first");
   for (WeightQuant& w : state.weights) {
     w.bias = QParams{};  // empty scale: no int32 bias
     const Node& n = folded.nodes().at(w.point.node);

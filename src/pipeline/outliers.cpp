@@ -24,24 +24,30 @@ std::vector<OutlierFinding> find_weight_outliers(const std::vector<WeightStats>&
     const double gap = s.sqnr_per_channel_8 - s.sqnr_per_tensor_8;
     if (gap > kPerTensorGapDb) {
       OutlierFinding f{s.node, tensor, "weight_per_tensor_gap", gap, "", ""};
-      f.explanation = fmt("8-bit weight SQNR is %.1f dB per-tensor but %.1f dB per-channel (%.1f dB apart): "
-                          "a few output channels set the whole tensor's range (after BN folding, a channel "
-                          "with a tiny running variance is scaled up)",
-                          s.sqnr_per_tensor_8, s.sqnr_per_channel_8, gap);
+      f.explanation =
+          fmt("8-bit weight SQNR is %.1f dB per-tensor but %.1f dB per-channel (%.1f dB apart): "
+              "a few output channels set the whole tensor's range (after BN folding, a channel "
+              "with a tiny running variance is scaled up)",
+              s.sqnr_per_tensor_8, s.sqnr_per_channel_8, gap);
       f.advice = per_channel ? "the backend already quantizes weights per-channel: no action needed at 8 bits; "
-                               "at 4 bits or below keep this layer at 8 bits (--layer-bits " + s.node + "=8)"
+                               "at 4 bits or below keep this layer at 8 bits (--layer-bits " +
+                                   s.node + "=8)"
                              : "this backend quantizes weights per-tensor: keep this layer at higher precision "
-                               "(--layer-bits " + s.node + "=8 / --skip " + s.node + "), choose a per-channel "
-                               "backend, or equalize the channels (cross-layer equalization) before quantizing";
+                               "(--layer-bits " +
+                                   s.node + "=8 / --skip " + s.node +
+                                   "), choose a per-channel "
+                                   "backend, or equalize the channels (cross-layer equalization) before quantizing";
       out.push_back(std::move(f));
     }
     if (s.absmax_over_std > kMaxOverStd) {
       OutlierFinding f{s.node, tensor, "weight_max_over_std", s.absmax_over_std, "", ""};
-      f.explanation = fmt("max|w| = %.4g is %.1f standard deviations (std %.4g): a far tail; min-max scales "
-                          "leave most of the grid to a handful of weights",
-                          s.absmax, s.absmax_over_std, s.std);
-      f.advice = "use the mse weight observer (--w-observer mse) so the tail is clipped where it costs least, "
-                 "or keep this layer at 8 bits when quantizing below 8";
+      f.explanation =
+          fmt("max|w| = %.4g is %.1f standard deviations (std %.4g): a far tail; min-max scales "
+              "leave most of the grid to a handful of weights",
+              s.absmax, s.absmax_over_std, s.std);
+      f.advice =
+          "use the mse weight observer (--w-observer mse) so the tail is clipped where it costs least, "
+          "or keep this layer at 8 bits when quantizing below 8";
       out.push_back(std::move(f));
     }
     if (std::isfinite(s.channel_range_spread) && s.channel_range_spread > kChannelSpread) {
@@ -65,9 +71,10 @@ std::vector<OutlierFinding> find_activation_outliers(const std::vector<Activatio
     const double frac = kept / absmax;
     const double max_over_rms = a.rms > 0 ? absmax / a.rms : 0;
     if (frac < kActClipFraction || max_over_rms > kActMaxOverRms) {
-      OutlierFinding f{a.layer, a.tensor, "activation_heavy_tail", frac < kActClipFraction ? frac : max_over_rms, "", ""};
-      f.explanation = fmt("observed |x| max %.4g is %.1f x the RMS (%.4g); ", absmax, max_over_rms, a.rms) +
-                      "the " + a.observer + " observer keeps " + fmt("%.0f%% of that range", 100.0 * frac);
+      OutlierFinding f{a.layer, a.tensor, "activation_heavy_tail", frac < kActClipFraction ? frac : max_over_rms,
+                       "",      ""};
+      f.explanation = fmt("observed |x| max %.4g is %.1f x the RMS (%.4g); ", absmax, max_over_rms, a.rms) + "the " +
+                      a.observer + " observer keeps " + fmt("%.0f%% of that range", 100.0 * frac);
       f.advice = a.observer == "minmax"
                      ? "a heavy tail: min-max spends the grid on rare values; try --a-observer mse, percentile or kl"
                      : "a heavy tail, clipped by the observer: compare the per-layer SQNR with --a-observer minmax "

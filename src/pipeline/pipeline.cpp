@@ -54,7 +54,9 @@ QuantizationPipeline::~QuantizationPipeline() = default;
 
 template <class T>
 const T& QuantizationPipeline::need(const std::unique_ptr<T>& p, const char* what, const char* stage) const {
-  if (!p) throw Error(std::string("pipeline: ") + what + " is not there yet: run the " + stage + " stage first");
+  if (!p)
+    throw Error(ErrorKind::State,
+                std::string("pipeline: ") + what + " is not there yet: run the " + stage + " stage first");
   return *p;
 }
 
@@ -66,11 +68,19 @@ const QuantRecord& QuantizationPipeline::record() const { return need(record_, "
 const Simulation& QuantizationPipeline::simulation() const { return need(simulation_, "the simulation", "calibrate"); }
 
 void QuantizationPipeline::load() {
-  LoadedModel loaded;
+  if (config_.calib.path.empty()) throw Error("pipeline: load() needs --calib (or load(sample_shape) for caller data)");
   {
     PhaseTimer t(report_, "load");
     calib_data_ = open_dataset(config_.calib.path, config_.calib.preprocess);
-    loaded = load_model(config_.model, calib_data_->sample_shape());
+  }
+  load(calib_data_->sample_shape());
+}
+
+void QuantizationPipeline::load(const Shape& sample_shape) {
+  LoadedModel loaded;
+  {
+    PhaseTimer t(report_, "load");
+    loaded = load_model(config_.model, sample_shape);
   }
   PhaseTimer t(report_, "fold");
   model_ = std::make_unique<FoldedModel>(fold_model(std::move(loaded)));
@@ -146,7 +156,7 @@ void QuantizationPipeline::record_method_settings() {
   if (r.method == "qdrop") report_.method_settings.emplace_back("drop_prob", r.drop_prob);
   report_.method_settings.emplace_back("step_lr", r.step_lr > 0.0f ? r.step_lr : (r.method == "qdrop" ? 4e-5 : 4e-4));
   report_.method_settings.emplace_back("cache_budget_bytes", static_cast<double>(r.cache_budget_bytes));
-  report_.method_choices = {{"granularity", r.granularity}, {"loss", r.loss}};
+  report_.method_choices = {{"granularity", r.granularity.empty() ? "block" : r.granularity}, {"loss", r.loss}};
 }
 
 Provenance QuantizationPipeline::provenance() const {
@@ -194,8 +204,21 @@ void QuantizationPipeline::evaluate() {
   report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement()};
 }
 
+void QuantizationPipeline::evaluate_batch(const TensorF32& x, const std::vector<int64_t>& labels) {
+  if (!evaluator_) evaluator_ = std::make_unique<TopOneEvaluator>(model().graph, simulation());
+  PhaseTimer t(report_, "eval");
+  evaluator_->add(x, labels, "labels");
+  const EvalResult& r = evaluator_->result();
+  report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement()};
+}
+
 void QuantizationPipeline::write_outputs() {
   if (config_.out_dir.empty()) throw Error("pipeline: write_outputs needs an output folder (--out)");
+  write_outputs(config_.out_dir);
+}
+
+void QuantizationPipeline::write_outputs(const std::string& dir) {
+  check_output_folder(dir);
   const auto t0 = Clock::now();
   OutputFiles files = record_files(record());
   report_.export_notes.clear();
@@ -203,24 +226,27 @@ void QuantizationPipeline::write_outputs() {
     files.push_back(std::move(f));
   report_.seconds["export"] = std::chrono::duration<double>(Clock::now() - t0).count();
   report_.peak_memory_bytes = peak_rss_bytes();
+  report_.seconds["total"] = seconds_since_created();
   files.emplace_back("report.json", report_json_text(report_));
-  write_output_folder(config_.out_dir, files);
+  write_output_folder(dir, files);
   files_.clear();
   for (const auto& f : files)
     if (f.first.compare(0, 8, "weights/") != 0) files_.push_back(f.first);
 }
 
+double QuantizationPipeline::seconds_since_created() const {
+  return std::chrono::duration<double>(Clock::now() - created_).count();
+}
+
 void QuantizationPipeline::run() {
-  const auto t0 = Clock::now();
   load();
   plan();
   read_samples();
   calibrate();
   analyse();
   if (config_.eval) evaluate();
-  report_.seconds["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!config_.out_dir.empty()) write_outputs();
-  report_.seconds["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  report_.seconds["total"] = seconds_since_created();
 }
 
 RecordedSimulation load_recorded_simulation(const std::string& model, const std::string& params,

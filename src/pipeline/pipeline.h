@@ -20,6 +20,7 @@
 // pipeline is made, before any work.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -71,7 +72,8 @@ struct PipelineConfig {
 };
 
 // Throws Error naming the option when the config cannot run: sizes, observers, method, files that do
-// not exist, an output folder that cannot be written.
+// not exist, an output folder that cannot be written. An empty calib.path is legal: the caller then
+// provides the samples (load(sample_shape), read_samples(provider)).
 void validate(const PipelineConfig& config);
 
 class QuantizationPipeline {
@@ -79,15 +81,19 @@ class QuantizationPipeline {
   explicit QuantizationPipeline(PipelineConfig config);  // validates
   ~QuantizationPipeline();
 
-  void load();          // opens the calibration data (its sample shape), loads and folds the model
-  void plan();          // quantizer placement
-  void read_samples();  // the sample store, from config.calib (calib_size samples drawn with seed)
+  void load();                           // opens config.calib (its sample shape), loads and folds the model
+  void load(const Shape& sample_shape);  // ... for data the caller provides (read_samples(provider))
+  void plan();                           // quantizer placement
+  void read_samples();                   // the sample store, from config.calib (calib_size samples drawn with seed)
   void read_samples(BatchProvider& provider);  // ... from any provider (caller memory, callbacks)
   void calibrate();                            // observe weights, reconstruct, observe activations, biases, record
   void analyse();
-  void evaluate();       // needs config.eval
-  void write_outputs();  // needs config.out_dir
-  void run();            // every stage the config asks for, in order
+  void evaluate();  // on config.eval
+  // One caller-fed evaluation batch [n, C, H, W] with its labels; accumulates into report().eval.
+  void evaluate_batch(const TensorF32& x, const std::vector<int64_t>& labels);
+  void write_outputs();                        // into config.out_dir
+  void write_outputs(const std::string& dir);  // the whole set into `dir`
+  void run();                                  // every stage the config asks for, in order
 
   const PipelineConfig& config() const { return config_; }
   const FoldedModel& model() const;
@@ -97,6 +103,7 @@ class QuantizationPipeline {
   const QuantRecord& record() const;
   const Simulation& simulation() const;
   const RunReport& report() const { return report_; }
+  double seconds_since_created() const;  // the run's wall time so far (report seconds "total")
   std::vector<std::string> files_written() const { return files_; }
 
  private:
@@ -114,8 +121,10 @@ class QuantizationPipeline {
   std::unique_ptr<QuantState> state_;
   std::unique_ptr<QuantRecord> record_;
   std::unique_ptr<Simulation> simulation_;
+  std::unique_ptr<TopOneEvaluator> evaluator_;  // caller-fed evaluation
   RunReport report_;
   std::vector<std::string> files_;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 };
 
 // The simulation recorded in a params.json, rebuilt for evaluation: the model loaded and folded, the

@@ -29,7 +29,7 @@ void need_file(const std::string& path, const std::string& option) {
 
 void validate(const PipelineConfig& c) {
   need_file(c.model, "--model");
-  need_path(c.calib.path, "--calib");
+  if (!c.calib.path.empty()) need_path(c.calib.path, "--calib");
   if (c.calib_size <= 0) throw Error("--calib-size must be positive, got " + std::to_string(c.calib_size));
   if (c.batch_size <= 0 || c.batch_size > kMaxBatch)
     throw Error("--batch-size must be in 1.." + std::to_string(kMaxBatch) + ", got " + std::to_string(c.batch_size));

@@ -86,28 +86,41 @@ std::vector<size_t> weighted_layers(const Graph& g) {
   return out;
 }
 
-QuantPlan plan_quantization(const Graph& g, const BackendProfile& backend, const LayerPolicy& policy) {
-  QuantPlan plan;
-  const auto& nodes = g.nodes();
-  const std::vector<size_t> layers = weighted_layers(g);
-  for (const std::string& s : policy.skip) g.find_node(s);  // throws naming an unknown layer
+namespace {
+
+// A layer an option names must be one of the model's conv / linear layers.
+void check_layer(const Graph& g, const std::string& option, const std::string& name) {
+  for (const Node& n : g.nodes())
+    if (n.name == name) {
+      if (is_weighted(n)) return;
+      throw Error(ErrorKind::Invalid,
+                  option + " '" + name + "': a " + std::string(op_name(n.kind)) + ", not a conv2d or linear layer");
+    }
+  throw Error(ErrorKind::Invalid, option + " '" + name + "': the model has no layer of that name");
+}
+
+void check_policy(const Graph& g, const LayerPolicy& policy) {
+  for (const std::string& s : policy.skip) check_layer(g, "--skip", s);
   for (const auto& kv : policy.layer_bits) {
-    g.find_node(kv.first);
+    check_layer(g, "--layer-bits", kv.first);
     if (kv.second < 2 || kv.second > 16)
-      throw Error("--layer-bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
+      throw Error(ErrorKind::Invalid,
+                  "--layer-bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
   }
+}
 
-  auto bits_override = [&](size_t idx) -> int {
-    const Node& n = nodes[idx];
-    auto it = policy.layer_bits.find(n.name);
-    if (it != policy.layer_bits.end()) return it->second;
-    if (policy.first_last_8bit && !layers.empty() && (idx == layers.front() || idx == layers.back())) return 8;
-    return 0;
-  };
+// Bits a layer's weight and input get from the policy (0: the backend's).
+int bits_override(const Graph& g, const LayerPolicy& policy, const std::vector<size_t>& layers, size_t idx) {
+  auto it = policy.layer_bits.find(g.nodes()[idx].name);
+  if (it != policy.layer_bits.end()) return it->second;
+  if (policy.first_last_8bit && !layers.empty() && (idx == layers.front() || idx == layers.back())) return 8;
+  return 0;
+}
 
-  // Non-negativity by structure, in graph order.
+// Non-negativity by structure, in graph order.
+std::vector<bool> non_negative_values(const Graph& g) {
   std::vector<bool> non_neg(g.values().size(), false);
-  for (const Node& n : nodes) {
+  for (const Node& n : g.nodes()) {
     bool nn = produces_non_negative(n);
     if (!nn && preserves_sign(n) && !n.inputs.empty()) {
       nn = true;
@@ -115,10 +128,13 @@ QuantPlan plan_quantization(const Graph& g, const BackendProfile& backend, const
     }
     for (ValueId o : n.outputs) non_neg[static_cast<size_t>(o)] = nn;
   }
+  return non_neg;
+}
 
-  // Weights.
+void plan_weights(const Graph& g, const BackendProfile& backend, const LayerPolicy& policy,
+                  const std::vector<size_t>& layers, QuantPlan& plan) {
   for (size_t idx : layers) {
-    const Node& n = nodes[idx];
+    const Node& n = g.nodes()[idx];
     if (policy.skip.count(n.name)) {
       plan.notes.push_back(n.name + ": kept in fp32 (--skip)");
       continue;
@@ -128,81 +144,107 @@ QuantPlan plan_quantization(const Graph& g, const BackendProfile& backend, const
     w.layer = n.name;
     w.tensor = n.name + ".weight";
     w.scheme = backend.weight;
-    if (int b = bits_override(idx)) w.scheme.bits = b;
+    if (int b = bits_override(g, policy, layers, idx)) w.scheme.bits = b;
     w.input = n.inputs.at(0);
     plan.weights.push_back(w);
   }
+}
 
-  // Activation points, in order of first appearance.
-  std::vector<int> point_of(g.values().size(), -1);
-  std::vector<int> override_bits;  // per point, 0 = none
-  auto add_point = [&](ValueId v, const std::string& layer, int bits) {
-    int& p = point_of[static_cast<size_t>(v)];
+// Activation points in order of first appearance; point_of[v] is filled as they are added.
+class PointAdder {
+ public:
+  PointAdder(const Graph& g, const BackendProfile& b, QuantPlan& plan)
+      : g_(g), backend_(b), plan_(plan), non_neg_(non_negative_values(g)), point_of_(g.values().size(), -1) {}
+  void add(ValueId v, const std::string& layer, int bits) {
+    int& p = point_of_[static_cast<size_t>(v)];
     if (p < 0) {
       ActQuantPoint a;
       a.value = v;
-      a.tensor = g.value(v).name;
+      a.tensor = g_.value(v).name;
       a.layer = layer;
-      a.non_negative = non_neg[static_cast<size_t>(v)];
-      a.scheme = activation_scheme_for(backend, a.non_negative);
-      p = static_cast<int>(plan.activations.size());
-      plan.activations.push_back(a);
-      override_bits.push_back(0);
+      a.non_negative = non_neg_[static_cast<size_t>(v)];
+      a.scheme = activation_scheme_for(backend_, a.non_negative);
+      p = static_cast<int>(plan_.activations.size());
+      plan_.activations.push_back(a);
+      override_bits_.push_back(0);
     }
     // A tensor read by several layers with different bit overrides takes the widest of them.
     if (bits > 0) {
-      int& o = override_bits[static_cast<size_t>(p)];
+      int& o = override_bits_[static_cast<size_t>(p)];
       o = std::max(o, bits);
-      plan.activations[static_cast<size_t>(p)].scheme.bits = o;
+      plan_.activations[static_cast<size_t>(p)].scheme.bits = o;
     }
-  };
+  }
+  int point_of(ValueId v) const { return point_of_[static_cast<size_t>(v)]; }
 
+ private:
+  const Graph& g_;
+  const BackendProfile& backend_;
+  QuantPlan& plan_;
+  std::vector<bool> non_neg_;
+  std::vector<int> point_of_;
+  std::vector<int> override_bits_;  // per point, 0 = none
+};
+
+// Inputs and output of an add / cat (the output after a fused ReLU-family activation).
+void plan_merge(const Graph& g, const BackendProfile& backend, const Node& n, PointAdder& points, QuantPlan& plan) {
+  for (ValueId v : n.inputs) points.add(v, n.name, 0);
+  const ValueId out = n.outputs.at(0);
+  const std::vector<size_t> cons = g.consumers(out);
+  const bool fused =
+      n.kind == OpKind::Add && backend.fuse_add_relu && cons.size() == 1 && is_relu_family(g.nodes()[cons[0]]);
+  if (!fused) {
+    points.add(out, n.name, 0);
+    return;
+  }
+  const Node& act = g.nodes()[cons[0]];
+  points.add(act.outputs.at(0), act.name, 0);
+  plan.notes.push_back(n.name + " + " + act.name + ": fused, one quantizer after the activation");
+}
+
+// Concat groups: inputs and output of a cat share one scale where the backend requires it.
+void plan_concat_groups(const Graph& g, const PointAdder& points, QuantPlan& plan) {
+  UnionFind uf;
+  uf.parent.resize(plan.activations.size());
+  std::iota(uf.parent.begin(), uf.parent.end(), 0);
+  bool any = false;
+  for (const Node& n : g.nodes()) {
+    if (n.kind != OpKind::Cat) continue;
+    const int out = points.point_of(n.outputs.at(0));
+    if (out < 0) continue;
+    for (ValueId v : n.inputs)
+      if (points.point_of(v) >= 0) uf.unite(points.point_of(v), out);
+    any = true;
+    plan.notes.push_back(n.name + ": concat inputs and output share one scale");
+  }
+  if (!any) return;
+  for (size_t i = 0; i < plan.activations.size(); ++i) {
+    const int root = uf.find(static_cast<int>(i));
+    bool shared = false;
+    for (size_t j = 0; j < plan.activations.size() && !shared; ++j)
+      shared = j != i && uf.find(static_cast<int>(j)) == root;
+    plan.activations[i].group = shared ? root : -1;
+  }
+}
+
+}  // namespace
+
+QuantPlan plan_quantization(const Graph& g, const BackendProfile& backend, const LayerPolicy& policy) {
+  check_policy(g, policy);
+  QuantPlan plan;
+  const std::vector<size_t> layers = weighted_layers(g);
+  plan_weights(g, backend, policy, layers, plan);
+  PointAdder points(g, backend, plan);
   const bool whole_graph = !backend.quantize_only_conv_linear;
-  for (size_t idx = 0; idx < nodes.size(); ++idx) {
-    const Node& n = nodes[idx];
+  for (size_t idx = 0; idx < g.nodes().size(); ++idx) {
+    const Node& n = g.nodes()[idx];
     if (is_weighted(n)) {
-      if (policy.skip.count(n.name)) continue;
-      add_point(n.inputs.at(0), n.name, bits_override(idx));
+      if (!policy.skip.count(n.name)) points.add(n.inputs.at(0), n.name, bits_override(g, policy, layers, idx));
     } else if (whole_graph && (n.kind == OpKind::Add || n.kind == OpKind::Cat)) {
-      for (ValueId v : n.inputs) add_point(v, n.name, 0);
-      ValueId out = n.outputs.at(0);
-      const std::vector<size_t> cons = g.consumers(out);
-      const bool fused =
-          n.kind == OpKind::Add && backend.fuse_add_relu && cons.size() == 1 && is_relu_family(nodes[cons[0]]);
-      if (fused) {
-        add_point(nodes[cons[0]].outputs.at(0), nodes[cons[0]].name, 0);
-        plan.notes.push_back(n.name + " + " + nodes[cons[0]].name + ": fused, one quantizer after the activation");
-      } else {
-        add_point(out, n.name, 0);
-      }
+      plan_merge(g, backend, n, points, plan);
     }
   }
-
-  // Concat groups: inputs and output of a cat share one scale where the backend requires it.
-  if (whole_graph && backend.concat_inputs_share_scale) {
-    UnionFind uf;
-    uf.parent.resize(plan.activations.size());
-    std::iota(uf.parent.begin(), uf.parent.end(), 0);
-    bool any = false;
-    for (const Node& n : nodes) {
-      if (n.kind != OpKind::Cat) continue;
-      const int out = point_of[static_cast<size_t>(n.outputs.at(0))];
-      if (out < 0) continue;
-      for (ValueId v : n.inputs)
-        if (point_of[static_cast<size_t>(v)] >= 0) uf.unite(point_of[static_cast<size_t>(v)], out);
-      any = true;
-      plan.notes.push_back(n.name + ": concat inputs and output share one scale");
-    }
-    if (any) {
-      for (size_t i = 0; i < plan.activations.size(); ++i) {
-        const int root = uf.find(static_cast<int>(i));
-        bool shared = false;
-        for (size_t j = 0; j < plan.activations.size() && !shared; ++j)
-          shared = j != i && uf.find(static_cast<int>(j)) == root;
-        plan.activations[i].group = shared ? root : -1;
-      }
-    }
-  }
+  if (whole_graph && backend.concat_inputs_share_scale) plan_concat_groups(g, points, plan);
   plan.index_points(g.values().size());
   return plan;
 }

@@ -34,14 +34,16 @@ struct ReconstructOptions {
   float lambda = 0.01f;  // rounding regularizer weight
   int batch = 32;        // samples per iteration
   uint64_t seed = 0;
-  int64_t cache_budget_bytes = int64_t{1} << 30;  // RAM for cached activations; beyond it, spilled to disk
-  std::string spill_dir;                          // empty: $TMPDIR or /tmp
-  // brecq / qdrop (reconstruction/unit_methods.h)
-  std::string granularity = "block";  // layer | block | stage | network
-  std::string loss = "mse";           // mse | fisher (BRECQ's Fisher-diagonal weighting)
-  int act_iters = 5000;               // brecq stage 2: activation-step iterations per unit
-  float drop_prob = 0.5f;             // qdrop: probability that an element takes its quantized value
-  float step_lr = 0.0f;               // Adam lr of the activation steps; 0: the method's (brecq 4e-4, qdrop 4e-5)
+  std::string granularity;  // "": the method's own; layer | block | stage | network where the method has units
+  // RAM for every cached activation of the run, the sample store included (a method's caches get what the
+  // store leaves: method_cache_budget); beyond it, spilled to a temporary file. < 0: unlimited.
+  int64_t cache_budget_bytes = int64_t{1} << 30;
+  std::string spill_dir;  // empty: $TMPDIR or /tmp
+  // brecq / qdrop (reconstruction/unit_methods.h); their own granularity is block
+  std::string loss = "mse";  // mse | fisher (BRECQ's Fisher-diagonal weighting)
+  int act_iters = 5000;      // brecq stage 2: activation-step iterations per unit
+  float drop_prob = 0.5f;    // qdrop: probability that an element takes its quantized value
+  float step_lr = 0.0f;      // Adam lr of the activation steps; 0: the method's (brecq 4e-4, qdrop 4e-5)
 };
 
 // (unit, unit index, unit count, iteration, loss, soft fraction).
@@ -80,6 +82,9 @@ const std::vector<MethodInfo>& reconstruction_methods();
 // Throws Error listing the known names when there is no method `name`.
 const MethodInfo& find_method(std::string_view name);
 std::vector<std::string> method_names();
+
+// The RAM budget left for a method's own caches once the sample store holds its samples.
+int64_t method_cache_budget(const ReconstructOptions& options, const SampleStore& calib);
 
 // Checks the options a method reads (positive iters and batch, lambda >= 0, a known method), naming
 // the option. Called before any work.

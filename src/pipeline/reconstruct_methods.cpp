@@ -1,4 +1,6 @@
 // mqcalib/src/pipeline/reconstruct_methods.cpp: the method table (reconstruct.h) and the trivial method.
+#include <algorithm>
+
 #include "core/error.h"
 #include "pipeline/adaround_method.h"
 #include "pipeline/block_recon_method.h"
@@ -43,15 +45,22 @@ std::vector<std::string> method_names() {
   return out;
 }
 
+int64_t method_cache_budget(const ReconstructOptions& o, const SampleStore& calib) {
+  if (o.cache_budget_bytes < 0) return -1;
+  return std::max<int64_t>(0, o.cache_budget_bytes - calib.cache().bytes_in_ram());
+}
+
 void validate(const ReconstructOptions& o) {
   find_method(o.method);
   if (o.method == "nearest") return;
+  if (o.method == "adaround" && !o.granularity.empty() && o.granularity != "layer")
+    throw Error(ErrorKind::Invalid, "--granularity '" + o.granularity + "': adaround reconstructs layer by layer only");
   if (o.iters <= 0) throw Error("--iters must be positive, got " + std::to_string(o.iters));
   if (o.batch <= 0) throw Error("--adaround-batch must be positive, got " + std::to_string(o.batch));
   if (!(o.lambda >= 0.0f)) throw Error("--lambda must be >= 0, got " + std::to_string(o.lambda));
   if (o.cache_budget_bytes < 0) throw Error("--cache-budget must be >= 0");
   if (o.method != "brecq" && o.method != "qdrop") return;
-  parse_unit_granularity(o.granularity);
+  if (!o.granularity.empty()) parse_unit_granularity(o.granularity);
   parse_recon_loss(o.loss);
   if (o.act_iters < 0) throw Error("--act-iters must be >= 0, got " + std::to_string(o.act_iters));
   if (!(o.drop_prob > 0.0f && o.drop_prob <= 1.0f))

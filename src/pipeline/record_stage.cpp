@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "core/error.h"
 #include "export/record_files.h"
 
 namespace mqcalib {
@@ -28,6 +29,9 @@ TensorQuant bias_record(const WeightQuant& w, const TensorF32& b) {
 }  // namespace
 
 QuantRecord make_record(const Graph& folded, const QuantPlan& plan, const QuantState& state, Provenance provenance) {
+  MQCALIB_ASSERT(state.weights.size() == plan.weights.size(), "record: the state's weights are not the plan's");
+  MQCALIB_ASSERT(state.activations.size() == plan.activations.size(),
+                 "record: the state's activations are not the plan's (observe_activations must run first)");
   QuantRecord rec;
   rec.provenance = std::move(provenance);
   auto act_tensor = [&](ValueId v) -> const ActQuant* {

@@ -23,7 +23,7 @@ struct Expect {
   // both
   ScaleKind scale;
   Rounding rounding;
-  bool concat_share, fuse_conv_relu, fuse_add_relu, only_conv_linear, unsigned_after_relu;
+  bool concat_share, fuse_add_relu, only_conv_linear, unsigned_after_relu;
 };
 
 constexpr Symmetry SYM = Symmetry::Symmetric, ASYM = Symmetry::Asymmetric;
@@ -33,21 +33,21 @@ constexpr Rounding EVEN = Rounding::HalfToEven, AWAY = Rounding::HalfAwayFromZer
 
 // REFERENCE.md section 2, "Defaults mqcalib uses".
 const Expect kExpected[] = {
-    // name        w range      w sym  w gran  a range     a sym  scale  round  concat conv+r add+r only  u-relu
-    {"tensorrt", -127, 127, SYM, PC, -128, 127, SYM, F32, EVEN, true, true, true, false, false},
-    {"snpe", 0, 255, ASYM, PT, 0, 255, ASYM, F32, EVEN, true, true, true, false, false},
-    {"qnn", 0, 255, ASYM, PT, 0, 255, ASYM, F32, EVEN, true, true, true, false, false},
-    {"fbgemm", -128, 127, SYM, PC, 0, 127, ASYM, F32, EVEN, false, true, true, false, false},
-    {"tvm", -127, 127, SYM, PT, -127, 127, SYM, POW2, AWAY, true, true, false, false, false},
-    {"acl", -128, 127, SYM, PC, 0, 255, ASYM, F32, AWAY, true, true, false, false, false},
-    {"ppl", -128, 127, SYM, PC, -128, 127, SYM, F32, EVEN, true, true, true, false, false},
-    {"vitis", -128, 127, SYM, PT, -128, 127, SYM, POW2, EVEN, true, true, false, false, false},
-    {"ort", -127, 127, SYM, PC, 0, 255, ASYM, F32, EVEN, false, true, false, false, false},
-    {"openvino", -127, 127, SYM, PC, -128, 127, SYM, F32, EVEN, true, true, false, false, true},
-    {"ncnn", -127, 127, SYM, PC, -127, 127, SYM, F32, AWAY, true, true, false, false, false},
-    {"mnn", -127, 127, SYM, PC, -127, 127, SYM, F32, AWAY, true, true, false, false, false},
-    {"tengine", 0, 255, ASYM, PT, 0, 255, ASYM, F32, EVEN, true, true, false, false, false},
-    {"academic", 0, 255, ASYM, PC, 0, 255, ASYM, F32, EVEN, false, false, false, true, false},
+    // name        w range      w sym  w gran  a range     a sym  scale  round  concat add+r only  u-relu
+    {"tensorrt", -127, 127, SYM, PC, -128, 127, SYM, F32, EVEN, true, true, false, false},
+    {"snpe", 0, 255, ASYM, PT, 0, 255, ASYM, F32, EVEN, true, true, false, false},
+    {"qnn", 0, 255, ASYM, PT, 0, 255, ASYM, F32, EVEN, true, true, false, false},
+    {"fbgemm", -128, 127, SYM, PC, 0, 127, ASYM, F32, EVEN, false, true, false, false},
+    {"tvm", -127, 127, SYM, PT, -127, 127, SYM, POW2, AWAY, true, false, false, false},
+    {"acl", -128, 127, SYM, PC, 0, 255, ASYM, F32, AWAY, true, false, false, false},
+    {"ppl", -128, 127, SYM, PC, -128, 127, SYM, F32, EVEN, true, true, false, false},
+    {"vitis", -128, 127, SYM, PT, -128, 127, SYM, POW2, EVEN, true, false, false, false},
+    {"ort", -127, 127, SYM, PC, 0, 255, ASYM, F32, EVEN, false, false, false, false},
+    {"openvino", -127, 127, SYM, PC, -128, 127, SYM, F32, EVEN, true, false, false, true},
+    {"ncnn", -127, 127, SYM, PC, -127, 127, SYM, F32, AWAY, true, false, false, false},
+    {"mnn", -127, 127, SYM, PC, -127, 127, SYM, F32, AWAY, true, false, false, false},
+    {"tengine", 0, 255, ASYM, PT, 0, 255, ASYM, F32, EVEN, true, false, false, false},
+    {"academic", 0, 255, ASYM, PC, 0, 255, ASYM, F32, EVEN, false, false, true, false},
 };
 
 }  // namespace
@@ -75,21 +75,18 @@ TEST_CASE("backends: every profile matches its REFERENCE.md section 2 row") {
     CHECK(p.activation.rounding == e.rounding);
     CHECK(p.activation.symmetric_scale == SymmetricScale::AmaxOverQmax);  // tensorrt: amax/127
     CHECK(p.concat_inputs_share_scale == e.concat_share);
-    CHECK(p.fuse_conv_relu == e.fuse_conv_relu);
     CHECK(p.fuse_add_relu == e.fuse_add_relu);
     CHECK(p.quantize_only_conv_linear == e.only_conv_linear);
     CHECK(p.unsigned_after_relu == e.unsigned_after_relu);
-    CHECK(p.per_channel_activations_allowed == false);
     CHECK_NOTHROW(p.weight.validate());
     CHECK_NOTHROW(p.activation.validate());
     CHECK(!p.description.empty());
   }
-  // only fbgemm reduces the range by default; snpe/qnn also fuse relu6
+  // only fbgemm reduces the range by default
   for (const auto& p : backend_profiles()) {
     CAPTURE(p.name);
     CHECK(p.activation.reduce_range == (p.name == "fbgemm"));
     CHECK(p.weight.reduce_range == false);
-    CHECK(p.fuse_conv_relu6 == (p.name == "snpe" || p.name == "qnn"));
   }
 }
 
@@ -99,6 +96,9 @@ TEST_CASE("backends: names and unknown-name error") {
   CHECK(n.front() == "tensorrt");
   CHECK_THROWS_WITH_AS(find_backend("tensorRT7"), doctest::Contains("tensorRT7"), Error);
   CHECK_THROWS_WITH_AS(find_backend("foo"), doctest::Contains("openvino"), Error);  // lists the names
+  // the README's names for two runtimes are aliases of the table's
+  CHECK(find_backend("onnxruntime").name == "ort");
+  CHECK(find_backend("openppl").name == "ppl");
 }
 
 TEST_CASE("backends: openvino unsigned after ReLU") {

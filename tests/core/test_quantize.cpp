@@ -2,7 +2,6 @@
 // rounding modes, fast == reference bit for bit on awkward sizes and layouts, and identical results
 // at 1 and 2 threads.
 #include <doctest/doctest.h>
-
 #include <omp.h>
 
 #include <cmath>
@@ -38,7 +37,8 @@ std::vector<float> make_data(int64_t n, float span, float tie_scale, uint32_t se
   std::uniform_real_distribution<float> u(-1.3f * span, 1.3f * span);
   std::vector<float> x(static_cast<size_t>(n));
   for (auto& v : x) v = u(rng);
-  for (int64_t i = 0; i < n; i += 5) x[static_cast<size_t>(i)] = (static_cast<float>(i % 40) - 20.0f + 0.5f) * tie_scale;
+  for (int64_t i = 0; i < n; i += 5)
+    x[static_cast<size_t>(i)] = (static_cast<float>(i % 40) - 20.0f + 0.5f) * tie_scale;
   for (int64_t i = 3; i < n; i += 11) x[static_cast<size_t>(i)] = 0.0f;
   if (n > 6) x[6] = std::numeric_limits<float>::quiet_NaN();
   return x;
@@ -167,7 +167,8 @@ TEST_CASE("quantize: fast == reference on awkward sizes, all schemes (bits 2..16
                 Shape shape;
                 int axis;
               };
-              const Case cases[] = {{{3, 5, 7}, 0}, {{3, 5, 7}, 1}, {{3, 5, 7}, 2}, {{5, 7}, 1}, {{4097, 2}, 0}, {{1, 4097}, 1}};
+              const Case cases[] = {{{3, 5, 7}, 0}, {{3, 5, 7}, 1}, {{3, 5, 7}, 2},
+                                    {{5, 7}, 1},    {{4097, 2}, 0}, {{1, 4097}, 1}};
               for (const Case& c : cases) {
                 QScheme sc = s;
                 sc.granularity = Granularity::PerChannel;
@@ -227,10 +228,15 @@ TEST_CASE("quantize: identical results at 1 and 2 threads") {
 
 TEST_CASE("quantize: special values (near-ties, +-0, +-inf, NaN, beyond 2^23) fast == ref") {
   const float inf = std::numeric_limits<float>::infinity();
-  std::vector<float> base = {0.0f, -0.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 0.49999997f, -0.49999997f,
-                             0.50000006f, -0.50000006f, 8388607.5f, -8388607.5f, 8388609.0f, 16777216.0f,
-                             1e-45f, -1e-45f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 32767.5f,
-                             -32768.5f, 12345.5f, -12344.5f};
+  std::vector<float> base = {0.0f,         -0.0f,       0.5f,
+                             -0.5f,        1.5f,        -1.5f,
+                             2.5f,         -2.5f,       0.49999997f,
+                             -0.49999997f, 0.50000006f, -0.50000006f,
+                             8388607.5f,   -8388607.5f, 8388609.0f,
+                             16777216.0f,  1e-45f,      -1e-45f,
+                             inf,          -inf,        std::numeric_limits<float>::quiet_NaN(),
+                             32767.5f,     -32768.5f,   12345.5f,
+                             -12344.5f};
   for (float v = 0.25f; v < 40.0f; v += 0.25f) {
     base.push_back(v);
     base.push_back(-v);
@@ -245,13 +251,13 @@ TEST_CASE("quantize: special values (near-ties, +-0, +-inf, NaN, beyond 2^23) fa
         check_twins(base, {static_cast<int64_t>(base.size())}, per_tensor(s, zp, -32768, 32767, r));
         // the reference rounding itself: ties
         std::vector<int32_t> q(base.size());
-        quantize_f32_i32(ViewF32{base.data(), {static_cast<int64_t>(base.size())}}, per_tensor(1.0f, 0, -32768, 32767, r),
-                         q.data());
-        CHECK(q[4] == (r == Rounding::HalfToEven ? 2 : 2));    // 1.5
-        CHECK(q[6] == (r == Rounding::HalfToEven ? 2 : 3));    // 2.5
-        CHECK(q[3] == (r == Rounding::HalfToEven ? 0 : -1));   // -0.5
-        CHECK(q[8] == 0);                                      // 0.49999997
-        CHECK(q[10] == 1);                                     // 0.50000006
+        quantize_f32_i32(ViewF32{base.data(), {static_cast<int64_t>(base.size())}},
+                         per_tensor(1.0f, 0, -32768, 32767, r), q.data());
+        CHECK(q[4] == (r == Rounding::HalfToEven ? 2 : 2));   // 1.5
+        CHECK(q[6] == (r == Rounding::HalfToEven ? 2 : 3));   // 2.5
+        CHECK(q[3] == (r == Rounding::HalfToEven ? 0 : -1));  // -0.5
+        CHECK(q[8] == 0);                                     // 0.49999997
+        CHECK(q[10] == 1);                                    // 0.50000006
       }
 }
 

@@ -49,8 +49,8 @@ TEST_CASE("requantize: gemmlowp primitives, hand-computed") {
   CHECK(saturating_rounding_doubling_high_mul(-1, 1 << 30) == 0);             // -0.5 -> 0 (ties up)
   CHECK(saturating_rounding_doubling_high_mul(3, 1 << 30) == 2);              // 1.5 -> 2
   CHECK(saturating_rounding_doubling_high_mul(-3, 1 << 30) == -1);            // -1.5 -> -1
-  CHECK(rounding_divide_by_pot(5, 1) == 3);    // 2.5 -> 3
-  CHECK(rounding_divide_by_pot(-5, 1) == -3);  // -2.5 -> -3 (away from zero)
+  CHECK(rounding_divide_by_pot(5, 1) == 3);                                   // 2.5 -> 3
+  CHECK(rounding_divide_by_pot(-5, 1) == -3);                                 // -2.5 -> -3 (away from zero)
   CHECK(rounding_divide_by_pot(3, 1) == 2);
   CHECK(rounding_divide_by_pot(-3, 1) == -2);
   CHECK(rounding_divide_by_pot(1, 1) == 1);
