@@ -80,6 +80,13 @@ struct QuantizeOptions {
   // RAM for cached activations (reconstruction caches, the calibration samples); beyond it they are
   // spilled to a temporary file (results do not depend on it).
   int64_t cache_budget_mib = 1024;
+  // brecq / qdrop: block-wise reconstruction (REFERENCE.md sections 4 and 9); adaround_iters,
+  // adaround_lambda and adaround_batch apply to them too (rounding iterations per unit), and their
+  // granularity is block unless set.
+  std::string recon_loss = "mse";  // mse | fisher (BRECQ's Fisher-diagonal weighting)
+  int act_iters = 5000;            // brecq stage 2: activation-step iterations per unit
+  float drop_prob = 0.5f;          // qdrop: probability that an element takes its quantized value
+  float step_lr = 0.0f;            // activation-step Adam lr; 0: the method's (brecq 4e-4, qdrop 4e-5)
   std::optional<DataOptions> eval;  // evaluate FP and quantized top-1 when set
   int64_t eval_limit = 0;           // 0: the whole evaluation set
   bool verify = false;              // also compare the simulation with the integer executor (needs eval)

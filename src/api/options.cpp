@@ -70,6 +70,10 @@ PipelineConfig to_config(const QuantizeOptions& o) {
   c.reconstruct.batch = o.adaround_batch;
   c.reconstruct.seed = o.seed;
   c.reconstruct.granularity = o.granularity;
+  c.reconstruct.loss = o.recon_loss;
+  c.reconstruct.act_iters = o.act_iters;
+  c.reconstruct.drop_prob = o.drop_prob;
+  c.reconstruct.step_lr = o.step_lr;
   if (o.cache_budget_mib < 0 || o.cache_budget_mib > (int64_t{1} << 30))
     throw Error("--cache-budget must be in 0.." + std::to_string(int64_t{1} << 30) + " MiB, got " +
                 std::to_string(o.cache_budget_mib));
@@ -88,11 +92,14 @@ PipelineConfig to_config(const QuantizeOptions& o) {
   c.progress = o.progress;
   const ProgressCallback progress = o.progress;
   const auto detail = o.adaround_detail;
-  const int iters = o.adaround_iters;
-  c.reconstruct_progress = [progress, detail, iters](const std::string& unit, size_t k, size_t n, int it, float loss,
-                                                     float soft) {
+  const int iters = o.adaround_iters, act_iters = o.act_iters;
+  const std::string method = o.method;
+  c.reconstruct_progress = [progress, detail, iters, act_iters, method](const std::string& unit, size_t k, size_t n,
+                                                                       int it, float loss, float soft) {
     if (detail) detail(unit, it, loss, soft);
-    if (progress) progress("adaround " + std::to_string(k + 1) + "/" + std::to_string(n) + " " + unit, it, iters);
+    // block methods label units "<phase> <unit>"; BRECQ's stage 2 ("steps") runs act_iters
+    const int total = unit.rfind("steps ", 0) == 0 ? act_iters : iters;
+    if (progress) progress(method + " " + std::to_string(k + 1) + "/" + std::to_string(n) + " " + unit, it, total);
   };
   return c;
 }

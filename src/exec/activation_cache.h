@@ -3,10 +3,11 @@
 //
 // Storage is a list of segments per value, one per appended batch (a batch is never split, so any
 // appended batch range can be viewed without a copy). A batch goes to RAM when it fits under the
-// budget, else it is written (pwrite) to the end of a temporary spill file, which is mapped read-only
-// (mmap) for reading. RAM accounting (bytes_in_ram, peak_ram_bytes) counts the cache's own heap
-// buffers, which never exceed the budget: margin 0. Pages of the spill file are page cache
-// (file-backed, reclaimable by the kernel), not counted.
+// budget, else it is written (pwrite) to the end of a temporary spill file. read() copies spilled
+// samples with pread (so the pages stay in the kernel's page cache, not in the process's resident
+// set); view() maps the file read-only (mmap) for zero-copy access. RAM accounting (bytes_in_ram,
+// peak_ram_bytes) counts the cache's own heap buffers, which never exceed the budget: margin 0. Pages
+// of the spill file are page cache (file-backed, reclaimable by the kernel), not counted.
 //
 // The spill file is created with mkstemp in CacheOptions::spill_dir and deleted by the destructor.
 // Reads are const and safe from several threads once appends are finished; an append may remap

@@ -102,6 +102,7 @@ nlohmann::json report_json(const RunReport& r) {
   if (r.method != "nearest") {
     nlohmann::json settings = nlohmann::json::object();
     for (const auto& [k, v] : r.method_settings) settings[k] = v;
+    for (const auto& [k, v] : r.method_choices) settings[k] = v;
     rep[r.method] = settings;
     rep["reconstruction"] = reconstruction_json(r);
   }

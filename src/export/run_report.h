@@ -86,6 +86,7 @@ struct RunReport {
   std::vector<std::pair<std::string, std::string>> unfolded_bn;  // (bn, reason)
   std::string method;                                            // reconstruction method
   std::vector<std::pair<std::string, double>> method_settings;   // e.g. iters, lambda, batch, seed
+  std::vector<std::pair<std::string, std::string>> method_choices;  // e.g. granularity, loss
   std::vector<UnitReport> reconstruction;
   std::vector<std::string> placement_notes, export_notes;
   std::optional<EvalReport> eval;

@@ -146,7 +146,9 @@ void QuantizationPipeline::observe_and_reconstruct() {
     PhaseTimer t(report_, "observe_activations");
     return observe_activations(with_quantized_weights(folded, s), plan, calib, config_.a_observer, config_.progress);
   };
-  const ReconstructInputs in{folded, plan, calib, config_.reconstruct, config_.reconstruct_progress, observe};
+  record_method_settings();
+  const ReconstructInputs in{folded, plan, calib, config_.reconstruct, config_.reconstruct_progress, observe,
+                             [this](const std::string& k, double v) { report_.method_settings.emplace_back(k, v); }};
   if (method->needs_activation_params()) st->activations = observe(*st);
   {
     PhaseTimer t(report_, "reconstruct");
@@ -162,12 +164,21 @@ void QuantizationPipeline::calibrate() {
   PhaseTimer t(report_, "record");
   record_ = std::make_unique<QuantRecord>(make_record(model().graph, quant_plan(), state(), provenance()));
   simulation_ = std::make_unique<Simulation>(build_simulation(model().graph, *record_));
+}
+
+void QuantizationPipeline::record_method_settings() {
+  const ReconstructOptions& r = config_.reconstruct;
   report_.method_settings.clear();
-  if (config_.reconstruct.method != "nearest")
-    report_.method_settings = {{"iters", config_.reconstruct.iters},
-                               {"lambda", config_.reconstruct.lambda},
-                               {"batch", config_.reconstruct.batch},
-                               {"seed", static_cast<double>(config_.reconstruct.seed)}};
+  report_.method_choices.clear();
+  if (r.method == "nearest") return;
+  report_.method_settings = {
+      {"iters", r.iters}, {"lambda", r.lambda}, {"batch", r.batch}, {"seed", static_cast<double>(r.seed)}};
+  if (r.method != "brecq" && r.method != "qdrop") return;
+  report_.method_settings.emplace_back("act_iters", r.method == "brecq" ? r.act_iters : 0);
+  if (r.method == "qdrop") report_.method_settings.emplace_back("drop_prob", r.drop_prob);
+  report_.method_settings.emplace_back("step_lr", r.step_lr > 0.0f ? r.step_lr : (r.method == "qdrop" ? 4e-5 : 4e-4));
+  report_.method_settings.emplace_back("cache_budget_bytes", static_cast<double>(r.cache_budget_bytes));
+  report_.method_choices = {{"granularity", r.granularity.empty() ? "block" : r.granularity}, {"loss", r.loss}};
 }
 
 Provenance QuantizationPipeline::provenance() const {

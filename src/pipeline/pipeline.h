@@ -122,6 +122,7 @@ class QuantizationPipeline {
   const T& need(const std::unique_ptr<T>& p, const char* what, const char* stage) const;
   void observe_and_reconstruct();
   void open_eval_data(const Graph& model, const Shape& sample_shape);
+  void record_method_settings();
   Provenance provenance() const;
 
   PipelineConfig config_;

@@ -15,9 +15,9 @@
 #include "reconstruction/add_backward.h"
 #include "reconstruction/fake_quant_backward.h"
 #include "reconstruction/grad_check.h"
-#include "reconstruction/recon_test_util.h"
 #include "reconstruction/linear_backward.h"
 #include "reconstruction/pool_backward.h"
+#include "reconstruction/recon_test_util.h"
 
 using namespace mqcalib;
 using namespace mqcalib::test;
