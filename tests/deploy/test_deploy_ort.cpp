@@ -114,8 +114,10 @@ std::vector<int64_t> argmax_rows(const std::vector<float>& v, int64_t k) {
 TEST_CASE("deploy: ONNX Runtime runs the exported QDQ models on integer kernels, as the engine's integer executor") {
   const std::string build = env("MQCALIB_BUILD_ROOT"), src = env("MQCALIB_SOURCE_ROOT");
   const std::string modules = ensure_onnxruntime_node(build);
-  // MQCALIB_DEPLOY_EXE / MQCALIB_DEPLOY_RUNS: another mqcalib binary / work folder (measurement runs).
+  // MQCALIB_DEPLOY_EXE / MQCALIB_DEPLOY_RUNS: another mqcalib binary / work folder (measurement runs);
+  // MQCALIB_DEPLOY_MODEL: one zoo model only (diagnosis).
   const char* exe = std::getenv("MQCALIB_DEPLOY_EXE");
+  const char* only = std::getenv("MQCALIB_DEPLOY_MODEL");
   const char* runs_env = std::getenv("MQCALIB_DEPLOY_RUNS");
   const std::string mq = exe ? exe : build + "/src/cli/mqcalib", runs = runs_env ? runs_env : build + "/deploy-runs";
   fs::create_directories(runs);
@@ -125,6 +127,7 @@ TEST_CASE("deploy: ONNX Runtime runs the exported QDQ models on integer kernels,
   results << "| model | profile | requant | sim top-1 | int top-1 | ORT top-1 | ORT-int logits within 1 LSB | "
              "ORT-int top-1 agreement | sim-int top-1 agreement |\n|---|---|---|---|---|---|---|---|---|\n";
   for (const std::string model : {"resnet20", "mobilenetv2"}) {
+    if (only && model != only) continue;
     const std::string pt = src + "/examples/zoo/" + model + ".pt", inputs = runs + "/inputs_10k.npy";
     for (const std::string profile : {"ort", "tensorrt", "fbgemm"}) {
       CAPTURE(model);

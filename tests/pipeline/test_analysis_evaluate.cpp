@@ -30,7 +30,7 @@ struct Done {
     st.weights = observe_weights(g, plan, ObserverChoice{"minmax", {}});
     st.activations = observe_activations(with_quantized_weights(g, st), plan, store, ObserverChoice{"minmax", {}});
     quantize_biases(st, g, plan, Rounding::HalfToEven);
-    sim = build_simulation(g, make_record(g, plan, st, Provenance{}));
+    sim = build_simulation(g, make_record(g, plan, st, Provenance()));
   }
 };
 

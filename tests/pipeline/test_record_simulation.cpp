@@ -36,7 +36,7 @@ TEST_CASE("make_record: weight then bias per layer, then activations; layer inpu
   // give c2 non-nearest codes: every code 1
   WeightQuant& c2 = r.st.weights[1];
   c2.codes.assign(static_cast<size_t>(r.g.nodes().at(c2.point.node).params.weight.size()), 1);
-  const QuantRecord rec = make_record(r.g, r.plan, r.st, Provenance{});
+  const QuantRecord rec = make_record(r.g, r.plan, r.st, Provenance());
   std::vector<std::string> order;
   for (const TensorQuant& t : rec.tensors) order.push_back(t.tensor + ":" + std::string(to_string(t.role)));
   std::vector<std::string> expect = {"c1.weight:weight", "c1.bias:bias",     "c2.weight:weight",
@@ -57,7 +57,7 @@ TEST_CASE("build_simulation: the record alone gives the weights, codes, biases a
   Run r("tensorrt");
   WeightQuant& c2 = r.st.weights[1];
   c2.codes.assign(static_cast<size_t>(r.g.nodes().at(c2.point.node).params.weight.size()), -3);
-  const QuantRecord rec = make_record(r.g, r.plan, r.st, Provenance{});
+  const QuantRecord rec = make_record(r.g, r.plan, r.st, Provenance());
   const Simulation sim = build_simulation(r.g, rec);
   // c1: nearest fake quantization of the FP weight
   const Node& c1 = r.g.nodes().at(r.st.weights[0].point.node);
@@ -86,16 +86,16 @@ TEST_CASE("build_simulation: the record alone gives the weights, codes, biases a
 
 TEST_CASE("build_simulation: a record naming what the model lacks is an error naming it") {
   Run r("tensorrt");
-  QuantRecord rec = make_record(r.g, r.plan, r.st, Provenance{});
+  QuantRecord rec = make_record(r.g, r.plan, r.st, Provenance());
   rec.tensors.back().tensor = "no_such_tensor";
   CHECK_THROWS_WITH(build_simulation(r.g, rec), doctest::Contains("no_such_tensor"));
-  rec = make_record(r.g, r.plan, r.st, Provenance{});
+  rec = make_record(r.g, r.plan, r.st, Provenance());
   rec.tensors[0].layer = "no_such_layer";
   CHECK_THROWS_WITH(build_simulation(r.g, rec), doctest::Contains("no_such_layer"));
-  rec = make_record(r.g, r.plan, r.st, Provenance{});
+  rec = make_record(r.g, r.plan, r.st, Provenance());
   rec.weight_codes["c1.weight"] = WeightCodes{"weights/c1.weight.npy", {4, 1, 3, 2}, std::vector<int32_t>(24, 0)};
   CHECK_THROWS_WITH(build_simulation(r.g, rec), doctest::Contains("c1.weight"));
-  rec = make_record(r.g, r.plan, r.st, Provenance{});
+  rec = make_record(r.g, r.plan, r.st, Provenance());
   rec.tensors.push_back(rec.tensors.back());
   CHECK_THROWS_WITH(build_simulation(r.g, rec), doctest::Contains("twice"));
 }
