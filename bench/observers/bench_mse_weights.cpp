@@ -154,8 +154,9 @@ int main(int argc, char** argv) {
                 t[1], cpu[1], kTargetSeconds, t[1] <= kTargetSeconds ? "met" : "MISSED");
     if (ref) {
       const RefResult r = run_ref(g, plan, fast, kP);
-      std::printf("  ref   exhaustive, serial    %8.2f s wall %8.2f s cpu  (%.1fx the fast path's wall, %.1fx its cpu)\n",
-                r.seconds, r.cpu, r.seconds / t[1], r.cpu / cpu[1]);
+      std::printf(
+          "  ref   exhaustive, serial    %8.2f s wall %8.2f s cpu  (%.1fx the fast path's wall, %.1fx its cpu)\n",
+          r.seconds, r.cpu, r.seconds / t[1], r.cpu / cpu[1]);
       std::printf("  same range on %lld of %lld channels; worst loss excess of the fast choice %.3g (tol %.0e: %s)\n",
                   static_cast<long long>(r.same), static_cast<long long>(r.channels), r.worst_excess,
                   calib::kLpSearchLossTol, r.worst_excess <= calib::kLpSearchLossTol ? "ok" : "EXCEEDED");
