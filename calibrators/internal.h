@@ -11,9 +11,7 @@
 //    thread split. e is the smallest exponent with 2^e > max|x| (strictly greater, so no value falls
 //    on the upper edge); the range is therefore between max|x| and 2 max|x|, and between half and
 //    all of the bins hold data.
-//  - LpEvaluator: the Lp error sum_i w_i |fq(x_i) - x_i|^p of a candidate range, where fq is core's
-//    fake_quantize_f32 with the params of core's choose_qparams: the exact quantizer of the scheme,
-//    no second copy of the arithmetic.
+//  - (the Lp range search used by mse is in lp_search.h, included here)
 #pragma once
 
 #include <cstdint>
@@ -21,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "calibrators/lp_search.h"
 #include "core/qscheme.h"
 #include "core/stats.h"
 #include "core/tensor.h"
@@ -125,21 +124,5 @@ class ValueStore {
   std::vector<std::vector<float>> values_;
   std::vector<Pow2Histogram> hist_;
 };
-
-// Lp error of quantizing values (optionally weighted by counts) with the params that core's
-// choose_qparams gives for `range` under the per-tensor version of `scheme`:
-//   sum_i w_i |fake_quantize(x_i) - x_i|^p     (p == 2 uses e * e; else std::pow)
-// Parallel over fixed chunks, partial sums added in chunk order: bit-identical at any thread count.
-double lp_error(const float* x, const uint64_t* weights, int64_t n, const QScheme& per_tensor_scheme, float range_min,
-                float range_max, double p);
-
-// Searches a shrink factor a in (0, 1] of [min, max] minimising lp_error: a coarse grid a = k/steps
-// (k = 1..steps, MQBench's "shrink the range" search) then `steps` finer points between the coarse
-// neighbours of the best. Returns the best a (first minimum on ties).
-double lp_search_shrink(const float* x, const uint64_t* weights, int64_t n, const QScheme& per_tensor_scheme, float min,
-                        float max, double p, int steps);
-
-// The per-tensor copy of a scheme (per-channel observers quantize each channel alone).
-QScheme per_tensor(const QScheme& s);
 
 }  // namespace mqcalib::calib

@@ -1,6 +1,6 @@
 // mqcalib/bench/quantize/bench_calibration.cpp: what calibration costs on top of the FP forward.
 //
-//   bench_calibration [MODEL.pt] [OBSERVER] [SAMPLES] [THREADS]
+//   bench_calibration [MODEL.pt] [OBSERVER] [SAMPLES] [THREADS] [torch]
 //   defaults: examples/zoo/resnet20.pt kl 1024 2
 //
 // Issue 4 target: observers add <= 30% on top of the FP forward over the same samples. Both sides
@@ -11,12 +11,23 @@
 //                tensorrt placement observed (hook) and finalized (KL search included).
 // Weights are fake-quantized first on both sides (as the pipeline does), so the forwards are the same
 // work. Median of 5 repetitions after one warm-up; the instruction-set flags of the build are printed.
+//
+// With `torch` (a zoo model: its file stem names the architecture in examples/zoo/train_zoo.py), the
+// issue 15 comparison in the same run: the engine's whole calibration (plan, weight observers, weights
+// quantized, the activation observers over every batch and their finalize, activation params) against
+// torch.ao's prepare_fx + calibration forward (+ the observers' calculate_qparams) on the same batches
+// (written to a temporary file), same thread count (calibration_torch.py: HistogramObserver, the
+// closest torch.ao has to KL). Wall and process CPU time of both; the ratio is engine / torch.
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,6 +55,78 @@ double time_ms(F&& f) {
   const auto t0 = std::chrono::steady_clock::now();
   f();
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// The value of "key": NUMBER in a one-line JSON object (the torch side's output), or -1.
+double json_number(const std::string& line, const std::string& key) {
+  const size_t k = line.find("\"" + key + "\":");
+  return k == std::string::npos ? -1.0 : std::atof(line.c_str() + k + key.size() + 3);
+}
+
+// The engine's calibration as the pipeline runs it; returns {wall ms, cpu s}.
+std::pair<double, double> engine_calibration(const Graph& g, const SampleStore& store, const std::string& observer) {
+  const double c0 = cpu_seconds();
+  const double ms = time_ms([&] {
+    const QuantPlan plan = plan_quantization(g, resolve_backend(find_backend("tensorrt"), {}).profile, {});
+    QuantState state;
+    state.weights = observe_weights(g, plan, ObserverChoice{"minmax", {}});
+    const Graph quantized = with_quantized_weights(g, state);
+    state.activations = observe_activations(quantized, plan, store, ObserverChoice{observer, {}});
+    choose_activation_params(state.activations);
+  });
+  return {ms, cpu_seconds() - c0};
+}
+
+// torch.ao on the same batches (calibration_torch.py); prints both sides and the ratio.
+int compare_with_torch(const std::string& root, const std::string& model, const Graph& g, const SampleStore& store,
+                       const std::vector<TensorF32>& batches, const std::string& observer, int threads) {
+  const std::string stem = model.substr(model.find_last_of('/') + 1, model.rfind(".pt") - model.find_last_of('/') - 1);
+  char path[] = "/tmp/mqcalib_bench_calibration_XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) throw Error("bench_calibration: cannot create a temporary file in /tmp");
+  close(fd);
+  {
+    std::ofstream f(path, std::ios::binary);
+    for (const TensorF32& b : batches)
+      f.write(reinterpret_cast<const char*>(b.view().data), static_cast<std::streamsize>(b.view().size() * 4));
+  }
+  std::vector<double> wall, cpu;
+  for (int r = 0; r <= 3; ++r) {
+    const auto [ms, c] = engine_calibration(g, store, observer);
+    if (r == 0) continue;
+    wall.push_back(ms / 1e3);
+    cpu.push_back(c);
+  }
+  const std::string cmd = "/usr/bin/python3 " + root + "/bench/quantize/calibration_torch.py --model " + stem +
+                          " --weights " + model + " --data " + path + " --count " + std::to_string(store.size()) +
+                          " --threads " + std::to_string(threads);
+  std::string line;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, p)) line = buf;
+    pclose(p);
+  }
+  std::remove(path);
+  const double tp = json_number(line, "prepare_s"), tc = json_number(line, "calibrate_s"),
+               tq = json_number(line, "qparams_s"), tcpu = json_number(line, "cpu_s");
+  if (tp < 0 || tc < 0) throw Error("bench_calibration: the torch side printed no result (" + cmd + ")");
+  const double ew = median(wall), ec = median(cpu);
+  std::printf("issue 15: calibration of %lld samples, engine (%s on every activation) vs torch.ao (%s), %d threads\n",
+              static_cast<long long>(store.size()), observer.c_str(), "HistogramObserver", threads);
+  std::printf("  engine  plan+weights+observe+finalize   %8.3f s wall  %8.3f s cpu  (median of 3)\n", ew, ec);
+  std::printf("  torch   prepare_fx %.3f + calibrate %.3f = %8.3f s wall; + calculate_qparams %.3f s; %.3f s cpu\n", tp,
+              tc, tp + tc, tq, tcpu);
+  std::printf(
+      "  ratio engine / torch (prepare + calibration): %.3f wall (target <= 1), %.3f wall incl. qparams, "
+      "%.3f cpu\n",
+      ew / (tp + tc), ew / (tp + tc + tq), ec / tcpu);
+  return 0;
 }
 
 }  // namespace
@@ -77,6 +160,8 @@ int main(int argc, char** argv) {
     QuantState state;
     state.weights = observe_weights(g, plan, ObserverChoice{"minmax", {}});
     const Graph quantized = with_quantized_weights(g, state);
+    if (argc > 5 && std::string(argv[5]) == "torch")
+      return compare_with_torch(root, model, g, store, batches, observer, threads);
     const Executor ex(quantized);
     std::vector<double> fwd, cal;
     for (int r = 0; r <= kReps; ++r) {
