@@ -7,6 +7,7 @@ MQCALIB_DEBS=(
   libeigen3-dev libomp-dev libssl-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev libstb-dev
   libtorch-dev python3-torch python3-torchvision python3-numpy
   dataset-fashion-mnist
+  chromium python3-pil
 )
 missing=()
 for p in "${MQCALIB_DEBS[@]}"; do

@@ -2,6 +2,7 @@
 // turn options into a PipelineConfig, run the QuantizationPipeline and return its report.
 #include "mqcalib/mqcalib.h"
 
+#include "api/config.h"
 #include "backends/backend.h"
 #include "calibrators/observer.h"
 #include "core/error.h"
@@ -52,6 +53,8 @@ ResolvedBackend backend_of(const QuantizeOptions& o) {
   return resolve_backend(find_backend(o.backend), ov);
 }
 
+}  // namespace
+
 PipelineConfig to_config(const QuantizeOptions& o) {
   PipelineConfig c;
   const ResolvedBackend rb = backend_of(o);
@@ -92,8 +95,11 @@ PipelineConfig to_config(const QuantizeOptions& o) {
     if (detail) detail(unit, it, loss, soft);
     if (progress) progress("adaround " + std::to_string(k + 1) + "/" + std::to_string(n) + " " + unit, it, iters);
   };
+  apply_diagnose_options(o, c);
   return c;
 }
+
+namespace {
 
 QuantizeResult to_result(const RunReport& r, const std::vector<std::string>& files) {
   QuantizeResult q;
@@ -108,6 +114,7 @@ QuantizeResult to_result(const RunReport& r, const std::vector<std::string>& fil
   q.notes = r.backend_notes;
   q.notes.insert(q.notes.end(), r.export_notes.begin(), r.export_notes.end());
   q.seconds = r.seconds;
+  add_diagnose_results(r, q);
   return q;
 }
 

@@ -16,6 +16,10 @@
 //   analyse          analyse               (analysis.h)              Analysis: SQNR, outlier findings
 //   evaluate         evaluate_top1         (evaluate.h)              EvalResult
 //   export           write_outputs                                   the output folder (export/output_folder.h)
+// Where accuracy goes (issue 16; pipeline_diagnose.cpp), when the config asks:
+//   allocate bits    choose_mixed_precision (mixed_precision.h)      policy's per-layer bits, before the plan
+//   sensitivity      measure_sensitivity   (sensitivity.h)           report: each unit alone, ranked
+//   fix outliers     plan_outlier_fix      (outlier_fix.h)           the findings' advice applied, run again
 // A stage called before the one it needs throws Error naming both. The config is validated when the
 // pipeline is made, before any work.
 #pragma once
@@ -33,12 +37,14 @@
 #include "export/run_report.h"
 #include "pipeline/analysis.h"
 #include "pipeline/evaluate.h"
+#include "pipeline/mixed_precision.h"
 #include "pipeline/model_stage.h"
 #include "pipeline/observe.h"
 #include "pipeline/quant_plan.h"
 #include "pipeline/quant_state.h"
 #include "pipeline/reconstruct.h"
 #include "pipeline/sample_store.h"
+#include "pipeline/sensitivity.h"
 #include "pipeline/simulation.h"
 
 namespace mqcalib {
@@ -68,6 +74,11 @@ struct PipelineConfig {
   std::string command_line;
   ProgressFn progress;
   ReconstructProgress reconstruct_progress;
+  // Issue 16: mixed precision before the plan (mixed.budget non-empty), the report's sensitivity,
+  // the outlier findings' advice applied after the first run (--fix-outliers).
+  MixedPrecisionConfig mixed;
+  SensitivityConfig sensitivity;
+  bool fix_outliers = false;
 };
 
 // Throws Error naming the option when the config cannot run: sizes, observers, method, files that do
@@ -86,6 +97,9 @@ class QuantizationPipeline {
   void calibrate();                            // observe weights, reconstruct, observe activations, biases, record
   void analyse();
   void evaluate();       // needs config.eval
+  void allocate_bits();  // needs samples: sets config.policy's per-layer bits (before plan)
+  void sensitivity();    // needs a plan and samples (evaluates with config.eval when sensitivity.evaluate)
+  void fix_outliers();   // needs analyse: applies the findings' advice and runs plan .. evaluate again
   void write_outputs();  // needs config.out_dir
   void run();            // every stage the config asks for, in order
 

@@ -88,6 +88,14 @@ std::vector<size_t> weighted_layers(const Graph& g) {
 
 namespace {
 
+// Bits a layer's weight and input get from the policy (0: the backend's).
+int bits_override(const Graph& g, const LayerPolicy& policy, const std::vector<size_t>& layers, size_t idx) {
+  auto it = policy.layer_bits.find(g.nodes()[idx].name);
+  if (it != policy.layer_bits.end()) return it->second;
+  if (policy.first_last_8bit && !layers.empty() && (idx == layers.front() || idx == layers.back())) return 8;
+  return 0;
+}
+
 void check_policy(const Graph& g, const LayerPolicy& policy) {
   for (const std::string& s : policy.skip) g.find_node(s);  // throws naming an unknown layer
   for (const auto& kv : policy.layer_bits) {
@@ -95,14 +103,17 @@ void check_policy(const Graph& g, const LayerPolicy& policy) {
     if (kv.second < 2 || kv.second > 16)
       throw Error("--layer-bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
   }
+  for (const auto& kv : policy.layer_a_bits) {
+    g.find_node(kv.first);
+    if (kv.second < 2 || kv.second > 16)
+      throw Error("layer input bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
+  }
 }
 
-// Bits a layer's weight and input get from the policy (0: the backend's).
-int bits_override(const Graph& g, const LayerPolicy& policy, const std::vector<size_t>& layers, size_t idx) {
-  auto it = policy.layer_bits.find(g.nodes()[idx].name);
-  if (it != policy.layer_bits.end()) return it->second;
-  if (policy.first_last_8bit && !layers.empty() && (idx == layers.front() || idx == layers.back())) return 8;
-  return 0;
+// Bits a layer's input gets from the policy (0: the backend's).
+int input_bits_override(const Graph& g, const LayerPolicy& policy, const std::vector<size_t>& layers, size_t idx) {
+  auto it = policy.layer_a_bits.find(g.nodes()[idx].name);
+  return it != policy.layer_a_bits.end() ? it->second : bits_override(g, policy, layers, idx);
 }
 
 // Non-negativity by structure, in graph order.
@@ -227,7 +238,7 @@ QuantPlan plan_quantization(const Graph& g, const BackendProfile& backend, const
   for (size_t idx = 0; idx < g.nodes().size(); ++idx) {
     const Node& n = g.nodes()[idx];
     if (is_weighted(n)) {
-      if (!policy.skip.count(n.name)) points.add(n.inputs.at(0), n.name, bits_override(g, policy, layers, idx));
+      if (!policy.skip.count(n.name)) points.add(n.inputs.at(0), n.name, input_bits_override(g, policy, layers, idx));
     } else if (whole_graph && (n.kind == OpKind::Add || n.kind == OpKind::Cat)) {
       plan_merge(g, backend, n, points, plan);
     }
