@@ -78,7 +78,7 @@ struct QuantizeOptions {
   // a_bits_set (inputs; empty: the backend's) minimising the summed sensitivity within bits_budget:
   // "3" (average weight bits) or a size "70KB" / "68KiB" / "70000B"; empty: off.
   std::string bits_budget;
-  std::vector<int> bits_set{2, 4, 8};
+  std::vector<int> bits_set{2, 3, 4, 8};
   std::vector<int> a_bits_set;
   double a_bits_budget = 0;                 // > 0: average input-activation bits allowed
   std::string sensitivity_metric = "nsr";   // nsr | kl: what the allocation minimises

@@ -11,27 +11,10 @@
 #include "core/error.h"
 #include "exec/executor.h"
 #include "graph/blocks.h"
+#include "graph/segment.h"
 #include "pipeline/simulation.h"
 
 namespace mqcalib {
-
-SensitivityUnit parse_sensitivity_unit(const std::string& s) {
-  if (s == "layer") return SensitivityUnit::Layer;
-  if (s == "block") return SensitivityUnit::Block;
-  throw Error("--unit '" + s + "': expected layer or block");
-}
-
-std::string to_string(SensitivityUnit u) { return u == SensitivityUnit::Layer ? "layer" : "block"; }
-
-SensitivityMetric parse_sensitivity_metric(const std::string& s) {
-  if (s == "nsr") return SensitivityMetric::Nsr;
-  if (s == "kl") return SensitivityMetric::Kl;
-  throw Error("--metric '" + s + "': expected nsr or kl");
-}
-
-std::string to_string(SensitivityMetric m) { return m == SensitivityMetric::Nsr ? "nsr" : "kl"; }
-
-double metric_of(const SensitivityRow& r, SensitivityMetric m) { return m == SensitivityMetric::Nsr ? r.nsr : r.kl; }
 
 std::vector<SensitivityUnitDef> sensitivity_units(const Graph& folded, const QuantPlan& plan, SensitivityUnit unit) {
   std::vector<SensitivityUnitDef> out;
@@ -173,7 +156,58 @@ double top1_of(const Executor& ex, const ValueHook& hook, const LabeledBatchSour
 
 namespace {
 
-// What every row reads: observers, FP logits and predictions, the working copy of the model.
+// The node a unit's suffix starts at: right after the producer of its layers' earliest input, so every
+// reader of a quantized input is inside the suffix.
+size_t unit_start(const Graph& g, const QuantPlan& plan, const SensitivityUnitDef& u) {
+  size_t b = g.nodes().size();
+  for (size_t w : u.weights) {
+    const int64_t p = g.producer(plan.weights[w].input);
+    b = std::min(b, p < 0 ? size_t{0} : static_cast<size_t>(p) + 1);
+  }
+  return b;
+}
+
+// The FP values live at a node boundary, per batch of the compared samples, moved forward by running
+// only the nodes between two boundaries: over all units, one FP pass in all.
+class Boundary {
+ public:
+  Boundary(const Graph& g, const BatchSource& first) : g_(g) {
+    TensorF32 x;
+    for (int64_t i = 0; first(i, x); ++i) live_.push_back({{g.inputs().at(0), x}});
+  }
+  // Moves to node `to` (>= the current one); `suffix` is graph_segment(g, to, end): its inputs are live.
+  void advance(size_t to, const Graph& suffix) {
+    if (to != at_) {
+      const Graph seg = graph_segment(g_, at_, to);
+      const Executor ex(seg);
+      for (auto& vals : live_) {
+        std::vector<TensorF32> in;
+        for (ValueId v : seg.inputs()) in.push_back(vals.at(v));
+        std::vector<TensorF32> out = ex.run(in);
+        for (size_t k = 0; k < out.size(); ++k) vals[seg.outputs()[k]] = std::move(out[k]);
+      }
+      at_ = to;
+    }
+    for (auto& vals : live_) {  // keep only what the suffix reads
+      std::map<ValueId, TensorF32> kept;
+      for (ValueId v : suffix.inputs()) kept[v] = std::move(vals.at(v));
+      vals = std::move(kept);
+    }
+  }
+  size_t batches() const { return live_.size(); }
+  std::vector<TensorF32> inputs(size_t batch, const Graph& suffix) const {
+    std::vector<TensorF32> in;
+    for (ValueId v : suffix.inputs()) in.push_back(live_[batch].at(v));
+    return in;
+  }
+
+ private:
+  const Graph& g_;
+  size_t at_ = 0;
+  std::vector<std::map<ValueId, TensorF32>> live_;
+};
+
+// What every row reads: observers, FP logits and predictions, the FP values at the current unit's start.
 class RowMeasurer {
  public:
   RowMeasurer(const SensitivityInputs& in, const SensitivityRequest& req, const ProgressFn& progress)
@@ -183,10 +217,18 @@ class RowMeasurer {
     const Executor fp_ex(in.folded);
     TensorF32 x;
     for (int64_t i = 0; first_(i, x); ++i) fp_logits_.push_back(fp_ex.run({x}).at(0));
+    boundary_ = std::make_unique<Boundary>(in.folded, first_);
     if (req.eval) truth_ = eval_truth(in.folded, *req.eval, req.eval_labels_name);
   }
   int64_t samples() const { return samples_; }
   const EvalTruth& truth() const { return truth_; }
+
+  // Units must come in ascending unit_start order.
+  void start_unit(const SensitivityUnitDef& u) {
+    start_ = unit_start(in_.folded, in_.plan, u);
+    suffix_ = graph_segment(in_.folded, start_, in_.folded.nodes().size());
+    boundary_->advance(start_, suffix_);
+  }
 
   SensitivityRow measure(const SensitivityUnitDef& u, const BitOption& opt) {
     SensitivityRow row;
@@ -196,13 +238,12 @@ class RowMeasurer {
     std::vector<ValueId> values;
     std::vector<QParams> aparams;
     std::vector<std::string> names;
-    std::vector<TensorF32> saved;
     for (size_t wi : u.weights) {
       const WeightQuantPoint& w = in_.plan.weights[wi];
       row.layers.push_back(w.layer);
-      TensorF32& weight = work_.nodes().at(w.node).params.weight;
-      saved.push_back(weight);
-      apply_weight_quant(weight, weight_params(wi, opt.w_bits), {}, w.tensor);
+      const QParams& qp = weight_params(wi, opt.w_bits);
+      apply_weight_quant(work_.nodes().at(w.node).params.weight, qp, {}, w.tensor);
+      apply_weight_quant(suffix_.nodes().at(w.node - start_).params.weight, qp, {}, w.tensor);
       const int a = in_.plan.act_index(w.input);
       if (a < 0 || std::find(values.begin(), values.end(), w.input) != values.end()) continue;
       const ActQuantPoint& ap = in_.plan.activations[static_cast<size_t>(a)];
@@ -215,15 +256,18 @@ class RowMeasurer {
     const ActivationQuantizers aq(in_.folded.values().size(), values, std::move(aparams), std::move(names));
     const ValueHook hook = aq.hook();
     LogitSums sums;
-    TensorF32 x;
-    for (int64_t i = 0; first_(i, x); ++i) sums.add(fp_logits_.at(static_cast<size_t>(i)), q_ex_.run({x}, hook).at(0));
+    const Executor sx(suffix_);
+    for (size_t i = 0; i < boundary_->batches(); ++i) sums.add(fp_logits_.at(i), sx.run(boundary_->inputs(i, suffix_), hook).at(0));
     row.nsr = sums.signal > 0 ? sums.noise / sums.signal : 0.0;
     row.sqnr_db =
         sums.noise > 0 ? 10.0 * std::log10(sums.signal / sums.noise) : std::numeric_limits<double>::infinity();
     row.kl = sums.samples ? sums.kl / static_cast<double>(sums.samples) : 0.0;
     if (req_.eval) row.top1 = top1_of(q_ex_, hook, *req_.eval, truth_);
-    for (size_t k = 0; k < u.weights.size(); ++k)
-      work_.nodes().at(in_.plan.weights[u.weights[k]].node).params.weight = std::move(saved[k]);
+    for (size_t wi : u.weights) {  // back to FP
+      const size_t node = in_.plan.weights[wi].node;
+      work_.nodes().at(node).params.weight = in_.folded.nodes().at(node).params.weight;
+      suffix_.nodes().at(node - start_).params.weight = in_.folded.nodes().at(node).params.weight;
+    }
     return row;
   }
 
@@ -238,8 +282,11 @@ class RowMeasurer {
   const SensitivityInputs& in_;
   const SensitivityRequest& req_;
   std::vector<std::unique_ptr<Observer>> act_obs_;
-  Graph work_;
+  Graph work_;  // the whole model (evaluation), FP but for the row's unit
   Executor q_ex_;
+  Graph suffix_;  // the current unit's suffix (nodes from start_ on), FP but for the row's unit
+  size_t start_ = 0;
+  std::unique_ptr<Boundary> boundary_;
   int64_t samples_ = 0;
   BatchSource first_;
   std::vector<TensorF32> fp_logits_;
@@ -252,6 +299,8 @@ class RowMeasurer {
 SensitivityResult measure_sensitivity(const SensitivityInputs& in, const SensitivityRequest& req,
                                       const ProgressFn& progress) {
   if (req.samples <= 0) throw Error("--samples must be positive, got " + std::to_string(req.samples));
+  if (in.folded.inputs().size() != 1 || in.folded.outputs().size() != 1)
+    throw Error("sensitivity: the model must have one input and one output (logits)");
   int64_t total = 0;
   for (const SensitivityUnitDef& u : req.units) {
     for (size_t w : u.weights)
@@ -269,70 +318,25 @@ SensitivityResult measure_sensitivity(const SensitivityInputs& in, const Sensiti
                                          static_cast<double>(res.eval_samples)
                                    : 0.0;
   }
-  for (const SensitivityUnitDef& u : req.units)
-    for (const BitOption& opt : u.options.empty() ? req.options : u.options) {
-      res.rows.push_back(m.measure(u, opt));
-      if (progress) progress("sensitivity", static_cast<int64_t>(res.rows.size()), total);
-    }
-  return res;
-}
-
-namespace {
-
-std::vector<double> average_ranks(const std::vector<double>& v) {
-  std::vector<size_t> idx(v.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
-  std::vector<double> rank(v.size());
-  for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
-    while (j + 1 < idx.size() && v[idx[j + 1]] == v[idx[i]]) ++j;
-    const double r = 0.5 * static_cast<double>(i + j) + 1.0;
-    for (size_t k = i; k <= j; ++k) rank[idx[k]] = r;
-    i = j + 1;
-  }
-  return rank;
-}
-
-}  // namespace
-
-double spearman_rank_correlation(const std::vector<double>& x, const std::vector<double>& y) {
-  if (x.size() != y.size() || x.size() < 2)
-    throw Error("spearman: needs two series of the same length >= 2, got " + std::to_string(x.size()) + " and " +
-                std::to_string(y.size()));
-  const std::vector<double> rx = average_ranks(x), ry = average_ranks(y);
-  const double n = static_cast<double>(x.size()), mean = (n + 1.0) / 2.0;
-  double sxy = 0, sxx = 0, syy = 0;
-  for (size_t i = 0; i < rx.size(); ++i) {
-    sxy += (rx[i] - mean) * (ry[i] - mean);
-    sxx += (rx[i] - mean) * (rx[i] - mean);
-    syy += (ry[i] - mean) * (ry[i] - mean);
-  }
-  return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : 0.0;
-}
-
-SensitivityReport sensitivity_report(SensitivityResult result, SensitivityUnit unit, SensitivityMetric metric) {
-  SensitivityReport r;
-  r.granularity = to_string(unit);
-  r.samples = result.samples;
-  r.metric = to_string(metric);
-  r.fp_top1 = result.fp_top1;
-  r.eval_samples = result.eval_samples;
-  r.rows = std::move(result.rows);
-  std::stable_sort(r.rows.begin(), r.rows.end(), [metric](const SensitivityRow& a, const SensitivityRow& b) {
-    return metric_of(a, metric) > metric_of(b, metric);
+  // Units in the order their suffixes start (the boundary only moves forward), rows back in request order.
+  std::vector<size_t> order(req.units.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return unit_start(in.folded, in.plan, req.units[a]) < unit_start(in.folded, in.plan, req.units[b]);
   });
-  const bool all_evaluated = r.fp_top1 && r.rows.size() >= 2 &&
-                             std::all_of(r.rows.begin(), r.rows.end(), [](const SensitivityRow& s) { return s.top1.has_value(); });
-  if (all_evaluated) {
-    std::vector<double> m, drop;
-    for (const SensitivityRow& s : r.rows) {
-      m.push_back(metric_of(s, metric));
-      drop.push_back(*r.fp_top1 - *s.top1);
+  std::vector<std::vector<SensitivityRow>> rows(req.units.size());
+  int64_t done = 0;
+  for (size_t k : order) {
+    const SensitivityUnitDef& u = req.units[k];
+    m.start_unit(u);
+    for (const BitOption& opt : u.options.empty() ? req.options : u.options) {
+      rows[k].push_back(m.measure(u, opt));
+      if (progress) progress("sensitivity", ++done, total);
     }
-    r.spearman = spearman_rank_correlation(m, drop);
   }
-  return r;
+  for (auto& r : rows)
+    for (SensitivityRow& x : r) res.rows.push_back(std::move(x));
+  return res;
 }
 
 }  // namespace mqcalib
