@@ -80,11 +80,11 @@ struct QuantizeOptions {
   std::string bits_budget;
   std::vector<int> bits_set{2, 3, 4, 8};
   std::vector<int> a_bits_set;
-  double a_bits_budget = 0;                 // > 0: average input-activation bits allowed
-  std::string sensitivity_metric = "nsr";   // nsr | kl: what the allocation minimises
-  int64_t sensitivity_samples = 256;        // calibration samples the logits are compared on
-  bool sensitivity = false;                 // measure each layer alone at its bits for the report
-  bool fix_outliers = false;                // apply the outlier findings' advice and run again
+  double a_bits_budget = 0;                // > 0: average input-activation bits allowed
+  std::string sensitivity_metric = "nsr";  // nsr | kl: what the allocation minimises
+  int64_t sensitivity_samples = 256;       // calibration samples the logits are compared on
+  bool sensitivity = false;                // measure each layer alone at its bits for the report
+  bool fix_outliers = false;               // apply the outlier findings' advice and run again
 };
 
 struct LayerSummary {
@@ -134,9 +134,9 @@ struct QuantizeResult {
   std::vector<OutlierSummary> outliers;
   std::vector<ReconstructionSummary> reconstruction;  // method "adaround": one per layer
   std::optional<EvalSummary> eval;
-  std::vector<std::string> files;         // written into out_dir
-  std::vector<std::string> notes;         // placement decisions, native formats skipped (with the reason)
-  std::map<std::string, double> seconds;  // per phase
+  std::vector<std::string> files;                // written into out_dir
+  std::vector<std::string> notes;                // placement decisions, native formats skipped (with the reason)
+  std::map<std::string, double> seconds;         // per phase
   std::vector<LayerBitsSummary> bit_allocation;  // with bits_budget
   double average_w_bits = 0;
   std::optional<OutlierFixSummary> outlier_fix;  // with fix_outliers

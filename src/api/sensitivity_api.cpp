@@ -96,8 +96,12 @@ SensitivitySummary sensitivity(const SensitivityOptions& o) {
   r.peak_memory_bytes = static_cast<int64_t>(ru.ru_maxrss) * 1024;
   SensitivitySummary out = summary_of(*r.sensitivity);
   if (!o.json_path.empty()) {
-    nlohmann::json j = {{"tool_version", r.tool_version}, {"model", r.model},           {"backend", r.backend},
-                        {"w_observer", r.w_observer},     {"a_observer", r.a_observer}, {"calib_samples", r.calib_samples},
+    nlohmann::json j = {{"tool_version", r.tool_version},
+                        {"model", r.model},
+                        {"backend", r.backend},
+                        {"w_observer", r.w_observer},
+                        {"a_observer", r.a_observer},
+                        {"calib_samples", r.calib_samples},
                         {"seed", r.seed}};
     write_file_atomic(o.json_path, report_json_text(report_sections_json(r, j)));
     out.files.push_back(o.json_path);

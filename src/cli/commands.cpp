@@ -5,8 +5,7 @@ namespace mqcalib::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      {"inspect", "graph summary, BN folding, blocks, weight statistics and an FP check against LibTorch",
-       run_inspect},
+      {"inspect", "graph summary, BN folding, blocks, weight statistics and an FP check against LibTorch", run_inspect},
       {"quantize", "calibrate a model for a backend on real data, evaluate it, write params.json and native files",
        run_quantize},
       {"eval", "re-run the simulation recorded in params.json and report FP and quantized top-1", run_eval},

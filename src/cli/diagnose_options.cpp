@@ -39,7 +39,8 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& opti
     } catch (const std::exception&) {
       used = 0;
     }
-    if (item.empty() || used != item.size()) throw Error(option + " '" + text + "': expected integers separated by commas");
+    if (item.empty() || used != item.size())
+      throw Error(option + " '" + text + "': expected integers separated by commas");
     out.push_back(v);
     pos = comma + 1;
   }

@@ -1,5 +1,7 @@
 // mqcalib/src/cli/sensitivity.cpp: `mqcalib sensitivity`, a thin layer over mqcalib::sensitivity():
 // each layer (or block) quantized alone, the rest FP32, ranked by its effect on the logits.
+#include "mqcalib/sensitivity.h"
+
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
@@ -11,7 +13,6 @@
 #include "cli/diagnose_options.h"
 #include "cli/progress.h"
 #include "core/error.h"
-#include "mqcalib/sensitivity.h"
 
 namespace po = boost::program_options;
 
@@ -32,7 +33,8 @@ void print_rows(const SensitivitySummary& s) {
   }
   if (s.fp_top1)
     std::printf("\nFP32 top-1 %.2f%% on %lld samples\n", *s.fp_top1, static_cast<long long>(s.eval_samples));
-  if (s.spearman) std::printf("Spearman rank correlation of %s with the top-1 drop: %.3f\n", s.metric.c_str(), *s.spearman);
+  if (s.spearman)
+    std::printf("Spearman rank correlation of %s with the top-1 drop: %.3f\n", s.metric.c_str(), *s.spearman);
 }
 
 }  // namespace
@@ -64,9 +66,10 @@ int run_sensitivity(const std::vector<std::string>& args) {
       "layer-bits", po::value(&layer_bits)->composing(), "per-layer bits NAME=B of the plan (repeatable)")(
       "first-last-8bit", po::bool_switch(&o.first_last_8bit), "the plan's first and last conv/linear at 8 bits")(
       "unit", po::value(&s.unit)->default_value(s.unit), "layer | block (quantized together)")(
-      "w-bits-set", po::value(&w_bits_set), "measure every unit at each of these weight bits, e.g. 2 or 2,4,8 "
-                                            "(default: the plan's bits)")(
-      "a-bits-set", po::value(&a_bits_set), "... and these input bits (default: the backend's)")(
+      "w-bits-set", po::value(&w_bits_set),
+      "measure every unit at each of these weight bits, e.g. 2 or 2,4,8 "
+      "(default: the plan's bits)")("a-bits-set", po::value(&a_bits_set),
+                                    "... and these input bits (default: the backend's)")(
       "metric", po::value(&s.metric)->default_value(s.metric), "nsr | kl: the ranking")(
       "samples", po::value(&s.samples)->default_value(s.samples), "calibration samples the logits are compared on")(
       "calib-size", po::value(&o.calib_size)->default_value(o.calib_size), "calibration samples drawn (observers)")(
@@ -106,8 +109,8 @@ int run_sensitivity(const std::vector<std::string>& args) {
   const SensitivitySummary r = sensitivity(s);
   progress.finish();
   std::printf("mqcalib %s  model %s  backend %s  %s alone (rest FP32), %lld calibration samples, ranked by %s\n",
-              version().c_str(), o.model.c_str(), o.backend.c_str(), s.unit.c_str(),
-              static_cast<long long>(r.samples), r.metric.c_str());
+              version().c_str(), o.model.c_str(), o.backend.c_str(), s.unit.c_str(), static_cast<long long>(r.samples),
+              r.metric.c_str());
   print_rows(r);
   for (const std::string& f : r.files) std::printf("wrote %s\n", f.c_str());
   return 0;

@@ -342,8 +342,7 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
     const FloatJson& lab = pj["layer_a_bits"];
     if (!lab.is_object()) r.fail("provenance.layer_a_bits", "expected an object {layer: bits}");
     for (auto it = lab.begin(); it != lab.end(); ++it)
-      pv.layer_a_bits[it.key()] =
-          static_cast<int>(r.integer(it.value(), "provenance.layer_a_bits." + it.key(), 2, 16));
+      pv.layer_a_bits[it.key()] = static_cast<int>(r.integer(it.value(), "provenance.layer_a_bits." + it.key(), 2, 16));
   }
   pv.command_line = r.str(pj["command_line"], "provenance.command_line");
   pv.weight_rounding = r.str(pj["weight_rounding"], "provenance.weight_rounding");

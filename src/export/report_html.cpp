@@ -69,8 +69,9 @@ std::string summary(const RunReport& r) {
                      html::table("phase-table", {"phase", "seconds"}, rows) +
                      svg::hbars("seconds per phase", {{"seconds", "#4a6f96"}}, phases, svg::Scale::Linear, " s") +
                      "</div></div>\n";
-  if (!notes.empty()) body += "<details><summary>Notes (" + esc(r.backend) + ", placement, export)</summary><ul>" +
-                              notes + "</ul></details>\n";
+  if (!notes.empty())
+    body += "<details><summary>Notes (" + esc(r.backend) + ", placement, export)</summary><ul>" + notes +
+            "</ul></details>\n";
   return html::section("summary", "Run summary", body);
 }
 
@@ -91,23 +92,23 @@ std::string layer_table(const RunReport& r) {
   for (const UnitReport& u : r.reconstruction)
     for (const std::string& l : u.layers) unit_of[l] = &u;
   const bool sens = r.sensitivity.has_value(), recon = !r.reconstruction.empty();
-  std::vector<std::string> titles = {"#", "layer", "w bits", "a bits", "weight SQNR dB", "input SQNR dB", "findings",
-                                     "outlier channels"};
+  std::vector<std::string> titles = {
+      "#", "layer", "w bits", "a bits", "weight SQNR dB", "input SQNR dB", "findings", "outlier channels"};
   if (sens) titles.push_back("sensitivity (" + r.sensitivity->metric + ")");
   if (recon) titles.insert(titles.end(), {"loss before", "loss after"});
   std::string rows;
   for (size_t i = 0; i < r.layers.size(); ++i) {
     const LayerReport& l = r.layers[i];
     const auto oc = outlier_channels.find(l.layer);
-    std::vector<Cell> c = {{std::to_string(i), std::to_string(i)},
-                           {esc(l.layer), ""},
-                           {std::to_string(l.w_bits), std::to_string(l.w_bits)},
-                           {std::to_string(l.a_bits), std::to_string(l.a_bits)},
-                           {html::fixed(l.weight_sqnr_db, 1), html::sort_key(l.weight_sqnr_db)},
-                           {html::fixed(l.input_sqnr_db, 1), html::sort_key(l.input_sqnr_db)},
-                           {esc(kinds[l.layer]), ""},
-                           oc == outlier_channels.end() ? Cell{"-", "-1"}
-                                                        : Cell{std::to_string(oc->second), std::to_string(oc->second)}};
+    std::vector<Cell> c = {
+        {std::to_string(i), std::to_string(i)},
+        {esc(l.layer), ""},
+        {std::to_string(l.w_bits), std::to_string(l.w_bits)},
+        {std::to_string(l.a_bits), std::to_string(l.a_bits)},
+        {html::fixed(l.weight_sqnr_db, 1), html::sort_key(l.weight_sqnr_db)},
+        {html::fixed(l.input_sqnr_db, 1), html::sort_key(l.input_sqnr_db)},
+        {esc(kinds[l.layer]), ""},
+        oc == outlier_channels.end() ? Cell{"-", "-1"} : Cell{std::to_string(oc->second), std::to_string(oc->second)}};
     if (sens) {
       const SensitivityRow* s = sensitivity_of(r, l);
       const double v = s ? (r.sensitivity->metric == "kl" ? s->kl : s->nsr) : NAN;
@@ -154,14 +155,14 @@ std::string outliers_table(const RunReport& r) {
                        {html::general(f.value, 4), html::sort_key(f.value)},
                        {esc(f.explanation), ""},
                        {esc(f.advice), ""}});
-  return html::section("outliers", "Outlier findings",
-                       html::table("outlier-table", {"layer", "tensor", "kind", "value", "explanation", "advice"},
-                                   rows));
+  return html::section(
+      "outliers", "Outlier findings",
+      html::table("outlier-table", {"layer", "tensor", "kind", "value", "explanation", "advice"}, rows));
 }
 
 std::string nav(const RunReport& r) {
-  std::vector<std::pair<std::string, std::string>> items = {{"summary", "summary"}, {"layers", "layers"},
-                                                            {"sqnr", "SQNR"}};
+  std::vector<std::pair<std::string, std::string>> items = {
+      {"summary", "summary"}, {"layers", "layers"}, {"sqnr", "SQNR"}};
   if (!r.histograms.empty()) items.emplace_back("activations", "activations");
   if (!r.channel_ranges.empty()) items.emplace_back("weights", "weights");
   if (!r.outliers.empty()) items.emplace_back("outliers", "findings");

@@ -67,16 +67,16 @@ std::string weights_section(const RunReport& r) {
     const auto f = findings.find(c.layer);
     if (f != findings.end())
       for (const OutlierFinding* x : f->second)
-        side += "<div class=\"finding\"><b>" + esc(x->kind) + "</b> (" + general(x->value, 4) + "): " +
-                esc(x->explanation) + "<div class=\"advice\">advice: " + esc(x->advice) + "</div></div>\n";
+        side += "<div class=\"finding\"><b>" + esc(x->kind) + "</b> (" + general(x->value, 4) +
+                "): " + esc(x->explanation) + "<div class=\"advice\">advice: " + esc(x->advice) + "</div></div>\n";
     if (side.empty()) side = "<p class=\"ok\">no finding</p>";
     std::string channels;
     for (size_t k = 0; k < c.outlier_channels.size() && k < 16; ++k)
       channels += (k ? ", " : "") + std::to_string(c.outlier_channels[k]);
     if (c.outlier_channels.size() > 16) channels += ", ...";
     body += "<div class=\"card weight cols\"><div><h3>" + esc(c.layer) + "</h3><p class=\"small\">" +
-            std::to_string(c.min.size()) + " channels, " + (c.per_channel ? "per-channel" : "per-tensor") +
-            " weights" + (channels.empty() ? "" : "; outlier channels: " + channels) + "</p>\n" +
+            std::to_string(c.min.size()) + " channels, " + (c.per_channel ? "per-channel" : "per-tensor") + " weights" +
+            (channels.empty() ? "" : "; outlier channels: " + channels) + "</p>\n" +
             svg::channel_ranges(c.layer + ": per-channel weight ranges", c.min, c.max, c.outlier_channels) +
             "</div><div class=\"side\">" + side + "</div></div>\n";
   }
@@ -101,9 +101,8 @@ std::string reconstruction_section(const RunReport& r) {
     bars.push_back({u.unit, {u.loss_before, u.loss_after}});
   }
   return section("reconstruction", "Reconstruction loss per unit (" + r.method + ")",
-                 table("recon-table", {"unit", "layers", "bits", "loss before", "loss after", "soft", "iterations",
-                                       "seconds"},
-                       rows) +
+                 table("recon-table",
+                       {"unit", "layers", "bits", "loss before", "loss after", "soft", "iterations", "seconds"}, rows) +
                      svg::hbars("reconstruction loss per unit (log scale)",
                                 {{"round to nearest", "#999999"}, {r.method, "#2ca02c"}}, bars, svg::Scale::Log10, ""));
 }
@@ -112,8 +111,8 @@ std::string sensitivity_section(const RunReport& r) {
   if (!r.sensitivity) return "";
   const SensitivityReport& s = *r.sensitivity;
   const bool evaluated = s.fp_top1.has_value();
-  std::vector<std::string> titles = {"rank", s.granularity, "layers", "w bits", "a bits", "logits SQNR dB", "NSR",
-                                     "KL (nats)"};
+  std::vector<std::string> titles = {"rank",   s.granularity,    "layers", "w bits",
+                                     "a bits", "logits SQNR dB", "NSR",    "KL (nats)"};
   if (evaluated) titles.insert(titles.end(), {"top-1 %", "drop"});
   std::string rows;
   std::vector<svg::BarRow> bars;
@@ -134,16 +133,19 @@ std::string sensitivity_section(const RunReport& r) {
       c.push_back({fixed(*s.fp_top1 - *x.top1, 2), sort_key(*s.fp_top1 - *x.top1)});
     }
     rows += row(c);
-    bars.push_back({x.unit + " W" + std::to_string(x.w_bits) + "A" + std::to_string(x.a_bits),
-                    {s.metric == "kl" ? x.kl : x.nsr}});
+    bars.push_back(
+        {x.unit + " W" + std::to_string(x.w_bits) + "A" + std::to_string(x.a_bits), {s.metric == "kl" ? x.kl : x.nsr}});
   }
-  std::string head = "<p>Each " + esc(s.granularity) + " quantized alone, the rest FP32; logits compared with the FP "
-                     "model's on " + std::to_string(s.samples) + " calibration samples. Ranked by " + esc(s.metric) +
+  std::string head = "<p>Each " + esc(s.granularity) +
+                     " quantized alone, the rest FP32; logits compared with the FP "
+                     "model's on " +
+                     std::to_string(s.samples) + " calibration samples. Ranked by " + esc(s.metric) +
                      ", most sensitive first.";
   if (evaluated)
     head += " Top-1 on " + std::to_string(s.eval_samples) + " evaluation samples (FP32 " + fixed(*s.fp_top1, 2) + "%).";
-  if (s.spearman) head += " Spearman rank correlation of " + esc(s.metric) + " with the top-1 drop: <b>" +
-                          fixed(*s.spearman, 3) + "</b>.";
+  if (s.spearman)
+    head += " Spearman rank correlation of " + esc(s.metric) + " with the top-1 drop: <b>" + fixed(*s.spearman, 3) +
+            "</b>.";
   return section("sensitivity", "Sensitivity",
                  head + "</p>\n" + table("sensitivity-table", titles, rows) +
                      svg::hbars("sensitivity (" + s.metric + ", log scale)", {{s.metric, "#d62728"}}, bars,
@@ -158,13 +160,13 @@ std::string allocation_section(const RunReport& r) {
     for (int b : v) s += (s.empty() ? "" : ", ") + std::to_string(b);
     return "{" + s + "}";
   };
-  std::string head = "<table class=\"kv\" id=\"allocation-summary\">" + std::string("<tr><th>budget</th><td>") +
-                     esc(a.budget) + " = " + std::to_string(a.budget_bits) + " weight bits</td></tr><tr><th>used</th><td>" +
-                     std::to_string(a.used_bits) + " bits (" + bytes(static_cast<double>(a.used_bits) / 8) + "), " +
-                     fixed(a.average_w_bits, 3) + " bits per weight on average</td></tr><tr><th>choices</th><td>weights " +
-                     list(a.w_bits_set) + ", activations " + list(a.a_bits_set) +
-                     "</td></tr><tr><th>summed sensitivity</th><td>" + general(a.objective, 4) +
-                     "</td></tr><tr><th>solver</th><td>" + esc(a.solver) + "</td></tr></table>\n";
+  std::string head =
+      "<table class=\"kv\" id=\"allocation-summary\">" + std::string("<tr><th>budget</th><td>") + esc(a.budget) +
+      " = " + std::to_string(a.budget_bits) + " weight bits</td></tr><tr><th>used</th><td>" +
+      std::to_string(a.used_bits) + " bits (" + bytes(static_cast<double>(a.used_bits) / 8) + "), " +
+      fixed(a.average_w_bits, 3) + " bits per weight on average</td></tr><tr><th>choices</th><td>weights " +
+      list(a.w_bits_set) + ", activations " + list(a.a_bits_set) + "</td></tr><tr><th>summed sensitivity</th><td>" +
+      general(a.objective, 4) + "</td></tr><tr><th>solver</th><td>" + esc(a.solver) + "</td></tr></table>\n";
   std::string rows;
   std::vector<svg::BarRow> bars;
   for (const LayerBits& l : a.layers) {
@@ -177,7 +179,8 @@ std::string allocation_section(const RunReport& r) {
     bars.push_back({l.layer, {static_cast<double>(l.w_bits)}});
   }
   return section("allocation", "Mixed-precision bit allocation",
-                 head + table("allocation-table", {"layer", "weights", "w bits", "a bits", "how", "sensitivity"}, rows) +
+                 head +
+                     table("allocation-table", {"layer", "weights", "w bits", "a bits", "how", "sensitivity"}, rows) +
                      svg::hbars("weight bits per layer", {{"w bits", "#4a6f96"}}, bars, svg::Scale::Linear, ""));
 }
 

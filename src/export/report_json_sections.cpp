@@ -16,9 +16,8 @@ double db(double v) { return std::isinf(v) && v > 0 ? kExactSqnrDb : v; }
 nlohmann::json sensitivity_json(const SensitivityReport& s) {
   nlohmann::json rows = nlohmann::json::array();
   for (const SensitivityRow& r : s.rows) {
-    nlohmann::json j = {{"unit", r.unit},       {"layers", r.layers},          {"w_bits", r.w_bits},
-                        {"a_bits", r.a_bits},   {"nsr", r.nsr},                {"sqnr_db", db(r.sqnr_db)},
-                        {"kl", r.kl}};
+    nlohmann::json j = {{"unit", r.unit}, {"layers", r.layers},       {"w_bits", r.w_bits}, {"a_bits", r.a_bits},
+                        {"nsr", r.nsr},   {"sqnr_db", db(r.sqnr_db)}, {"kl", r.kl}};
     if (r.top1) j["top1"] = *r.top1;
     rows.push_back(j);
   }
@@ -34,16 +33,27 @@ nlohmann::json sensitivity_json(const SensitivityReport& s) {
 nlohmann::json allocation_json(const BitAllocationReport& a) {
   nlohmann::json layers = nlohmann::json::array();
   for (const LayerBits& l : a.layers)
-    layers.push_back({{"layer", l.layer},   {"params", l.params}, {"w_bits", l.w_bits},
-                      {"a_bits", l.a_bits}, {"fixed", l.fixed},   {"sensitivity", l.sensitivity}});
-  return {{"budget", a.budget},         {"budget_bits", a.budget_bits}, {"used_bits", a.used_bits},
-          {"average_w_bits", a.average_w_bits}, {"w_bits_set", a.w_bits_set}, {"a_bits_set", a.a_bits_set},
-          {"objective", a.objective},   {"solver", a.solver},           {"layers", layers}};
+    layers.push_back({{"layer", l.layer},
+                      {"params", l.params},
+                      {"w_bits", l.w_bits},
+                      {"a_bits", l.a_bits},
+                      {"fixed", l.fixed},
+                      {"sensitivity", l.sensitivity}});
+  return {{"budget", a.budget},
+          {"budget_bits", a.budget_bits},
+          {"used_bits", a.used_bits},
+          {"average_w_bits", a.average_w_bits},
+          {"w_bits_set", a.w_bits_set},
+          {"a_bits_set", a.a_bits_set},
+          {"objective", a.objective},
+          {"solver", a.solver},
+          {"layers", layers}};
 }
 
 nlohmann::json outlier_fix_json(const OutlierFixReport& f) {
   nlohmann::json acts = nlohmann::json::array();
-  for (const OutlierAction& a : f.actions) acts.push_back({{"layer", a.layer}, {"kinds", a.kinds}, {"action", a.action}});
+  for (const OutlierAction& a : f.actions)
+    acts.push_back({{"layer", a.layer}, {"kinds", a.kinds}, {"action", a.action}});
   nlohmann::json j = {{"actions", acts},
                       {"logits_sqnr_before_db", db(f.logits_sqnr_before_db)},
                       {"logits_sqnr_after_db", db(f.logits_sqnr_after_db)}};

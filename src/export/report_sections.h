@@ -19,10 +19,10 @@ struct ObserverRange {
 // An activation's distribution as the run's observer saw it (weights quantized, activations FP).
 struct ActivationHistogram {
   std::string tensor;
-  int64_t samples = 0;          // calibration samples counted
-  float lo = 0, hi = 0;         // the bins cover [lo, hi] (the observed min and max) in equal steps
-  std::vector<int64_t> counts;  // values per bin
-  std::string observer;         // the run's observer
+  int64_t samples = 0;                      // calibration samples counted
+  float lo = 0, hi = 0;                     // the bins cover [lo, hi] (the observed min and max) in equal steps
+  std::vector<int64_t> counts;              // values per bin
+  std::string observer;                     // the run's observer
   float clip_min = 0, clip_max = 0;         // the range the run kept (over all calibration samples)
   std::vector<ObserverRange> alternatives;  // every registered observer on the counted samples
 };
@@ -40,9 +40,9 @@ struct SensitivityRow {
   std::string unit;                 // the layer, or the block's name
   std::vector<std::string> layers;  // its weighted layers
   int w_bits = 0, a_bits = 0;
-  double nsr = 0;      // sum (z_fp - z_q)^2 / sum z_fp^2 over the logits (noise-to-signal, linear)
-  double sqnr_db = 0;  // -10 log10(nsr); +inf when exact
-  double kl = 0;       // mean KL(softmax(z_fp) || softmax(z_q)) per sample, nats
+  double nsr = 0;              // sum (z_fp - z_q)^2 / sum z_fp^2 over the logits (noise-to-signal, linear)
+  double sqnr_db = 0;          // -10 log10(nsr); +inf when exact
+  double kl = 0;               // mean KL(softmax(z_fp) || softmax(z_q)) per sample, nats
   std::optional<double> top1;  // quantized top-1 on the evaluation data (percent), when evaluated
 };
 
@@ -61,15 +61,15 @@ struct LayerBits {
   std::string layer;
   int64_t params = 0;  // weight elements
   int w_bits = 0, a_bits = 0;
-  bool fixed = false;  // not chosen: set by --layer-bits / --first-last-8bit
+  bool fixed = false;      // not chosen: set by --layer-bits / --first-last-8bit
   double sensitivity = 0;  // the metric at the chosen bits
 };
 
 struct BitAllocationReport {
-  std::string budget;             // as given, e.g. "3" (average weight bits) or "70KB"
-  int64_t budget_bits = 0;        // the weight-bit budget it stands for
-  int64_t used_bits = 0;          // sum params x w_bits of the choice
-  double average_w_bits = 0;      // used_bits / weight elements
+  std::string budget;         // as given, e.g. "3" (average weight bits) or "70KB"
+  int64_t budget_bits = 0;    // the weight-bit budget it stands for
+  int64_t used_bits = 0;      // sum params x w_bits of the choice
+  double average_w_bits = 0;  // used_bits / weight elements
   std::vector<int> w_bits_set, a_bits_set;
   double objective = 0;           // summed sensitivity of the choice
   std::string solver;             // how it was found

@@ -36,9 +36,8 @@ std::string rect(double x, double y, double w, double h, const std::string& fill
 }
 
 std::string vline(double x, double y0, double y1, const std::string& color, bool dashed, double width = 1.5) {
-  return "<line x1=\"" + num(x) + "\" y1=\"" + num(y0) + "\" x2=\"" + num(x) + "\" y2=\"" + num(y1) +
-         "\" stroke=\"" + color + "\" stroke-width=\"" + num(width) + "\"" +
-         (dashed ? " stroke-dasharray=\"4 3\"" : "") + "/>\n";
+  return "<line x1=\"" + num(x) + "\" y1=\"" + num(y0) + "\" x2=\"" + num(x) + "\" y2=\"" + num(y1) + "\" stroke=\"" +
+         color + "\" stroke-width=\"" + num(width) + "\"" + (dashed ? " stroke-dasharray=\"4 3\"" : "") + "/>\n";
 }
 
 // Bar fraction of the axis for v (0..1), the axis as given.
@@ -79,9 +78,9 @@ Axis bar_axis(const std::vector<BarRow>& rows, Scale scale) {
 }  // namespace
 
 std::string observer_color(const std::string& name) {
-  static const std::map<std::string, std::string> kColors = {{"minmax", "#1f77b4"}, {"ema", "#8c564b"},
+  static const std::map<std::string, std::string> kColors = {{"minmax", "#1f77b4"},     {"ema", "#8c564b"},
                                                              {"percentile", "#2ca02c"}, {"mse", "#9467bd"},
-                                                             {"kl", "#d62728"},      {"aciq", "#ff7f0e"}};
+                                                             {"kl", "#d62728"},         {"aciq", "#ff7f0e"}};
   const auto it = kColors.find(name);
   return it == kColors.end() ? "#7f7f7f" : it->second;
 }
@@ -161,7 +160,8 @@ std::string channel_ranges(const std::string& title, const std::vector<float>& m
   const size_t n = std::min(min.size(), max.size());
   const double w = 640, h = 120, ml = 8, mr = 8, mt = 8, mb = 16, pw = w - ml - mr, ph = h - mt - mb;
   double a = 0;
-  for (size_t c = 0; c < n; ++c) a = std::max({a, std::fabs(static_cast<double>(min[c])), std::fabs(static_cast<double>(max[c]))});
+  for (size_t c = 0; c < n; ++c)
+    a = std::max({a, std::fabs(static_cast<double>(min[c])), std::fabs(static_cast<double>(max[c]))});
   if (!(a > 0)) a = 1;
   auto y_of = [&](double v) { return mt + ph * (0.5 - 0.5 * v / a); };
   const double step = n ? pw / static_cast<double>(n) : pw;

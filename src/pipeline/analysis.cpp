@@ -52,7 +52,8 @@ Analysis analyse(const Graph& folded, const QuantPlan& plan, const QuantState& s
   }
   std::vector<WeightStats> planned;  // a layer kept in FP32 has no quantization to find fault with
   for (const WeightStats& s : weight_stats)
-    if (std::any_of(plan.weights.begin(), plan.weights.end(), [&](const WeightQuantPoint& w) { return w.layer == s.node; }))
+    if (std::any_of(plan.weights.begin(), plan.weights.end(),
+                    [&](const WeightQuantPoint& w) { return w.layer == s.node; }))
       planned.push_back(s);
   a.findings = find_weight_outliers(planned, backend);
   for (OutlierFinding& f : find_activation_outliers(astats)) a.findings.push_back(std::move(f));

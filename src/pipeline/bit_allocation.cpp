@@ -129,8 +129,8 @@ int64_t parse_bits_budget(const std::string& text, int64_t weight_elements) {
   if (end == text.c_str() || !std::isfinite(v) || !(v > 0))
     throw Error(what + ": expected a positive number of average bits (e.g. 3) or a size (e.g. 70KB)");
   const std::string unit(end);
-  static const std::map<std::string, double> kBytes = {{"B", 1},          {"KB", 1e3},     {"KiB", 1024.0},
-                                                       {"MB", 1e6},       {"MiB", 1048576.0}};
+  static const std::map<std::string, double> kBytes = {
+      {"B", 1}, {"KB", 1e3}, {"KiB", 1024.0}, {"MB", 1e6}, {"MiB", 1048576.0}};
   if (unit.empty()) {
     if (v > 32) throw Error(what + ": an average above 32 bits; a size needs a unit (B, KB, KiB, MB, MiB)");
     return static_cast<int64_t>(std::floor(v * static_cast<double>(weight_elements)));

@@ -36,11 +36,11 @@ constexpr int64_t kNoBudget = INT64_MAX;
 
 struct Allocation {
   bool feasible = false;
-  std::vector<size_t> choice;  // option index per layer
-  double objective = 0;        // summed cost
-  int64_t w_bits = 0;          // sum params * w_bits
-  int64_t a_bits = 0;          // sum a_bits
-  size_t largest_frontier = 0; // states kept after the widest layer (the solver's size)
+  std::vector<size_t> choice;   // option index per layer
+  double objective = 0;         // summed cost
+  int64_t w_bits = 0;           // sum params * w_bits
+  int64_t a_bits = 0;           // sum a_bits
+  size_t largest_frontier = 0;  // states kept after the widest layer (the solver's size)
 };
 
 // Exact. Throws Error naming the layer when it has no option or a negative size.

@@ -33,8 +33,8 @@ MixedPrecisionChoice choose_mixed_precision(const Graph& folded, const BackendPr
                                             const ObserverChoice& w_observer, const ObserverChoice& a_observer,
                                             const MixedPrecisionConfig& config, const ProgressFn& progress) {
   if (config.w_bits_set.empty()) throw Error("--bits-set is empty");
-  const std::vector<int> a_set = config.a_bits_set.empty() ? std::vector<int>{backend.activation.bits}
-                                                           : config.a_bits_set;
+  const std::vector<int> a_set =
+      config.a_bits_set.empty() ? std::vector<int>{backend.activation.bits} : config.a_bits_set;
   const QuantPlan plan = plan_quantization(folded, backend, policy);
   const std::vector<size_t> layers = weighted_layers(folded);
   std::vector<BitOption> options;
@@ -68,9 +68,10 @@ MixedPrecisionChoice choose_mixed_precision(const Graph& folded, const BackendPr
     alloc.push_back(std::move(l));
   }
   const int64_t budget = parse_bits_budget(config.budget, elements);
-  const int64_t a_budget = config.a_bits_average > 0
-                               ? static_cast<int64_t>(std::floor(config.a_bits_average * static_cast<double>(alloc.size())))
-                               : kNoBudget;
+  const int64_t a_budget =
+      config.a_bits_average > 0
+          ? static_cast<int64_t>(std::floor(config.a_bits_average * static_cast<double>(alloc.size())))
+          : kNoBudget;
   const Allocation a = allocate_bits(alloc, budget, a_budget);
   if (!a.feasible) {
     int64_t smallest = 0;

@@ -23,12 +23,12 @@
 namespace mqcalib {
 
 struct MixedPrecisionConfig {
-  std::string budget;                 // --bits-budget; empty: no mixed precision
+  std::string budget;  // --bits-budget; empty: no mixed precision
   // The uniform choice at 3 or 4 bits is one of the options, so the optimum never sums more sensitivity
   // than uniform W3 / W4 (at an average of 3 bits, {2, 4, 8} alone mixes 2-bit layers in: measured worse).
   std::vector<int> w_bits_set{2, 3, 4, 8};
-  std::vector<int> a_bits_set;        // empty: the backend's activation bits only
-  double a_bits_average = 0;          // > 0: the average input-activation bits may not exceed it
+  std::vector<int> a_bits_set;  // empty: the backend's activation bits only
+  double a_bits_average = 0;    // > 0: the average input-activation bits may not exceed it
   SensitivityMetric metric = SensitivityMetric::Nsr;
   int64_t samples = kSensitivitySamples;
 };

@@ -155,8 +155,8 @@ void QuantizationPipeline::analyse() {
   report_.layers = std::move(a.layers);
   report_.activations = std::move(a.activations);
   report_.outliers = std::move(a.findings);
-  ReportDetail d = report_detail(simulation(), quant_plan(), state(), samples(), model().weight_stats,
-                                 config_.a_observer);
+  ReportDetail d =
+      report_detail(simulation(), quant_plan(), state(), samples(), model().weight_stats, config_.a_observer);
   report_.histograms = std::move(d.histograms);
   report_.channel_ranges = std::move(d.channel_ranges);
 }

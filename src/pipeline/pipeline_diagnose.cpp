@@ -14,9 +14,8 @@ void QuantizationPipeline::allocate_bits() {
   const FoldedModel& m = model();
   const SampleStore& calib = samples();
   PhaseTimer t(report_, "allocate_bits");
-  MixedPrecisionChoice c = choose_mixed_precision(m.graph, config_.backend, config_.policy, calib,
-                                                  config_.w_observer, config_.a_observer, config_.mixed,
-                                                  config_.progress);
+  MixedPrecisionChoice c = choose_mixed_precision(m.graph, config_.backend, config_.policy, calib, config_.w_observer,
+                                                  config_.a_observer, config_.mixed, config_.progress);
   config_.policy = std::move(c.policy);
   report_.bit_allocation = std::move(c.allocation);
   report_.sensitivity = std::move(c.sensitivity);
@@ -36,8 +35,8 @@ void QuantizationPipeline::sensitivity() {
       for (size_t w : u.weights) {
         o.w_bits = std::max(o.w_bits, plan.weights[w].scheme.bits);
         const int a = plan.act_index(plan.weights[w].input);
-        o.a_bits = std::max(o.a_bits, a >= 0 ? plan.activations[static_cast<size_t>(a)].scheme.bits
-                                             : config_.backend.activation.bits);
+        o.a_bits = std::max(
+            o.a_bits, a >= 0 ? plan.activations[static_cast<size_t>(a)].scheme.bits : config_.backend.activation.bits);
       }
       u.options = {o};
     }

@@ -27,10 +27,10 @@
 namespace mqcalib {
 
 struct LayerPolicy {
-  std::set<std::string> skip;             // node names kept in fp32
-  std::map<std::string, int> layer_bits;  // node name -> bits for its weight and its input activation
+  std::set<std::string> skip;               // node names kept in fp32
+  std::map<std::string, int> layer_bits;    // node name -> bits for its weight and its input activation
   std::map<std::string, int> layer_a_bits;  // node name -> bits for its input activation (over layer_bits)
-  bool first_last_8bit = false;           // the first and last conv/linear at 8 bits
+  bool first_last_8bit = false;             // the first and last conv/linear at 8 bits
 };
 
 struct WeightQuantPoint {

@@ -257,7 +257,8 @@ class RowMeasurer {
     const ValueHook hook = aq.hook();
     LogitSums sums;
     const Executor sx(suffix_);
-    for (size_t i = 0; i < boundary_->batches(); ++i) sums.add(fp_logits_.at(i), sx.run(boundary_->inputs(i, suffix_), hook).at(0));
+    for (size_t i = 0; i < boundary_->batches(); ++i)
+      sums.add(fp_logits_.at(i), sx.run(boundary_->inputs(i, suffix_), hook).at(0));
     row.nsr = sums.signal > 0 ? sums.noise / sums.signal : 0.0;
     row.sqnr_db =
         sums.noise > 0 ? 10.0 * std::log10(sums.signal / sums.noise) : std::numeric_limits<double>::infinity();
@@ -314,9 +315,9 @@ SensitivityResult measure_sensitivity(const SensitivityInputs& in, const Sensiti
   res.samples = m.samples();
   if (req.eval) {
     res.eval_samples = static_cast<int64_t>(m.truth().labels.size());
-    res.fp_top1 = res.eval_samples ? 100.0 * static_cast<double>(m.truth().fp_correct) /
-                                         static_cast<double>(res.eval_samples)
-                                   : 0.0;
+    res.fp_top1 = res.eval_samples
+                      ? 100.0 * static_cast<double>(m.truth().fp_correct) / static_cast<double>(res.eval_samples)
+                      : 0.0;
   }
   // Units in the order their suffixes start (the boundary only moves forward), rows back in request order.
   std::vector<size_t> order(req.units.size());

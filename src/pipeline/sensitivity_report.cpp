@@ -72,8 +72,9 @@ SensitivityReport sensitivity_report(SensitivityResult result, SensitivityUnit u
   std::stable_sort(r.rows.begin(), r.rows.end(), [metric](const SensitivityRow& a, const SensitivityRow& b) {
     return metric_of(a, metric) > metric_of(b, metric);
   });
-  const bool all_evaluated = r.fp_top1 && r.rows.size() >= 2 &&
-                             std::all_of(r.rows.begin(), r.rows.end(), [](const SensitivityRow& s) { return s.top1.has_value(); });
+  const bool all_evaluated =
+      r.fp_top1 && r.rows.size() >= 2 &&
+      std::all_of(r.rows.begin(), r.rows.end(), [](const SensitivityRow& s) { return s.top1.has_value(); });
   if (all_evaluated) {
     std::vector<double> m, drop;
     for (const SensitivityRow& s : r.rows) {

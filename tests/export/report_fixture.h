@@ -12,6 +12,32 @@ namespace mqcalib::testing {
 
 inline const std::string kHostileLayer = "evil<script>alert(1)</script>&\"x\"";
 
+inline void add_sensitivity_and_allocation(RunReport& r, const char* const* layers) {
+  SensitivityReport s;
+  s.granularity = "layer";
+  s.samples = 256;
+  s.metric = "nsr";
+  s.fp_top1 = 93.2;
+  s.eval_samples = 10000;
+  s.spearman = 0.83;
+  for (int i = 0; i < 4; ++i)
+    s.rows.push_back(
+        {layers[i], {layers[i]}, 2, 8, 0.3 / (i + 1), 10 * std::log10((i + 1) / 0.3), 0.1 / (i + 1), 90.0 + i});
+  r.sensitivity = s;
+  BitAllocationReport a;
+  a.budget = "3";
+  a.budget_bits = 810000;
+  a.used_bits = 809000;
+  a.average_w_bits = 2.996;
+  a.w_bits_set = {2, 4, 8};
+  a.a_bits_set = {8};
+  a.objective = 0.0123;
+  a.solver = "exact: dynamic programming";
+  for (int i = 0; i < 4; ++i)
+    a.layers.push_back({layers[i], 1000 * (i + 1), i == 0 ? 8 : 2 + 2 * (i % 2), 8, i == 0, 0.001 * i});
+  r.bit_allocation = a;
+}
+
 inline RunReport full_run_report() {
   RunReport r;
   r.tool_version = "0.1.0";
@@ -27,7 +53,8 @@ inline RunReport full_run_report() {
   r.eval = EvalReport{10000, 93.2, 92.5, 97.9};
   const char* layers[] = {"conv1", "layer1.0.conv1", "layer1.0.conv2", "fc"};
   for (int i = 0; i < 4; ++i)
-    r.layers.push_back({layers[i], i == 3 ? 8 : 3, 8, 10.0 + 7.0 * i, i == 0 ? std::numeric_limits<double>::infinity() : 30.0 - i});
+    r.layers.push_back(
+        {layers[i], i == 3 ? 8 : 3, 8, 10.0 + 7.0 * i, i == 0 ? std::numeric_limits<double>::infinity() : 30.0 - i});
   r.layers.push_back({kHostileLayer, 4, 8, 21.5, 25.0});
   for (int i = 0; i < 3; ++i) {
     ActivationHistogram h;
@@ -35,7 +62,8 @@ inline RunReport full_run_report() {
     h.samples = 256;
     h.lo = i == 0 ? -0.81f : 0.0f;
     h.hi = 2.0f + static_cast<float>(i);
-    for (int b = 0; b < 64; ++b) h.counts.push_back(b % 7 == 3 ? 0 : static_cast<int64_t>(100000.0 * std::exp(-0.1 * b)));
+    for (int b = 0; b < 64; ++b)
+      h.counts.push_back(b % 7 == 3 ? 0 : static_cast<int64_t>(100000.0 * std::exp(-0.1 * b)));
     h.observer = i == 0 ? "minmax" : "kl";
     h.clip_min = h.lo;
     h.clip_max = h.hi * 0.7f;
@@ -61,29 +89,10 @@ inline RunReport full_run_report() {
   r.outliers.push_back({kHostileLayer, kHostileLayer + ".weight", "weight_max_over_std", 25.0, "<b>far</b> tail", "x"});
   r.reconstruction.push_back({"layer1.0.conv1", {"layer1.0.conv1"}, 3, 0.05, 0.012, 0.0, 2000, 1.5});
   r.reconstruction.push_back({"fc", {"fc"}, 8, 0.002, 0.0019, 0.01, 2000, 0.2});
-  SensitivityReport s;
-  s.granularity = "layer";
-  s.samples = 256;
-  s.metric = "nsr";
-  s.fp_top1 = 93.2;
-  s.eval_samples = 10000;
-  s.spearman = 0.83;
-  for (int i = 0; i < 4; ++i)
-    s.rows.push_back({layers[i], {layers[i]}, 2, 8, 0.3 / (i + 1), 10 * std::log10((i + 1) / 0.3), 0.1 / (i + 1), 90.0 + i});
-  r.sensitivity = s;
-  BitAllocationReport a;
-  a.budget = "3";
-  a.budget_bits = 810000;
-  a.used_bits = 809000;
-  a.average_w_bits = 2.996;
-  a.w_bits_set = {2, 4, 8};
-  a.a_bits_set = {8};
-  a.objective = 0.0123;
-  a.solver = "exact: dynamic programming";
-  for (int i = 0; i < 4; ++i) a.layers.push_back({layers[i], 1000 * (i + 1), i == 0 ? 8 : 2 + 2 * (i % 2), 8, i == 0, 0.001 * i});
-  r.bit_allocation = a;
+  add_sensitivity_and_allocation(r, layers);
   OutlierFixReport f;
-  f.actions = {{"layer1.0.conv1", {"channel_range_spread"}, "fp32"}, {"fc", {"weight_max_over_std"}, "none: per-channel"}};
+  f.actions = {{"layer1.0.conv1", {"channel_range_spread"}, "fp32"},
+               {"fc", {"weight_max_over_std"}, "none: per-channel"}};
   f.evaluated = true;
   f.top1_before = 92.1;
   f.top1_after = 93.0;

@@ -53,7 +53,8 @@ TEST_CASE("report_html: self-contained: no address but the SVG namespace, a CSP 
   for (auto it = std::sregex_iterator(h.begin(), h.end(), url); it != std::sregex_iterator(); ++it)
     CHECK(it->str() == "http://www.w3.org/2000/svg");
   CHECK(h.find("default-src 'none'") != std::string::npos);
-  for (const char* bad : {"<link", " src=", "@import", "url(", "<iframe", "<img"}) CHECK(h.find(bad) == std::string::npos);
+  for (const char* bad : {"<link", " src=", "@import", "url(", "<iframe", "<img"})
+    CHECK(h.find(bad) == std::string::npos);
 }
 
 TEST_CASE("report_html: names from the run are escaped") {
@@ -90,15 +91,15 @@ TEST_CASE("report_html: an empty run still makes a page, without the optional se
   r.method = "nearest";
   const std::string h = report_html(r);
   CHECK_FALSE(section_of(h, "summary").empty());
-  for (const char* id : {"activations", "weights", "outliers", "reconstruction", "sensitivity", "allocation",
-                         "outlier-fix", "verify"})
+  for (const char* id :
+       {"activations", "weights", "outliers", "reconstruction", "sensitivity", "allocation", "outlier-fix", "verify"})
     CHECK(section_of(h, id).empty());
   CHECK(h.find("not evaluated") != std::string::npos);
 }
 
 TEST_CASE("svg::hbars: bar lengths proportional on a linear axis, exact as a full bar") {
-  const std::string s = svg::hbars("t", {{"a", "#000"}}, {{"x", {10.0}}, {"y", {5.0}}, {"z", {INFINITY}}},
-                                   svg::Scale::Linear, " dB");
+  const std::string s =
+      svg::hbars("t", {{"a", "#000"}}, {{"x", {10.0}}, {"y", {5.0}}, {"z", {INFINITY}}}, svg::Scale::Linear, " dB");
   std::smatch m;
   std::vector<double> widths;
   const std::regex bar(R"re(width="([0-9.]+)" height="[0-9.]+" fill="#000" class="bar")re");
@@ -112,21 +113,24 @@ TEST_CASE("svg::hbars: bar lengths proportional on a linear axis, exact as a ful
 }
 
 TEST_CASE("verify_block: report.json's verify object as a summary and a tensor table") {
-  const nlohmann::json v = {{"backend", "ort"},
-                            {"requant", "float-multiplier"},
-                            {"samples", 256},
-                            {"sim_top1", 92.5},
-                            {"int_top1", 92.4},
-                            {"top1_agreement", 99.6},
-                            {"first_parting", "layer1.0.add"},
-                            {"first_over_one_lsb", ""},
-                            {"float_ops", nlohmann::json::array()},
-                            {"float_output_convs", {"fc<1>"}},
-                            {"tensors",
-                             {{{"tensor", "input"}, {"origin", "planned"}, {"elements", 1000}, {"max_lsb", 0.0},
-                               {"frac_differ", 0.0}},
-                              {{"tensor", "layer1.0.add"}, {"origin", "planned"}, {"elements", 900}, {"max_lsb", 1.0},
-                               {"frac_differ", 0.01}}}}};
+  const nlohmann::json v = {
+      {"backend", "ort"},
+      {"requant", "float-multiplier"},
+      {"samples", 256},
+      {"sim_top1", 92.5},
+      {"int_top1", 92.4},
+      {"top1_agreement", 99.6},
+      {"first_parting", "layer1.0.add"},
+      {"first_over_one_lsb", ""},
+      {"float_ops", nlohmann::json::array()},
+      {"float_output_convs", {"fc<1>"}},
+      {"tensors",
+       {{{"tensor", "input"}, {"origin", "planned"}, {"elements", 1000}, {"max_lsb", 0.0}, {"frac_differ", 0.0}},
+        {{"tensor", "layer1.0.add"},
+         {"origin", "planned"},
+         {"elements", 900},
+         {"max_lsb", 1.0},
+         {"frac_differ", 0.01}}}}};
   const std::string h = html::verify_block(v);
   CHECK(h.find("<section id=\"verify\">") != std::string::npos);
   CHECK(h.find("<table id=\"verify-tensors\" class=\"sortable\">") != std::string::npos);

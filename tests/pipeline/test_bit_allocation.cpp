@@ -12,7 +12,8 @@ namespace {
 
 constexpr double kObjectiveTol = 1e-12;  // relative: the two solvers add the same costs in other orders
 
-std::vector<AllocLayer> random_layers(std::mt19937& rng, int n, const std::vector<int>& ws, const std::vector<int>& as) {
+std::vector<AllocLayer> random_layers(std::mt19937& rng, int n, const std::vector<int>& ws,
+                                      const std::vector<int>& as) {
   std::uniform_int_distribution<int64_t> size(1, 5000);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   std::vector<AllocLayer> layers;
@@ -37,7 +38,8 @@ int64_t total_params(const std::vector<AllocLayer>& ls) {
 TEST_CASE("allocate_bits: a hand-solved case") {
   // Two layers of 10 and 100 weights, options W2 / W8. Budget 280 bits: small at 8 and big at 2 (80 + 200
   // bits, cost 0.1 + 1.0) fits; big at 8 (800 bits) does not; both at 2 (220 bits) costs 6.0.
-  const std::vector<AllocLayer> ls = {{"small", 10, {{2, 8, 5.0}, {8, 8, 0.1}}}, {"big", 100, {{2, 8, 1.0}, {8, 8, 0.2}}}};
+  const std::vector<AllocLayer> ls = {{"small", 10, {{2, 8, 5.0}, {8, 8, 0.1}}},
+                                      {"big", 100, {{2, 8, 1.0}, {8, 8, 0.2}}}};
   const Allocation a = allocate_bits(ls, 280);
   REQUIRE(a.feasible);
   CHECK(a.choice == std::vector<size_t>{1, 0});

@@ -20,8 +20,8 @@ using namespace mqcalib::testing;
 
 namespace {
 
-const BackendProfile& snpe() { return find_backend("snpe"); }          // per-tensor weights
-const BackendProfile& trt() { return find_backend("tensorrt"); }       // per-channel weights
+const BackendProfile& snpe() { return find_backend("snpe"); }     // per-tensor weights
+const BackendProfile& trt() { return find_backend("tensorrt"); }  // per-channel weights
 constexpr int64_t kOut = 16, kIn = 8;
 constexpr size_t kBigChannel = 5;
 
@@ -93,7 +93,8 @@ TEST_CASE("outliers: a per-tensor / per-channel gap is the SQNR difference the c
   REQUIRE(pc - pt > kPerTensorGapDb);
   const std::vector<OutlierFinding> f = find_weight_outliers({weight_stats_of(n)}, snpe());
   REQUIRE(names(f, "gap", "weight_per_tensor_gap"));
-  const auto it = std::find_if(f.begin(), f.end(), [](const OutlierFinding& x) { return x.kind == "weight_per_tensor_gap"; });
+  const auto it =
+      std::find_if(f.begin(), f.end(), [](const OutlierFinding& x) { return x.kind == "weight_per_tensor_gap"; });
   CHECK(it->value == doctest::Approx(pc - pt));
 }
 
@@ -123,7 +124,7 @@ TEST_CASE("outliers: a heavy-tailed activation is named, clipped by kl or not; a
     double ss = 0;
     for (float x : v) ss += static_cast<double>(x) * x;
     const auto mm = std::minmax_element(v.begin(), v.end());
-    return ActivationStats{"t", "layer", *mm.first, *mm.second, std::sqrt(ss / static_cast<double>(v.size())),
+    return ActivationStats{"t",      "layer",  *mm.first, *mm.second, std::sqrt(ss / static_cast<double>(v.size())),
                            r.min[0], r.max[0], obs};
   };
   CHECK(find_activation_outliers({stats(gauss, "minmax")}).empty());

@@ -42,7 +42,8 @@ TEST_CASE("report_detail: histograms of what the observer saw, every observer's 
   for (int64_t b = 0; b < 40; b += 16)
     ex.run({store.read(b, std::min<int64_t>(16, 40 - b))}, [&](ValueId v, TensorF32& t) {
       const int k = plan.act_index(v);
-      if (k >= 0) seen[static_cast<size_t>(k)].insert(seen[static_cast<size_t>(k)].end(), t.vec().begin(), t.vec().end());
+      if (k >= 0)
+        seen[static_cast<size_t>(k)].insert(seen[static_cast<size_t>(k)].end(), t.vec().begin(), t.vec().end());
     });
   const std::vector<std::string> names = ObserverRegistry::instance().names();
   for (size_t k = 0; k < d.histograms.size(); ++k) {
@@ -71,7 +72,8 @@ TEST_CASE("report_detail: histograms of what the observer saw, every observer's 
     const int64_t per = w.size() / w.dim(0);
     REQUIRE(d.channel_ranges[k].min.size() == static_cast<size_t>(w.dim(0)));
     for (int64_t c = 0; c < w.dim(0); ++c)
-      CHECK(d.channel_ranges[k].max[static_cast<size_t>(c)] == *std::max_element(w.data() + c * per, w.data() + (c + 1) * per));
+      CHECK(d.channel_ranges[k].max[static_cast<size_t>(c)] ==
+            *std::max_element(w.data() + c * per, w.data() + (c + 1) * per));
     CHECK(d.channel_ranges[k].per_channel);  // tensorrt
   }
 }

@@ -150,7 +150,7 @@ def main():
         model = os.path.join(root, "examples/zoo/resnet20.pt")
         common = ["--model", model, "--calib", DATA + "train-images-idx3-ubyte.gz", "--calib-size", "64",
                   "--mean", "0.2860", "--std", "0.3530", "--eval", DATA + "t10k-images-idx3-ubyte.gz",
-                  "--eval-labels", DATA + "t10k-labels-idx1-ubyte.gz", "--eval-limit", "200", "--quiet"]
+                  "--eval-labels", DATA + "t10k-labels-idx1-ubyte.gz", "--eval-limit", "128", "--quiet"]
         out = os.path.join(scratch, "q")
         p = subprocess.run([exe, "quantize"] + common + ["--backend", "snpe", "--bits-budget", "5",
                            "--sensitivity-samples", "32", "--method", "adaround", "--iters", "20",
