@@ -205,8 +205,8 @@ void QuantizationPipeline::run() {
   calibrate();
   analyse();
   if (config_.eval) evaluate();
-  if (config_.sensitivity.enabled) sensitivity();
   if (config_.fix_outliers) fix_outliers();
+  if (config_.sensitivity.enabled) sensitivity();
   report_.seconds["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!config_.out_dir.empty()) write_outputs();
   report_.seconds["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
