@@ -10,7 +10,8 @@
 
 Every run is `nice -n 10`, one at a time; outputs stay in --work (report.html of each run there).
 usage: scripts/where_accuracy_goes.py [--exe build/src/cli/mqcalib] [--work /tmp/mqcalib-issue16]
-       [--models resnet20,mobilenetv2] [--parts mixed,fix,spearman] [--eval-limit 0] [--iters 2000]"""
+       [--models resnet20,mobilenetv2] [--parts mixed,fix,spearman] [--eval-limit 0] [--iters 2000]
+       [--methods nearest,adaround]"""
 import argparse
 import json
 import os
@@ -58,6 +59,8 @@ def avg_bits(r):
 def mixed(a, model):
     rows = []
     for method, extra in (("nearest", []), ("adaround", ["--method", "adaround", "--iters", str(a.iters)])):
+        if method not in a.methods.split(","):
+            continue
         mp3 = quantize(a, model, method + "-mp3", extra + ["--bits-budget", "3"])
         params = sum(l["params"] for l in mp3["bit_allocation"]["layers"])
         w4_bytes = params * 4 // 8
@@ -100,6 +103,7 @@ def main():
     p.add_argument("--parts", default="mixed,fix,spearman")
     p.add_argument("--eval-limit", type=int, default=0)
     p.add_argument("--iters", type=int, default=2000)
+    p.add_argument("--methods", default="nearest,adaround", help="mixed precision: nearest and/or adaround")
     a = p.parse_args()
     models, parts = a.models.split(","), a.parts.split(",")
     for m in models:

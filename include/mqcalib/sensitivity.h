@@ -46,6 +46,6 @@ struct SensitivitySummary {
   std::vector<std::string> files;  // written
 };
 
-SensitivitySummary sensitivity(const SensitivityOptions& options);
+MQCALIB_API SensitivitySummary sensitivity(const SensitivityOptions& options);
 
 }  // namespace mqcalib

@@ -1,8 +1,9 @@
 // mqcalib/src/api/sensitivity_api.cpp: mqcalib::sensitivity() (include/mqcalib/sensitivity.h) and the
-// mapping of issue 16's quantize options and results (api/config.h).
+// mapping of issue 16's quantize options and results (api/options.h).
 #include <sys/resource.h>
 
-#include "api/config.h"
+#include "api/options.h"
+#include "api/thread_scope.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "export/atomic_file.h"
@@ -74,7 +75,7 @@ SensitivitySummary summary_of(const SensitivityReport& s) {
 }  // namespace
 
 SensitivitySummary sensitivity(const SensitivityOptions& o) {
-  set_num_threads(o.run.threads);
+  const ThreadScope threads(o.run.threads);
   if (!o.run.out_dir.empty()) throw Error("sensitivity writes --json / --html files, not an output folder");
   PipelineConfig c = to_config(o.run);
   c.sensitivity.enabled = true;

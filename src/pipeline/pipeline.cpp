@@ -4,9 +4,12 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <set>
 
 #include "core/error.h"
+#include "deploy/deploy_model.h"
 #include "export/exporters.h"
+#include "export/onnx_qdq.h"
 #include "export/output_folder.h"
 #include "export/record_files.h"
 #include "export/report_html.h"
@@ -14,6 +17,7 @@
 #include "pipeline/phase_timer.h"
 #include "pipeline/record_stage.h"
 #include "pipeline/report_detail.h"
+#include "pipeline/verify.h"
 
 namespace mqcalib {
 
@@ -45,7 +49,9 @@ QuantizationPipeline::~QuantizationPipeline() = default;
 
 template <class T>
 const T& QuantizationPipeline::need(const std::unique_ptr<T>& p, const char* what, const char* stage) const {
-  if (!p) throw Error(std::string("pipeline: ") + what + " is not there yet: run the " + stage + " stage first");
+  if (!p)
+    throw Error(ErrorKind::State,
+                std::string("pipeline: ") + what + " is not there yet: run the " + stage + " stage first");
   return *p;
 }
 
@@ -57,17 +63,43 @@ const QuantRecord& QuantizationPipeline::record() const { return need(record_, "
 const Simulation& QuantizationPipeline::simulation() const { return need(simulation_, "the simulation", "calibrate"); }
 
 void QuantizationPipeline::load() {
-  LoadedModel loaded;
+  if (config_.calib.path.empty()) throw Error("pipeline: load() needs --calib (or load(sample_shape) for caller data)");
   {
     PhaseTimer t(report_, "load");
     calib_data_ = open_dataset(config_.calib.path, config_.calib.preprocess);
-    loaded = load_model(config_.model, calib_data_->sample_shape());
+    if (config_.calib_size > calib_data_->size())
+      throw Error(ErrorKind::Invalid, "--calib-size " + std::to_string(config_.calib_size) + " is more than the " +
+                                          std::to_string(calib_data_->size()) + " samples of " +
+                                          calib_data_->description());
+    if (config_.reconstruct.method != "nearest" && config_.reconstruct.batch > config_.calib_size)
+      throw Error(ErrorKind::Invalid, "--adaround-batch " + std::to_string(config_.reconstruct.batch) +
+                                          " is more than the " + std::to_string(config_.calib_size) +
+                                          " calibration samples (--calib-size)");
+  }
+  load(calib_data_->sample_shape());
+}
+
+void QuantizationPipeline::load(const Shape& sample_shape) {
+  LoadedModel loaded;
+  {
+    PhaseTimer t(report_, "load");
+    loaded = load_model(config_.model, sample_shape);
+    if (config_.eval) open_eval_data(loaded.graph, sample_shape);
   }
   PhaseTimer t(report_, "fold");
   model_ = std::make_unique<FoldedModel>(fold_model(std::move(loaded)));
   report_.folded_bn = static_cast<int64_t>(model_->folds.folded.size());
   report_.unfolded_bn.clear();
   for (const UnfoldedBn& u : model_->folds.unfolded) report_.unfolded_bn.emplace_back(u.bn, u.reason);
+}
+
+void QuantizationPipeline::open_eval_data(const Graph& model, const Shape& sample_shape) {
+  const DataSource& e = *config_.eval;
+  eval_data_ = open_dataset(e.path, e.preprocess);
+  check_sample_shape(*eval_data_, sample_shape);
+  eval_labels_ = load_labels(e.labels);
+  check_labels(*eval_data_, eval_labels_, e.labels);
+  check_labels_in_classes(model, eval_labels_, e.labels);
 }
 
 void QuantizationPipeline::plan() {
@@ -105,7 +137,9 @@ void QuantizationPipeline::observe_and_reconstruct() {
     PhaseTimer t(report_, "observe_activations");
     return observe_activations(with_quantized_weights(folded, s), plan, calib, config_.a_observer, config_.progress);
   };
-  const ReconstructInputs in{folded, plan, calib, config_.reconstruct, config_.reconstruct_progress, observe};
+  record_method_settings();
+  const ReconstructInputs in{folded, plan, calib, config_.reconstruct, config_.reconstruct_progress, observe,
+                             [this](const std::string& k, double v) { report_.method_settings.emplace_back(k, v); }};
   if (method->needs_activation_params()) st->activations = observe(*st);
   {
     PhaseTimer t(report_, "reconstruct");
@@ -121,12 +155,21 @@ void QuantizationPipeline::calibrate() {
   PhaseTimer t(report_, "record");
   record_ = std::make_unique<QuantRecord>(make_record(model().graph, quant_plan(), state(), provenance()));
   simulation_ = std::make_unique<Simulation>(build_simulation(model().graph, *record_));
+}
+
+void QuantizationPipeline::record_method_settings() {
+  const ReconstructOptions& r = config_.reconstruct;
   report_.method_settings.clear();
-  if (config_.reconstruct.method != "nearest")
-    report_.method_settings = {{"iters", config_.reconstruct.iters},
-                               {"lambda", config_.reconstruct.lambda},
-                               {"batch", config_.reconstruct.batch},
-                               {"seed", static_cast<double>(config_.reconstruct.seed)}};
+  report_.method_choices.clear();
+  if (r.method == "nearest") return;
+  report_.method_settings = {
+      {"iters", r.iters}, {"lambda", r.lambda}, {"batch", r.batch}, {"seed", static_cast<double>(r.seed)}};
+  if (r.method != "brecq" && r.method != "qdrop") return;
+  report_.method_settings.emplace_back("act_iters", r.method == "brecq" ? r.act_iters : 0);
+  if (r.method == "qdrop") report_.method_settings.emplace_back("drop_prob", r.drop_prob);
+  report_.method_settings.emplace_back("step_lr", r.step_lr > 0.0f ? r.step_lr : (r.method == "qdrop" ? 4e-5 : 4e-4));
+  report_.method_settings.emplace_back("cache_budget_bytes", static_cast<double>(r.cache_budget_bytes));
+  report_.method_choices = {{"granularity", r.granularity.empty() ? "block" : r.granularity}, {"loss", r.loss}};
 }
 
 Provenance QuantizationPipeline::provenance() const {
@@ -165,10 +208,15 @@ void QuantizationPipeline::evaluate() {
   if (!config_.eval) throw Error("pipeline: evaluate needs evaluation data (--eval)");
   PhaseTimer t(report_, "eval");
   const DataSource& e = *config_.eval;
-  const std::unique_ptr<Dataset> ds = open_dataset(e.path, e.preprocess);
-  check_sample_shape(*ds, samples().sample_shape());
-  const std::vector<int64_t> labels = load_labels(e.labels);
-  check_labels(*ds, labels, e.labels);
+  if (!eval_data_) {  // a pipeline driven stage by stage, with samples from a provider
+    eval_data_ = open_dataset(e.path, e.preprocess);
+    check_sample_shape(*eval_data_, samples().sample_shape());
+    eval_labels_ = load_labels(e.labels);
+    check_labels(*eval_data_, eval_labels_, e.labels);
+    check_labels_in_classes(model().graph, eval_labels_, e.labels);
+  }
+  const Dataset* ds = eval_data_.get();
+  const std::vector<int64_t>& labels = eval_labels_;
   const int64_t total = config_.eval_limit > 0 ? std::min(config_.eval_limit, ds->size()) : ds->size();
   const ProgressFn progress = [this, total](const std::string& phase, int64_t done, int64_t) {
     if (config_.progress) config_.progress(phase, done, total);
@@ -179,25 +227,65 @@ void QuantizationPipeline::evaluate() {
   report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement()};
 }
 
+void QuantizationPipeline::evaluate_batch(const TensorF32& x, const std::vector<int64_t>& labels) {
+  if (!evaluator_) evaluator_ = std::make_unique<TopOneEvaluator>(model().graph, simulation());
+  PhaseTimer t(report_, "eval");
+  evaluator_->add(x, labels, "labels");
+  const EvalResult& r = evaluator_->result();
+  report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement()};
+}
+
+void QuantizationPipeline::verify() {
+  if (!config_.eval) throw Error("pipeline: verify needs evaluation data (--eval)");
+  PhaseTimer t(report_, "verify");
+  const DataSource& e = *config_.eval;
+  const std::unique_ptr<Dataset> ds = open_dataset(e.path, e.preprocess);
+  check_sample_shape(*ds, samples().sample_shape());
+  const std::vector<int64_t> labels = load_labels(e.labels);
+  check_labels(*ds, labels, e.labels);
+  const int64_t total = config_.eval_limit > 0 ? std::min(config_.eval_limit, ds->size()) : ds->size();
+  const IntModel im = int_model_from_record(model().graph, record(), config_.backend);
+  report_.verify = verify_integer(simulation(), im, labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size),
+                                  [this, total](int64_t done) {
+                                    if (config_.progress) config_.progress("verify", done, total);
+                                  });
+}
+
 void QuantizationPipeline::write_outputs() {
   if (config_.out_dir.empty()) throw Error("pipeline: write_outputs needs an output folder (--out)");
+  write_outputs(config_.out_dir);
+}
+
+void QuantizationPipeline::write_outputs(const std::string& dir) {
+  check_output_folder(dir);
   const auto t0 = Clock::now();
   OutputFiles files = record_files(record());
   report_.export_notes.clear();
-  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes))
+  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes, config_.native))
     files.push_back(std::move(f));
+  if (writes_qdq_onnx(config_.backend.name, config_.exports)) {
+    try {
+      files.emplace_back(kQdqOnnxFile, qdq_onnx_bytes(int_model_from_record(model().graph, record(), config_.backend)));
+    } catch (const Error& e) {
+      report_.export_notes.push_back(std::string(kQdqOnnxFile) + " not written: " + e.what());
+    }
+  }
   report_.seconds["export"] = std::chrono::duration<double>(Clock::now() - t0).count();
   report_.peak_memory_bytes = peak_rss_bytes();
+  report_.seconds["total"] = seconds_since_created();
   files.emplace_back("report.json", report_json_text(report_));
   files.emplace_back("report.html", report_html(report_));
-  write_output_folder(config_.out_dir, files);
+  write_output_folder(dir, files);
   files_.clear();
   for (const auto& f : files)
     if (f.first.compare(0, 8, "weights/") != 0) files_.push_back(f.first);
 }
 
+double QuantizationPipeline::seconds_since_created() const {
+  return std::chrono::duration<double>(Clock::now() - created_).count();
+}
+
 void QuantizationPipeline::run() {
-  const auto t0 = Clock::now();
   load();
   read_samples();
   if (!config_.mixed.budget.empty()) allocate_bits();
@@ -207,9 +295,9 @@ void QuantizationPipeline::run() {
   if (config_.eval) evaluate();
   if (config_.fix_outliers) fix_outliers();
   if (config_.sensitivity.enabled) sensitivity();
-  report_.seconds["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (config_.verify) verify();
   if (!config_.out_dir.empty()) write_outputs();
-  report_.seconds["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  report_.seconds["total"] = seconds_since_created();
 }
 
 RecordedSimulation load_recorded_simulation(const std::string& model, const std::string& params,
@@ -219,8 +307,32 @@ RecordedSimulation load_recorded_simulation(const std::string& model, const std:
   if (!record.provenance.model_sha256.empty() && record.provenance.model_sha256 != m.sha256)
     throw Error("--params '" + params + "' was written for a different model file (sha256 differs from '" + model +
                 "')");
+  check_record_complete(m.graph, record, params);
   Simulation sim = build_simulation(m.graph, record);
   return RecordedSimulation{std::move(m), std::move(record), std::move(sim)};
+}
+
+void check_record_complete(const Graph& folded, const QuantRecord& record, const std::string& params) {
+  if (record.tensors.empty())
+    throw Error("--params '" + params +
+                "': the record lists no tensors; evaluating it would report the FP32 model as the quantized one");
+  LayerPolicy policy;
+  policy.skip.insert(record.provenance.skipped_layers.begin(), record.provenance.skipped_layers.end());
+  policy.layer_bits = record.provenance.layer_bits;
+  const QuantPlan plan = plan_quantization(folded, find_backend(record.provenance.backend), policy);
+  std::set<std::pair<std::string, TensorRole>> listed;
+  for (const TensorQuant& t : record.tensors) listed.insert({t.tensor, t.role});
+  auto need = [&](const std::string& tensor, TensorRole role, const std::string& layer) {
+    if (!listed.count({tensor, role}))
+      throw Error("--params '" + params + "': no entry for " + std::string(to_string(role)) + " '" + tensor +
+                  "' (layer '" + layer + "'), which backend " + record.provenance.backend +
+                  " quantizes; an incomplete record would run it in FP32");
+  };
+  for (const WeightQuantPoint& w : plan.weights) {
+    need(w.tensor, TensorRole::Weight, w.layer);
+    if (!folded.nodes().at(w.node).params.bias.empty()) need(w.layer + ".bias", TensorRole::Bias, w.layer);
+  }
+  for (const ActQuantPoint& a : plan.activations) need(a.tensor, TensorRole::Activation, a.layer);
 }
 
 }  // namespace mqcalib

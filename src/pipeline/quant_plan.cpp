@@ -88,26 +88,39 @@ std::vector<size_t> weighted_layers(const Graph& g) {
 
 namespace {
 
+// A layer an option names must be one of the model's conv / linear layers.
+void check_layer(const Graph& g, const std::string& option, const std::string& name) {
+  for (const Node& n : g.nodes())
+    if (n.name == name) {
+      if (is_weighted(n)) return;
+      throw Error(ErrorKind::Invalid,
+                  option + " '" + name + "': a " + std::string(op_name(n.kind)) + ", not a conv2d or linear layer");
+    }
+  throw Error(ErrorKind::Invalid, option + " '" + name + "': the model has no layer of that name");
+}
+
+void check_policy(const Graph& g, const LayerPolicy& policy) {
+  for (const std::string& s : policy.skip) check_layer(g, "--skip", s);
+  for (const auto& kv : policy.layer_bits) {
+    check_layer(g, "--layer-bits", kv.first);
+    if (kv.second < 2 || kv.second > 16)
+      throw Error(ErrorKind::Invalid,
+                  "--layer-bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
+  }
+  for (const auto& kv : policy.layer_a_bits) {
+    check_layer(g, "layer input bits", kv.first);
+    if (kv.second < 2 || kv.second > 16)
+      throw Error(ErrorKind::Invalid,
+                  "layer input bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
+  }
+}
+
 // Bits a layer's weight and input get from the policy (0: the backend's).
 int bits_override(const Graph& g, const LayerPolicy& policy, const std::vector<size_t>& layers, size_t idx) {
   auto it = policy.layer_bits.find(g.nodes()[idx].name);
   if (it != policy.layer_bits.end()) return it->second;
   if (policy.first_last_8bit && !layers.empty() && (idx == layers.front() || idx == layers.back())) return 8;
   return 0;
-}
-
-void check_policy(const Graph& g, const LayerPolicy& policy) {
-  for (const std::string& s : policy.skip) g.find_node(s);  // throws naming an unknown layer
-  for (const auto& kv : policy.layer_bits) {
-    g.find_node(kv.first);
-    if (kv.second < 2 || kv.second > 16)
-      throw Error("--layer-bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
-  }
-  for (const auto& kv : policy.layer_a_bits) {
-    g.find_node(kv.first);
-    if (kv.second < 2 || kv.second > 16)
-      throw Error("layer input bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
-  }
 }
 
 // Bits a layer's input gets from the policy (0: the backend's).

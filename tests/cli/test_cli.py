@@ -67,6 +67,32 @@ check(q_line and q_line == e_line, "eval reproduces quantize's line: %s vs %s" %
 check(abs(report["eval"]["quant_top1"] - float(q_line[0].split()[2].rstrip("%"))) < 0.01 if q_line else False,
       "report.json holds the printed quantized top-1")
 
+# tensorrt: model.qdq.onnx by default, --trt-version in calib.cache, --verify's block in report.json;
+# then `mqcalib verify` on the same record agrees with it and writes the same ONNX bytes.
+trt_dir = os.path.join(SCRATCH, "trt")
+rc, out, err = run(["quantize", "--model", MODEL, "--calib", DATA + "train-images-idx3-ubyte.gz",
+                    "--calib-size", "64", "--backend", "tensorrt", "--trt-version", "10300", "--verify",
+                    "--out", trt_dir, "--quiet"] + common + ev)
+check(rc == 0, "quantize --verify exits 0: " + err)
+check(os.path.isfile(os.path.join(trt_dir, "model.qdq.onnx")), "tensorrt writes model.qdq.onnx")
+check(open(os.path.join(trt_dir, "calib.cache")).readline().startswith("TRT-10300-"), "--trt-version in the header")
+rv = json.load(open(os.path.join(trt_dir, "report.json"))).get("verify", {})
+check(rv.get("samples") == 256 and rv.get("requant") == "float-multiplier", "report.json verify block: %s" % rv.get("samples"))
+check(rv.get("top1_agreement", 0) >= 95.0, "simulation and integer executor agree on top-1")
+onnx2 = os.path.join(SCRATCH, "again.onnx")
+rc, out, err = run(["verify", "--model", MODEL, "--params", os.path.join(trt_dir, "params.json"), "--onnx", onnx2,
+                    "--report", os.path.join(SCRATCH, "verify_report.json"), "--quiet"] + common + ev)
+check(rc == 0, "verify exits 0: " + err)
+check("first tensor where they part" in out, "verify prints where they part")
+check(open(onnx2, "rb").read() == open(os.path.join(trt_dir, "model.qdq.onnx"), "rb").read(),
+      "verify --onnx writes the bytes quantize wrote")
+rv2 = json.load(open(os.path.join(SCRATCH, "verify_report.json")))["verify"]
+check(rv2["top1_agreement"] == rv["top1_agreement"], "verify reproduces quantize --verify")
+rc, out, err = run(["quantize", "--model", MODEL, "--calib", DATA + "train-images-idx3-ubyte.gz", "--calib-size", "16",
+                    "--backend", "ncnn", "--export", "tflite", "--out", os.path.join(SCRATCH, "bad_export"), "--quiet"]
+                   + common)
+check(rc != 0 and "--export 'tflite'" in err, "unknown --export named: " + err.strip())
+
 # --config file with the same option names
 cfg = os.path.join(SCRATCH, "run.cfg")
 with open(cfg, "w") as f:

@@ -22,6 +22,7 @@ inline Graph stage_model() {
   const ValueId r2 = b.unary(OpKind::Relu, "r2", add);
   Attrs fa;
   fa.start_dim = 1;
+  fa.end_dim = 3;  // canonical form (graph/ir.h): dims normalized, non-negative
   const ValueId f = b.op(OpKind::Flatten, "f", {r2}, fa);
   const ValueId fc = b.linear("fc", f, 5, 4 * 6 * 6);
   b.output(fc);
