@@ -9,6 +9,7 @@ MQCALIB_DEBS=(
   libonnx-dev libprotobuf-dev
   dataset-fashion-mnist
   clang-14 libclang-rt-14-dev  # the fuzz build (fuzz/README.md): libFuzzer, ASan, UBSan runtimes
+  chromium python3-pil
 )
 missing=()
 for p in "${MQCALIB_DEBS[@]}"; do

@@ -32,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 // Symbols of the public API (the shared library exports these only).
@@ -98,6 +99,17 @@ struct QuantizeOptions {
   std::string command_line;  // recorded in params.json provenance
   ProgressCallback progress;
   std::function<void(const std::string& layer, int iteration, double loss, double soft_fraction)> adaround_detail;
+  // Where accuracy goes (issue 16). Mixed precision: per-layer bits from bits_set (weights) and
+  // a_bits_set (inputs; empty: the backend's) minimising the summed sensitivity within bits_budget:
+  // "3" (average weight bits) or a size "70KB" / "68KiB" / "70000B"; empty: off.
+  std::string bits_budget;
+  std::vector<int> bits_set{2, 3, 4, 8};
+  std::vector<int> a_bits_set;
+  double a_bits_budget = 0;                // > 0: average input-activation bits allowed
+  std::string sensitivity_metric = "nsr";  // nsr | kl: what the allocation minimises
+  int64_t sensitivity_samples = 256;       // calibration samples the logits are compared on
+  bool sensitivity = false;                // measure each layer alone at its bits for the report
+  bool fix_outliers = false;               // apply the outlier findings' advice and run again
 };
 
 struct LayerSummary {
@@ -127,15 +139,32 @@ struct EvalSummary {
   double fp_top1 = 0, q_top1 = 0, agreement = 0;  // percent
 };
 
+struct LayerBitsSummary {
+  std::string layer;
+  int w_bits = 0, a_bits = 0;
+  bool fixed = false;  // set by --layer-bits / --first-last-8bit, not chosen
+  double sensitivity = 0;
+};
+
+struct OutlierFixSummary {
+  std::vector<std::pair<std::string, std::string>> actions;  // (layer, action)
+  bool evaluated = false;
+  double top1_before = 0, top1_after = 0;
+  double logits_sqnr_before_db = 0, logits_sqnr_after_db = 0;
+};
+
 struct QuantizeResult {
   std::string backend;
   std::vector<LayerSummary> layers;
   std::vector<OutlierSummary> outliers;
   std::vector<ReconstructionSummary> reconstruction;  // method "adaround": one per layer
   std::optional<EvalSummary> eval;
-  std::vector<std::string> files;         // written into out_dir
-  std::vector<std::string> notes;         // placement decisions, native formats skipped (with the reason)
-  std::map<std::string, double> seconds;  // per phase
+  std::vector<std::string> files;                // written into out_dir
+  std::vector<std::string> notes;                // placement decisions, native formats skipped (with the reason)
+  std::map<std::string, double> seconds;         // per phase
+  std::vector<LayerBitsSummary> bit_allocation;  // with bits_budget
+  double average_w_bits = 0;
+  std::optional<OutlierFixSummary> outlier_fix;  // with fix_outliers
 };
 
 MQCALIB_API QuantizeResult quantize(const QuantizeOptions& options);
@@ -202,6 +231,11 @@ class MQCALIB_API Pipeline {
 
   void evaluate();  // on options.eval
   void verify();    // on options.eval: the float simulation against the integer executor (report.json "verify")
+  // Issue 16 (after calibrate; calibrate itself applies options.bits_budget). fix_outliers applies the
+  // outlier findings' advice and calibrates again (evaluates again when evaluated): result().outlier_fix.
+  // measure_sensitivity quantizes each layer alone at its planned bits for the report's sensitivity.
+  void fix_outliers();
+  void measure_sensitivity();
   // One evaluation batch [n, c, h, w] with n labels; accumulates into result().eval.
   void evaluate_batch(const float* data, const int64_t* labels, int64_t n, int64_t c, int64_t h, int64_t w);
 

@@ -136,6 +136,9 @@ MQC_API mqc_status mqc_set_cache_budget_mib(mqc_pipeline* p, int64_t mib);
 MQC_API mqc_status mqc_set_first_last_8bit(mqc_pipeline* p, int enabled);
 MQC_API mqc_status mqc_skip_layer(mqc_pipeline* p, const char* layer);               /* keep it in fp32 */
 MQC_API mqc_status mqc_set_layer_bits(mqc_pipeline* p, const char* layer, int bits); /* weight and input */
+/* Mixed precision: per-layer weight bits from {2, 3, 4, 8} with the least summed sensitivity within the
+ * budget: "3" (average weight bits) or a weight size ("70KB", "68KiB", "70000B"); "" turns it off. */
+MQC_API mqc_status mqc_set_bits_budget(mqc_pipeline* p, const char* budget);
 
 /* ---- calibration data (one source: a callback, else memory batches, else a file) ------------------------ */
 /* float32 NCHW samples [n, c, h, w], preprocessed as the model expects; copied before the call returns. */

@@ -174,4 +174,13 @@ mqc_status mqc_set_layer_bits(mqc_pipeline* p, const char* layer, int bits) {
   });
 }
 
+mqc_status mqc_set_bits_budget(mqc_pipeline* p, const char* budget) {
+  return guarded(p, "mqc_set_bits_budget", [&] {
+    need_settable(p);
+    need(budget != nullptr, ErrorKind::Invalid, "budget is NULL");
+    p->options.bits_budget = budget;  // parsed (and named when bad) by mqc_calibrate
+    return MQC_OK;
+  });
+}
+
 }  // extern "C"

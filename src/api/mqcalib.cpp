@@ -21,6 +21,8 @@ QuantizeResult quantize(const QuantizeOptions& o) {
   Pipeline p(o);
   p.calibrate();
   if (o.eval) p.evaluate();
+  if (o.fix_outliers) p.fix_outliers();
+  if (o.sensitivity) p.measure_sensitivity();
   if (o.verify) p.verify();
   if (!o.out_dir.empty()) p.write_outputs(o.out_dir);
   return p.result();

@@ -127,6 +127,7 @@ PipelineConfig to_config(const QuantizeOptions& o) {
     const int total = unit.rfind("steps ", 0) == 0 ? act_iters : iters;
     if (progress) progress(method + " " + std::to_string(k + 1) + "/" + std::to_string(n) + " " + unit, it, total);
   };
+  apply_diagnose_options(o, c);
   return c;
 }
 
@@ -143,6 +144,7 @@ QuantizeResult to_result(const RunReport& r, const std::vector<std::string>& fil
   q.notes = r.backend_notes;
   q.notes.insert(q.notes.end(), r.export_notes.begin(), r.export_notes.end());
   q.seconds = r.seconds;
+  add_diagnose_results(r, q);
   return q;
 }
 

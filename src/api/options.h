@@ -24,4 +24,9 @@ DataOptions with_record_preprocess(const DataOptions& d, const PreprocessRecord&
 PipelineConfig to_config(const QuantizeOptions& o);
 QuantizeResult to_result(const RunReport& r, const std::vector<std::string>& files);
 
+// Issue 16's options (mixed precision, sensitivity, --fix-outliers) into `config`, and their results
+// into the API's result (sensitivity_api.cpp; to_config and to_result call them).
+void apply_diagnose_options(const QuantizeOptions& options, PipelineConfig& config);
+void add_diagnose_results(const RunReport& report, QuantizeResult& result);
+
 }  // namespace mqcalib

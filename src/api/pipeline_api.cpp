@@ -92,6 +92,10 @@ void Pipeline::calibrate() {
     p.read_samples(*caller);
   else
     p.read_samples();
+  if (!p.config().mixed.budget.empty()) {  // per-layer bits chosen on the samples, then the plan again
+    p.allocate_bits();
+    p.plan();
+  }
   p.calibrate();
   p.analyse();
 }
@@ -122,6 +126,16 @@ void Pipeline::evaluate() {
 void Pipeline::verify() {
   const ThreadScope threads(impl_->options.threads);
   impl_->pipeline.verify();
+}
+
+void Pipeline::fix_outliers() {
+  const ThreadScope threads(impl_->options.threads);
+  impl_->pipeline.fix_outliers();
+}
+
+void Pipeline::measure_sensitivity() {
+  const ThreadScope threads(impl_->options.threads);
+  impl_->pipeline.sensitivity();
 }
 
 void Pipeline::evaluate_batch(const float* data, const int64_t* labels, int64_t n, int64_t c, int64_t h, int64_t w) {

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/data_options.h"
+#include "cli/diagnose_options.h"
 #include "cli/progress.h"
 #include "core/error.h"
 #include "mqcalib/mqcalib.h"
@@ -39,6 +40,7 @@ int run_quantize(const std::vector<std::string>& args) {
   std::string calib, eval, eval_labels, config;
   std::vector<std::string> layer_bits;
   bool quiet = false;
+  DiagnoseArgs diagnose;
   const std::string obs = join(available_observers()), backs = join(available_backends()),
                     methods = join(available_methods());
 
@@ -48,7 +50,7 @@ int run_quantize(const std::vector<std::string>& args) {
       "calib", po::value(&calib)->required(),
       "calibration data: IDX file (.gz ok), .npy, or a folder of PNG/JPEG images")(
       "out", po::value(&o.out_dir)->required(),
-      "output folder: params.json, report.json and the backend's native files");
+      "output folder: params.json, report.json, report.html and the backend's native files");
   po::options_description quant("Quantization");
   quant.add_options()("backend", po::value(&o.backend)->default_value(o.backend), ("target runtime: " + backs).c_str())(
       "w-bits", po::value(&o.w_bits)->default_value(0), "weight bits (0: the backend's, 8)")(
@@ -83,6 +85,8 @@ int run_quantize(const std::vector<std::string>& args) {
       "brecq / qdrop: Adam lr of the activation steps (0: brecq 4e-4, qdrop 4e-5)")(
       "cache-budget", po::value(&o.cache_budget_mib)->default_value(o.cache_budget_mib),
       "MiB of RAM for cached activations and calibration samples; the rest is spilled to a temporary file");
+  po::options_description where("Where accuracy goes (report.html)");
+  diagnose.add_to(where);
   po::options_description data("Data");
   data.add_options()("calib-size", po::value(&o.calib_size)->default_value(o.calib_size),
                      "calibration samples drawn from --calib")("seed", po::value(&o.seed)->default_value(o.seed),
@@ -110,7 +114,7 @@ int run_quantize(const std::vector<std::string>& args) {
       "    --mean 0.2860 --std 0.3530 --backend tensorrt \\\n"
       "    --eval /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \\\n"
       "    --eval-labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz --out out\n\nOptions");
-  all.add(required).add(quant).add(recon).add(data).add(run);
+  all.add(required).add(quant).add(recon).add(where).add(data).add(run);
 
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).run(), vm);
@@ -121,18 +125,8 @@ int run_quantize(const std::vector<std::string>& args) {
   if (vm.count("config")) store_config_file(vm["config"].as<std::string>(), all, vm);
   po::notify(vm);
 
-  for (const std::string& lb : layer_bits) {
-    const size_t eq = lb.rfind('=');
-    int bits = 0;
-    try {
-      bits = eq == std::string::npos ? 0 : std::stoi(lb.substr(eq + 1));
-    } catch (const std::exception&) {
-      bits = 0;
-    }
-    if (eq == std::string::npos || eq == 0 || bits == 0)
-      throw Error("--layer-bits '" + lb + "': expected NAME=BITS, e.g. fc=8");
-    o.layer_bits[lb.substr(0, eq)] = bits;
-  }
+  o.layer_bits = parse_layer_bits(layer_bits);
+  diagnose.apply(o);
   o.calib = pre.to_data(calib, "");
   if (!eval.empty()) {
     if (eval_labels.empty()) throw Error("--eval needs --eval-labels");
@@ -175,6 +169,7 @@ int run_quantize(const std::vector<std::string>& args) {
       std::printf("%-28s %5d %14.4g %14.4g %7.1f%% %8.1f\n", l.layer.c_str(), l.bits, l.loss_nearest, l.loss_adaround,
                   100.0 * l.soft_fraction, l.seconds);
   }
+  print_diagnose_results(r);
   if (r.eval) {
     std::printf("\n%-10s %10s %12s %8s %10s\n", "samples", "FP32 top-1", "quant top-1", "drop", "agreement");
     std::printf("%-10lld %9.2f%% %11.2f%% %8.2f %9.2f%%\n", static_cast<long long>(r.eval->samples), r.eval->fp_top1,

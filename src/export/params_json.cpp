@@ -84,9 +84,11 @@ class Reader {
   }
 
   // Every key of `j` must be in `keys`, and every key in `keys` must be present.
-  void expect_keys(const FloatJson& j, const std::string& path, std::initializer_list<const char*> keys) const {
+  // `keys` must all be there; `optional` keys may be.
+  void expect_keys(const FloatJson& j, const std::string& path, std::initializer_list<const char*> keys,
+                   std::initializer_list<const char*> optional = {}) const {
     if (!j.is_object()) fail(path.empty() ? "<root>" : path, "expected an object, got " + std::string(j.type_name()));
-    std::set<std::string> allowed;
+    std::set<std::string> allowed(optional.begin(), optional.end());
     for (const char* k : keys) {
       allowed.insert(k);
       if (!j.contains(k)) fail(join(path, k), "missing");
@@ -287,6 +289,11 @@ std::string params_json_text(const QuantRecord& rec) {
   FloatJson lb = FloatJson::object();
   for (const auto& kv : pv.layer_bits) lb[kv.first] = kv.second;
   p["layer_bits"] = lb;
+  if (!pv.layer_a_bits.empty()) {
+    FloatJson lab = FloatJson::object();
+    for (const auto& kv : pv.layer_a_bits) lab[kv.first] = kv.second;
+    p["layer_a_bits"] = lab;
+  }
   p["command_line"] = pv.command_line;
   p["weight_rounding"] = pv.weight_rounding;
   root["provenance"] = p;
@@ -330,7 +337,8 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
   const FloatJson& pj = root["provenance"];
   r.expect_keys(pj, "provenance",
                 {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "preprocess", "layout", "seed",
-                 "calib_samples", "calib_sha256", "skipped_layers", "layer_bits", "command_line", "weight_rounding"});
+                 "calib_samples", "calib_sha256", "skipped_layers", "layer_bits", "command_line", "weight_rounding"},
+                {"layer_a_bits"});
   Provenance& pv = rec.provenance;
   pv.tool_version = r.str(pj["tool_version"], "provenance.tool_version");
   pv.model_path = r.str(pj["model_path"], "provenance.model_path");
@@ -347,6 +355,12 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
   if (!lb.is_object()) r.fail("provenance.layer_bits", "expected an object {layer: bits}");
   for (auto it = lb.begin(); it != lb.end(); ++it)
     pv.layer_bits[it.key()] = static_cast<int>(r.integer(it.value(), "provenance.layer_bits." + it.key(), 2, 16));
+  if (pj.contains("layer_a_bits")) {
+    const FloatJson& lab = pj["layer_a_bits"];
+    if (!lab.is_object()) r.fail("provenance.layer_a_bits", "expected an object {layer: bits}");
+    for (auto it = lab.begin(); it != lab.end(); ++it)
+      pv.layer_a_bits[it.key()] = static_cast<int>(r.integer(it.value(), "provenance.layer_a_bits." + it.key(), 2, 16));
+  }
   pv.command_line = r.str(pj["command_line"], "provenance.command_line");
   pv.weight_rounding = r.str(pj["weight_rounding"], "provenance.weight_rounding");
   const bool method_name = !pv.weight_rounding.empty() && pv.weight_rounding.size() <= 32 &&

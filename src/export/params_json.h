@@ -8,7 +8,8 @@
 //     "format": "mqcalib-params", "format_version": 1,
 //     "provenance": {"tool_version", "model_path", "model_sha256", "backend", "preprocessing",
 //                    "layout", "seed", "calib_samples", "calib_sha256", "skipped_layers": [..],
-//                    "layer_bits": {layer: bits}, "command_line"},
+//                    "layer_bits": {layer: bits}, "layer_a_bits": {layer: input bits} (optional: only
+//                    when mixed precision chose input bits apart from the weight's), "command_line"},
 //     "layer_inputs": {layer: activation tensor},
 //     "tensors": [{
 //        "tensor", "layer", "role", "observer",

@@ -63,7 +63,8 @@ struct Provenance {
   int64_t calib_samples = 0;
   std::string calib_sha256;                 // hex, of the preprocessed float32 calibration samples in order
   std::vector<std::string> skipped_layers;  // kept in fp32
-  std::map<std::string, int> layer_bits;    // per-layer bit overrides
+  std::map<std::string, int> layer_bits;    // per-layer bit overrides (weight and input)
+  std::map<std::string, int> layer_a_bits;  // per-layer input bit overrides (mixed precision)
   std::string command_line;
   std::string weight_rounding = "nearest";  // the reconstruction method: "nearest", "adaround", ... (its
                                             // integer codes are in QuantRecord::weight_codes)

@@ -119,6 +119,7 @@ nlohmann::json report_json(const RunReport& r) {
                    {"drop", r.eval->fp_top1 - r.eval->quant_top1},
                    {"agreement", r.eval->agreement}};
   rep = analysis_json(r, std::move(rep));
+  rep = report_sections_json(r, std::move(rep));
   rep["seconds"] = r.seconds;
   rep["peak_memory_bytes"] = r.peak_memory_bytes;
   return rep;

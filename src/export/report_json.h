@@ -13,7 +13,15 @@
 //    "layers": [{"layer", "w_bits", "a_bits", "weight_sqnr_db", "input_sqnr_db"}],
 //    "activations": [{"tensor", "sqnr_db", "observed_min", "observed_max", "clip_min", "clip_max"}],
 //    "outliers": [{"layer", "tensor", "kind", "value", "explanation", "advice"}],
-//    "seconds": {phase: s}, "peak_memory_bytes"}
+//    "seconds": {phase: s}, "peak_memory_bytes",
+//    "sensitivity": {"granularity", "samples", "metric", "rows": [{"unit", "layers", "w_bits", "a_bits",
+//                    "nsr", "sqnr_db", "kl", "top1"?}], "fp_top1"?, "eval_samples"?,
+//                    "spearman_metric_vs_top1_drop"?},                 (--sensitivity, --bits-budget)
+//    "bit_allocation": {"budget", "budget_bits", "used_bits", "average_w_bits", "w_bits_set",
+//                       "a_bits_set", "objective", "solver", "layers": [{"layer", "params", "w_bits",
+//                       "a_bits", "fixed", "sensitivity"}]},          (--bits-budget)
+//    "outlier_fix": {"actions": [{"layer", "kinds", "action"}], "logits_sqnr_before_db",
+//                    "logits_sqnr_after_db", "top1_before"?, "top1_after"?}}   (--fix-outliers)
 // An exact SQNR (+inf) is written as 999 dB. Any other non-finite number throws Error naming its path.
 #pragma once
 
@@ -27,6 +35,8 @@ namespace mqcalib {
 nlohmann::json report_json(const RunReport& report);
 // The "verify" block alone (also merged into an existing report.json by `mqcalib verify`).
 nlohmann::json verify_json(const VerifyReport& report);
+// Adds issue 16's keys to `rep` (report_json_sections.cpp; report_json calls it).
+nlohmann::json report_sections_json(const RunReport& report, nlohmann::json rep);
 // Pretty-printed (2-space indent) with a trailing newline.
 std::string report_json_text(const RunReport& report);
 std::string report_json_text(const nlohmann::json& report);

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "export/report_sections.h"
+
 namespace mqcalib {
 
 // One quantized conv / linear.
@@ -96,6 +98,12 @@ struct RunReport {
   std::vector<OutlierFinding> outliers;
   std::map<std::string, double> seconds;  // per phase, and "total"
   int64_t peak_memory_bytes = 0;
+  // Where accuracy goes (issue 16, export/report_sections.h): report.html draws them.
+  std::vector<ActivationHistogram> histograms;  // plan.activations order
+  std::vector<ChannelRanges> channel_ranges;    // plan.weights order
+  std::optional<SensitivityReport> sensitivity;
+  std::optional<BitAllocationReport> bit_allocation;
+  std::optional<OutlierFixReport> outlier_fix;
 };
 
 }  // namespace mqcalib

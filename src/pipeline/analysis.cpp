@@ -1,6 +1,7 @@
 // mqcalib/src/pipeline/analysis.cpp: see analysis.h.
 #include "pipeline/analysis.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "core/error.h"
@@ -49,7 +50,12 @@ Analysis analyse(const Graph& folded, const QuantPlan& plan, const QuantState& s
     astats.push_back({q.point.tensor, q.point.layer, q.stats.min, q.stats.max, q.stats.rms, q.range.min[0],
                       q.range.max[0], q.observer});
   }
-  a.findings = find_weight_outliers(weight_stats, backend);
+  std::vector<WeightStats> planned;  // a layer kept in FP32 has no quantization to find fault with
+  for (const WeightStats& s : weight_stats)
+    if (std::any_of(plan.weights.begin(), plan.weights.end(),
+                    [&](const WeightQuantPoint& w) { return w.layer == s.node; }))
+      planned.push_back(s);
+  a.findings = find_weight_outliers(planned, backend);
   for (OutlierFinding& f : find_activation_outliers(astats)) a.findings.push_back(std::move(f));
   return a;
 }

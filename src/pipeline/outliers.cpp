@@ -85,4 +85,19 @@ std::vector<OutlierFinding> find_activation_outliers(const std::vector<Activatio
   return out;
 }
 
+std::vector<int64_t> outlier_channels(const std::vector<float>& min, const std::vector<float>& max) {
+  std::vector<double> range;
+  for (size_t c = 0; c < min.size() && c < max.size(); ++c)
+    range.push_back(static_cast<double>(max[c]) - static_cast<double>(min[c]));
+  std::vector<int64_t> out;
+  if (range.empty()) return out;
+  std::vector<double> sorted = range;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t h = sorted.size() / 2;
+  const double median = sorted.size() % 2 ? sorted[h] : 0.5 * (sorted[h - 1] + sorted[h]);
+  for (size_t c = 0; c < range.size(); ++c)
+    if (range[c] > kOutlierChannelRatio * median) out.push_back(static_cast<int64_t>(c));
+  return out;
+}
+
 }  // namespace mqcalib

@@ -25,6 +25,10 @@ constexpr double kChannelSpread = 10.0;
 constexpr double kActClipFraction = 0.5;
 // Observed |x| max above this many RMS.
 constexpr double kActMaxOverRms = 30.0;
+// report.html marks an output channel whose weight range is above this many times the median
+// channel's: under a per-tensor grid the median channel then keeps under a quarter of the levels
+// (2 bits lost).
+constexpr double kOutlierChannelRatio = 4.0;
 
 // OutlierFinding: export/run_report.h (the report's row).
 std::vector<OutlierFinding> find_weight_outliers(const std::vector<WeightStats>& stats, const BackendProfile& backend);
@@ -37,5 +41,9 @@ struct ActivationStats {
   std::string observer;
 };
 std::vector<OutlierFinding> find_activation_outliers(const std::vector<ActivationStats>& acts);
+
+// Channels c with (max[c] - min[c]) > kOutlierChannelRatio x the median of the ranges (median of an
+// even count: mean of the two middle values), ascending. A zero median marks every non-zero channel.
+std::vector<int64_t> outlier_channels(const std::vector<float>& min, const std::vector<float>& max);
 
 }  // namespace mqcalib

@@ -12,8 +12,11 @@
 #include "export/onnx_qdq.h"
 #include "export/output_folder.h"
 #include "export/record_files.h"
+#include "export/report_html.h"
 #include "export/report_json.h"
+#include "pipeline/phase_timer.h"
 #include "pipeline/record_stage.h"
+#include "pipeline/report_detail.h"
 #include "pipeline/verify.h"
 
 namespace mqcalib {
@@ -21,18 +24,6 @@ namespace mqcalib {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Adds the seconds since construction to report.seconds[phase] when it goes out of scope.
-class PhaseTimer {
- public:
-  PhaseTimer(RunReport& r, const char* phase) : r_(r), phase_(phase), t0_(Clock::now()) {}
-  ~PhaseTimer() { r_.seconds[phase_] += std::chrono::duration<double>(Clock::now() - t0_).count(); }
-
- private:
-  RunReport& r_;
-  const char* phase_;
-  Clock::time_point t0_;
-};
 
 int64_t peak_rss_bytes() {
   rusage ru{};
@@ -195,6 +186,7 @@ Provenance QuantizationPipeline::provenance() const {
   p.calib_sha256 = samples().sha256();
   p.skipped_layers.assign(config_.policy.skip.begin(), config_.policy.skip.end());
   p.layer_bits = config_.policy.layer_bits;
+  p.layer_a_bits = config_.policy.layer_a_bits;
   p.command_line = config_.command_line;
   p.weight_rounding = config_.reconstruct.method;
   return p;
@@ -207,6 +199,10 @@ void QuantizationPipeline::analyse() {
   report_.layers = std::move(a.layers);
   report_.activations = std::move(a.activations);
   report_.outliers = std::move(a.findings);
+  ReportDetail d =
+      report_detail(simulation(), quant_plan(), state(), samples(), model().weight_stats, config_.a_observer);
+  report_.histograms = std::move(d.histograms);
+  report_.channel_ranges = std::move(d.channel_ranges);
 }
 
 void QuantizationPipeline::evaluate() {
@@ -279,6 +275,7 @@ void QuantizationPipeline::write_outputs(const std::string& dir) {
   report_.peak_memory_bytes = peak_rss_bytes();
   report_.seconds["total"] = seconds_since_created();
   files.emplace_back("report.json", report_json_text(report_));
+  files.emplace_back("report.html", report_html(report_));
   write_output_folder(dir, files);
   files_.clear();
   for (const auto& f : files)
@@ -291,11 +288,14 @@ double QuantizationPipeline::seconds_since_created() const {
 
 void QuantizationPipeline::run() {
   load();
-  plan();
   read_samples();
+  if (!config_.mixed.budget.empty()) allocate_bits();
+  plan();
   calibrate();
   analyse();
   if (config_.eval) evaluate();
+  if (config_.fix_outliers) fix_outliers();
+  if (config_.sensitivity.enabled) sensitivity();
   if (config_.verify) verify();
   if (!config_.out_dir.empty()) write_outputs();
   report_.seconds["total"] = seconds_since_created();

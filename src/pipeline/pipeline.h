@@ -17,6 +17,10 @@
 //   evaluate         evaluate_top1         (evaluate.h)              EvalResult
 //   verify           verify_integer        (verify.h)                VerifyReport (report's verify block)
 //   export           write_outputs                                   the output folder (export/output_folder.h)
+// Where accuracy goes (issue 16; pipeline_diagnose.cpp), when the config asks:
+//   allocate bits    choose_mixed_precision (mixed_precision.h)      policy's per-layer bits, before the plan
+//   sensitivity      measure_sensitivity   (sensitivity.h)           report: each unit alone, ranked
+//   fix outliers     plan_outlier_fix      (outlier_fix.h)           the findings' advice applied, run again
 // A stage called before the one it needs throws Error naming both. The config is validated when the
 // pipeline is made, before any work.
 #pragma once
@@ -36,12 +40,14 @@
 #include "export/run_report.h"
 #include "pipeline/analysis.h"
 #include "pipeline/evaluate.h"
+#include "pipeline/mixed_precision.h"
 #include "pipeline/model_stage.h"
 #include "pipeline/observe.h"
 #include "pipeline/quant_plan.h"
 #include "pipeline/quant_state.h"
 #include "pipeline/reconstruct.h"
 #include "pipeline/sample_store.h"
+#include "pipeline/sensitivity.h"
 #include "pipeline/simulation.h"
 
 namespace mqcalib {
@@ -77,6 +83,11 @@ struct PipelineConfig {
   std::string command_line;
   ProgressFn progress;
   ReconstructProgress reconstruct_progress;
+  // Issue 16: mixed precision before the plan (mixed.budget non-empty), the report's sensitivity,
+  // the outlier findings' advice applied after the first run (--fix-outliers).
+  MixedPrecisionConfig mixed;
+  SensitivityConfig sensitivity;
+  bool fix_outliers = false;
 };
 
 // Throws Error naming the option when the config cannot run: sizes, observers, method, files that do
@@ -102,10 +113,13 @@ class QuantizationPipeline {
   void evaluate();  // on config.eval
   // One caller-fed evaluation batch [n, C, H, W] with its labels; accumulates into report().eval.
   void evaluate_batch(const TensorF32& x, const std::vector<int64_t>& labels);
+  void allocate_bits();  // needs samples: sets config.policy's per-layer bits (before plan)
+  void sensitivity();    // needs a plan and samples (evaluates with config.eval when sensitivity.evaluate)
+  void fix_outliers();   // needs analyse: applies the findings' advice and runs plan .. evaluate again
   void write_outputs();                        // into config.out_dir
   void write_outputs(const std::string& dir);  // the whole set into `dir`
   void verify();  // on config.eval: the simulation against the integer executor
-  void run();                                  // every stage the config asks for, in order
+  void run();     // every stage the config asks for, in order
 
   const PipelineConfig& config() const { return config_; }
   const FoldedModel& model() const;

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "export/output_folder.h"
+#include "pipeline/bit_allocation.h"
 #include "pipeline/pipeline.h"
 
 namespace mqcalib {
@@ -23,6 +24,22 @@ void need_file(const std::string& path, const std::string& option) {
   need_path(path, option);
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw Error(option + " '" + path + "': is a folder, not a file");
+}
+
+// The options of issue 16's stages (pipeline_diagnose.cpp).
+void validate_diagnose(const PipelineConfig& c) {
+  if (!c.mixed.budget.empty()) {
+    parse_bits_budget(c.mixed.budget, 1);  // the syntax; the size is checked against the model later
+    if (c.mixed.w_bits_set.empty()) throw Error("--bits-set is empty");
+    for (int b : c.mixed.w_bits_set)
+      if (b < 2 || b > 16) throw Error("--bits-set: " + std::to_string(b) + " is not in 2..16");
+    for (int b : c.mixed.a_bits_set)
+      if (b < 2 || b > 16) throw Error("--a-bits-set: " + std::to_string(b) + " is not in 2..16");
+    if (c.mixed.a_bits_average < 0) throw Error("--a-bits-budget must be positive");
+    if (c.mixed.samples <= 0) throw Error("--sensitivity-samples must be positive");
+  }
+  if (c.sensitivity.enabled && c.sensitivity.samples <= 0) throw Error("--sensitivity-samples must be positive");
+  if (c.sensitivity.evaluate && !c.eval) throw Error("sensitivity top-1 needs --eval");
 }
 
 }  // namespace
@@ -49,6 +66,7 @@ void validate(const PipelineConfig& c) {
   for (const std::string& e : c.exports)
     if (e != "onnx") throw Error("--export '" + e + "': the known extra export is onnx (model.qdq.onnx)");
   if (!c.out_dir.empty()) check_output_folder(c.out_dir);
+  validate_diagnose(c);
 }
 
 }  // namespace mqcalib

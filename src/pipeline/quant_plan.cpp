@@ -111,6 +111,12 @@ void check_policy(const Graph& g, const LayerPolicy& policy) {
       throw Error(ErrorKind::Invalid,
                   "--layer-bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
   }
+  for (const auto& kv : policy.layer_a_bits) {
+    check_layer(g, "layer input bits", kv.first);
+    if (kv.second < 2 || kv.second > 16)
+      throw Error(ErrorKind::Invalid,
+                  "layer input bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
+  }
 }
 
 // Bits a layer's weight and input get from the policy (0: the backend's).
@@ -119,6 +125,12 @@ int bits_override(const Graph& g, const LayerPolicy& policy, const std::vector<s
   if (it != policy.layer_bits.end()) return it->second;
   if (policy.first_last_8bit && !layers.empty() && (idx == layers.front() || idx == layers.back())) return 8;
   return 0;
+}
+
+// Bits a layer's input gets from the policy (0: the backend's).
+int input_bits_override(const Graph& g, const LayerPolicy& policy, const std::vector<size_t>& layers, size_t idx) {
+  auto it = policy.layer_a_bits.find(g.nodes()[idx].name);
+  return it != policy.layer_a_bits.end() ? it->second : bits_override(g, policy, layers, idx);
 }
 
 // Non-negativity by structure, in graph order.
@@ -243,7 +255,7 @@ QuantPlan plan_quantization(const Graph& g, const BackendProfile& backend, const
   for (size_t idx = 0; idx < g.nodes().size(); ++idx) {
     const Node& n = g.nodes()[idx];
     if (is_weighted(n)) {
-      if (!policy.skip.count(n.name)) points.add(n.inputs.at(0), n.name, bits_override(g, policy, layers, idx));
+      if (!policy.skip.count(n.name)) points.add(n.inputs.at(0), n.name, input_bits_override(g, policy, layers, idx));
     } else if (whole_graph && (n.kind == OpKind::Add || n.kind == OpKind::Cat)) {
       plan_merge(g, backend, n, points, plan);
     } else if (whole_graph && is_average_pool(n)) {

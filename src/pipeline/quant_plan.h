@@ -12,7 +12,8 @@
 //    (one `group`); the group's range is the union of its members' ranges;
 //  - unsigned-after-ReLU backends use an unsigned grid for tensors known non-negative by structure.
 // Layer policy: `skip` keeps a layer in fp32 (no weight quantizer, and its input is not quantized
-// for it); `layer_bits` and `first_last_8bit` override the bits of a layer's weight and input.
+// for it); `layer_bits` and `first_last_8bit` override the bits of a layer's weight and input;
+// `layer_a_bits` overrides its input's bits alone (mixed precision chooses the two apart).
 #pragma once
 
 #include <map>
@@ -26,9 +27,10 @@
 namespace mqcalib {
 
 struct LayerPolicy {
-  std::set<std::string> skip;             // node names kept in fp32
-  std::map<std::string, int> layer_bits;  // node name -> bits for its weight and its input activation
-  bool first_last_8bit = false;           // the first and last conv/linear at 8 bits
+  std::set<std::string> skip;               // node names kept in fp32
+  std::map<std::string, int> layer_bits;    // node name -> bits for its weight and its input activation
+  std::map<std::string, int> layer_a_bits;  // node name -> bits for its input activation (over layer_bits)
+  bool first_last_8bit = false;             // the first and last conv/linear at 8 bits
 };
 
 struct WeightQuantPoint {
