@@ -65,6 +65,17 @@ struct QuantizeOptions {
   // RAM for cached activations (reconstruction caches, the calibration samples); beyond it they are
   // spilled to a temporary file (results do not depend on it).
   int64_t cache_budget_mib = 1024;
+  // Data-free mode (docs/data_free.md): no calibration data (calib.path empty); activation ranges from the
+  // BN statistics (beta +- bn_range_sigmas |gamma|, clipped by the activations), the input's range from
+  // calib.mean / calib.std (pixels in [0, 1]); only method "nearest".
+  bool data_free = false;
+  double bn_range_sigmas = 6.0;
+  std::vector<int64_t> input_shape;  // C, H, W of one sample (data-free; default: the eval data's)
+  // DFQ's weight transforms (Nagel et al. 2019), with or without data. They change the FP weights:
+  // the output folder carries them (folded/*.npy) and every native file needs them.
+  bool equalize = false;                // cross-layer equalization, then high-bias absorption
+  std::string equalize_relu6 = "relu";  // relu: relu6 of an equalized pair becomes relu (DFQ) | skip: no such pairs
+  bool bias_correction = false;         // analytic from BN statistics (data-free) or empirical on the samples
   std::optional<DataOptions> eval;  // evaluate FP and quantized top-1 when set
   int64_t eval_limit = 0;           // 0: the whole evaluation set
   std::string out_dir;              // written atomically; empty: write nothing
@@ -78,7 +89,7 @@ struct QuantizeOptions {
 struct LayerSummary {
   std::string layer;
   double weight_sqnr_db = 0;  // quantized weight vs folded FP weight
-  double input_sqnr_db = 0;   // its input activation's quantization SQNR (calibration data)
+  double input_sqnr_db = 0;   // its input activation's quantization SQNR (calibration data; NaN: data-free)
   int w_bits = 0, a_bits = 0;
 };
 

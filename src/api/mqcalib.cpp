@@ -44,6 +44,39 @@ Granularity parse_granularity(const std::string& s) {
   throw Error("--w-granularity '" + s + "': expected per-tensor or per-channel");
 }
 
+Relu6Policy parse_relu6_policy(const std::string& s) {
+  if (s == "relu") return Relu6Policy::ReplaceByRelu;
+  if (s == "skip") return Relu6Policy::Skip;
+  throw Error("--equalize-relu6 '" + s + "': expected relu (replace relu6 by relu, as DFQ) or skip");
+}
+
+// One note line per transform that ran (the CLI prints the notes).
+std::vector<std::string> transform_notes(const TransformSummary& t) {
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  std::vector<std::string> n;
+  if (t.activation_ranges != "observer")
+    n.push_back("data-free: activation ranges from BN statistics (beta +- " + std::to_string(t.range_sigmas) +
+                " |gamma|, clipped by the activations)");
+  if (!t.equalized_pairs.empty())
+    n.push_back("equalization: " + std::to_string(t.equalized_pairs.size()) + " layer pairs, " +
+                std::to_string(t.equalization_sweeps) + " sweeps; high bias absorbed in " +
+                std::to_string(t.absorbed.size()) + " pairs");
+  if (!t.relu6_replaced.empty())
+    n.push_back("equalization replaced relu6 by relu (the FP network changes where an activation exceeded 6) at: " +
+                list(t.relu6_replaced));
+  if (!t.relu6_skipped.empty()) n.push_back("equalization skipped the relu6 pairs: " + list(t.relu6_skipped));
+  if (t.bias_correction != "none") {
+    std::string s = t.bias_correction + " bias correction: " + std::to_string(t.bias_corrected.size()) + " layers";
+    for (const auto& [layer, why] : t.bias_correction_skipped) s += "; " + layer + " not corrected: " + why;
+    n.push_back(s);
+  }
+  return n;
+}
+
 ResolvedBackend backend_of(const QuantizeOptions& o) {
   BackendOverrides ov;
   if (o.w_bits) ov.w_bits = o.w_bits;
@@ -75,6 +108,12 @@ PipelineConfig to_config(const QuantizeOptions& o) {
     throw Error("--cache-budget must be in 0.." + std::to_string(int64_t{1} << 30) + " MiB, got " +
                 std::to_string(o.cache_budget_mib));
   c.reconstruct.cache_budget_bytes = o.cache_budget_mib << 20;
+  c.data_free.enabled = o.data_free;
+  c.data_free.range_sigmas = o.bn_range_sigmas;
+  c.data_free.input_shape = o.input_shape;
+  c.transforms.equalize = o.equalize;
+  c.transforms.equalization.relu6 = parse_relu6_policy(o.equalize_relu6);
+  c.transforms.bias_correction = o.bias_correction;
   c.calib = to_source(o.calib);
   c.calib_size = o.calib_size;
   c.seed = o.seed;
@@ -106,6 +145,7 @@ QuantizeResult to_result(const RunReport& r, const std::vector<std::string>& fil
   if (r.eval) q.eval = EvalSummary{r.eval->samples, r.eval->fp_top1, r.eval->quant_top1, r.eval->agreement};
   q.files = files;
   q.notes = r.backend_notes;
+  for (std::string& n : transform_notes(r.transforms)) q.notes.push_back(std::move(n));
   q.notes.insert(q.notes.end(), r.export_notes.begin(), r.export_notes.end());
   q.seconds = r.seconds;
   return q;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/data_options.h"
@@ -26,6 +27,7 @@ std::string join(const std::vector<std::string>& v) {
 
 std::string db(double v) {
   char b[32];
+  if (std::isnan(v)) return "-";  // not measured (data-free: no samples)
   if (!std::isfinite(v)) return "exact";
   std::snprintf(b, sizeof b, "%.1f", v);
   return b;
@@ -36,7 +38,7 @@ std::string db(double v) {
 int run_quantize(const std::vector<std::string>& args) {
   QuantizeOptions o;
   PreprocessArgs pre;
-  std::string calib, eval, eval_labels, config;
+  std::string calib, eval, eval_labels, config, input_shape;
   std::vector<std::string> layer_bits;
   bool quiet = false;
   const std::string obs = join(available_observers()), backs = join(available_backends()),
@@ -45,8 +47,8 @@ int run_quantize(const std::vector<std::string>& args) {
   po::options_description required("Required");
   required.add_options()("model", po::value(&o.model)->required(),
                          "TorchScript model file (scripted or traced), e.g. examples/zoo/resnet20.pt")(
-      "calib", po::value(&calib)->required(),
-      "calibration data: IDX file (.gz ok), .npy, or a folder of PNG/JPEG images")(
+      "calib", po::value(&calib),
+      "calibration data: IDX file (.gz ok), .npy, or a folder of PNG/JPEG images (not with --data-free)")(
       "out", po::value(&o.out_dir)->required(),
       "output folder: params.json, report.json and the backend's native files");
   po::options_description quant("Quantization");
@@ -74,6 +76,21 @@ int run_quantize(const std::vector<std::string>& args) {
                                                "adaround: samples per iteration")(
       "cache-budget", po::value(&o.cache_budget_mib)->default_value(o.cache_budget_mib),
       "MiB of RAM for cached activations and calibration samples; the rest is spilled to a temporary file");
+  po::options_description dfq("Data-free and DFQ (docs/data_free.md); the DFQ recipe: --data-free --equalize "
+                              "--bias-correction");
+  dfq.add_options()("data-free", po::bool_switch(&o.data_free),
+                    "no calibration data: activation ranges from the BN statistics (beta +- n|gamma|), the "
+                    "input's from --mean/--std")(
+      "bn-range-sigmas", po::value(&o.bn_range_sigmas)->default_value(o.bn_range_sigmas, "6"),
+      "data-free: n of the BN ranges")("input-shape", po::value(&input_shape),
+                                       "data-free: one sample's shape C,H,W (default: the --eval data's)")(
+      "equalize", po::bool_switch(&o.equalize),
+      "cross-layer equalization of consecutive conv/linear layers, then high-bias absorption")(
+      "equalize-relu6", po::value(&o.equalize_relu6)->default_value(o.equalize_relu6),
+      "relu: an equalized pair's relu6 becomes relu (DFQ) | skip: pairs joined by relu6 stay as they are")(
+      "bias-correction", po::bool_switch(&o.bias_correction),
+      "subtract the quantized weights' mean output error: analytic from BN statistics with --data-free, "
+      "empirical on the calibration data otherwise");
   po::options_description data("Data");
   data.add_options()("calib-size", po::value(&o.calib_size)->default_value(o.calib_size),
                      "calibration samples drawn from --calib")("seed", po::value(&o.seed)->default_value(o.seed),
@@ -95,7 +112,7 @@ int run_quantize(const std::vector<std::string>& args) {
       "    --mean 0.2860 --std 0.3530 --backend tensorrt \\\n"
       "    --eval /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \\\n"
       "    --eval-labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz --out out\n\nOptions");
-  all.add(required).add(quant).add(recon).add(data).add(run);
+  all.add(required).add(quant).add(recon).add(dfq).add(data).add(run);
 
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).run(), vm);
@@ -123,6 +140,15 @@ int run_quantize(const std::vector<std::string>& args) {
     o.layer_bits[lb.substr(0, eq)] = bits;
   }
   o.calib = pre.to_data(calib, "");
+  if (!input_shape.empty()) {
+    std::stringstream ss(input_shape);
+    std::string tok;
+    try {
+      while (std::getline(ss, tok, ',')) o.input_shape.push_back(std::stoll(tok));
+    } catch (const std::exception&) {
+      throw Error("--input-shape '" + input_shape + "': expected C,H,W, e.g. 1,28,28");
+    }
+  }
   if (!eval.empty()) {
     if (eval_labels.empty()) throw Error("--eval needs --eval-labels");
     o.eval = pre.to_data(eval, eval_labels);
@@ -139,9 +165,11 @@ int run_quantize(const std::vector<std::string>& args) {
   const QuantizeResult r = quantize(o);
   progress.finish();
 
-  std::printf("\nmqcalib %s  model %s  backend %s  observers w=%s a=%s  calib %lld samples\n", version().c_str(),
-              o.model.c_str(), r.backend.c_str(), o.w_observer.c_str(), o.a_observer.c_str(),
-              static_cast<long long>(o.calib_size));
+  const std::string source = o.data_free ? std::string("data-free (BN statistics)")
+                                         : "calib " + std::to_string(o.calib_size) + " samples";
+  std::printf("\nmqcalib %s  model %s  backend %s  observers w=%s a=%s  %s\n", version().c_str(), o.model.c_str(),
+              r.backend.c_str(), o.w_observer.c_str(), o.data_free ? "bn_stats" : o.a_observer.c_str(),
+              source.c_str());
   std::printf("\n%-28s %6s %6s %14s %14s\n", "layer", "w-bits", "a-bits", "weight SQNR dB", "input SQNR dB");
   for (const LayerSummary& l : r.layers)
     std::printf("%-28s %6d %6d %14s %14s\n", l.layer.c_str(), l.w_bits, l.a_bits, db(l.weight_sqnr_db).c_str(),

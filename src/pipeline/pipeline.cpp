@@ -10,6 +10,7 @@
 #include "export/output_folder.h"
 #include "export/record_files.h"
 #include "export/report_json.h"
+#include "pipeline/bn_range_stage.h"
 #include "pipeline/record_stage.h"
 
 namespace mqcalib {
@@ -59,32 +60,50 @@ const T& QuantizationPipeline::need(const std::unique_ptr<T>& p, const char* wha
 }
 
 const FoldedModel& QuantizationPipeline::model() const { return need(model_, "the model", "load"); }
+const FoldedModel& QuantizationPipeline::prepared_model() const { return need(prepared_, "the model", "load"); }
 const QuantPlan& QuantizationPipeline::quant_plan() const { return need(plan_, "the plan", "plan"); }
 const SampleStore& QuantizationPipeline::samples() const { return need(samples_, "the sample store", "read_samples"); }
 const QuantState& QuantizationPipeline::state() const { return need(state_, "the quantization state", "calibrate"); }
 const QuantRecord& QuantizationPipeline::record() const { return need(record_, "the record", "calibrate"); }
 const Simulation& QuantizationPipeline::simulation() const { return need(simulation_, "the simulation", "calibrate"); }
 
+Shape QuantizationPipeline::open_sample_shape() {
+  if (!config_.data_free.enabled) {
+    calib_data_ = open_dataset(config_.calib.path, config_.calib.preprocess);
+    return calib_data_->sample_shape();
+  }
+  if (!config_.data_free.input_shape.empty()) return config_.data_free.input_shape;
+  MQCALIB_ASSERT(config_.eval.has_value(), "data-free needs --input-shape or --eval (validate)");
+  return open_dataset(config_.eval->path, config_.eval->preprocess)->sample_shape();
+}
+
 void QuantizationPipeline::load() {
   LoadedModel loaded;
   {
     PhaseTimer t(report_, "load");
-    calib_data_ = open_dataset(config_.calib.path, config_.calib.preprocess);
-    loaded = load_model(config_.model, calib_data_->sample_shape());
+    sample_shape_ = open_sample_shape();
+    loaded = load_model(config_.model, sample_shape_);
   }
-  PhaseTimer t(report_, "fold");
-  model_ = std::make_unique<FoldedModel>(fold_model(std::move(loaded)));
+  {
+    PhaseTimer t(report_, "fold");
+    model_ = std::make_unique<FoldedModel>(fold_model(std::move(loaded)));
+  }
   report_.folded_bn = static_cast<int64_t>(model_->folds.folded.size());
   report_.unfolded_bn.clear();
   for (const UnfoldedBn& u : model_->folds.unfolded) report_.unfolded_bn.emplace_back(u.bn, u.reason);
+  PhaseTimer t(report_, "equalize");
+  transforms_ = TransformReport{};
+  prepared_ = std::make_unique<FoldedModel>(equalize_model(*model_, config_.transforms, transforms_));
 }
 
 void QuantizationPipeline::plan() {
-  plan_ = std::make_unique<QuantPlan>(plan_quantization(model().graph, config_.backend, config_.policy));
+  plan_ = std::make_unique<QuantPlan>(plan_quantization(prepared_model().graph, config_.backend, config_.policy));
   report_.placement_notes = plan_->notes;
 }
 
 void QuantizationPipeline::read_samples() {
+  if (config_.data_free.enabled)
+    throw Error("pipeline: a data-free run has no calibration data to read (give read_samples a BatchProvider)");
   if (!calib_data_) throw Error("pipeline: the calibration data is not open yet: run the load stage first");
   DatasetBatches provider(*calib_data_, sample_indices(calib_data_->size(), config_.calib_size, config_.seed));
   read_samples(provider);
@@ -101,34 +120,59 @@ void QuantizationPipeline::read_samples(BatchProvider& provider) {
 }
 
 void QuantizationPipeline::observe_and_reconstruct() {
-  const Graph& folded = model().graph;
+  need(prepared_, "the model", "load");
+  Graph& prepared = prepared_->graph;
   const QuantPlan& plan = quant_plan();
-  const SampleStore& calib = samples();
   auto st = std::make_unique<QuantState>();
   {
     PhaseTimer t(report_, "observe_weights");
-    st->weights = observe_weights(folded, plan, config_.w_observer);
+    st->weights = observe_weights(prepared, plan, config_.w_observer);
   }
-  const std::unique_ptr<ReconstructionMethod> method = find_method(config_.reconstruct.method).create();
-  auto observe = [&](const QuantState& s) {
+  if (!samples_) {  // data-free: nearest rounding (validate), activation ranges from BN statistics
+    correct_biases(*st);
     PhaseTimer t(report_, "observe_activations");
-    return observe_activations(with_quantized_weights(folded, s), plan, calib, config_.a_observer, config_.progress);
-  };
-  const ReconstructInputs in{folded, plan, calib, config_.reconstruct, config_.reconstruct_progress, observe};
-  if (method->needs_activation_params()) st->activations = observe(*st);
-  {
-    PhaseTimer t(report_, "reconstruct");
-    report_.reconstruction = method->run(in, *st);
+    st->activations = bn_range_activations(prepared, plan, input_ranges(prepared, config_.calib.preprocess),
+                                           config_.data_free.range_sigmas);
+  } else {
+    const SampleStore& calib = *samples_;
+    const std::unique_ptr<ReconstructionMethod> method = find_method(config_.reconstruct.method).create();
+    auto observe = [&](const QuantState& s) {
+      PhaseTimer t(report_, "observe_activations");
+      return observe_activations(with_quantized_weights(prepared, s), plan, calib, config_.a_observer,
+                                 config_.progress);
+    };
+    const ReconstructInputs in{prepared, plan, calib, config_.reconstruct, config_.reconstruct_progress, observe};
+    if (method->needs_activation_params()) st->activations = observe(*st);
+    {
+      PhaseTimer t(report_, "reconstruct");
+      report_.reconstruction = method->run(in, *st);
+    }
+    correct_biases(*st);
+    if (!method->needs_activation_params()) st->activations = observe(*st);
   }
-  if (!method->needs_activation_params()) st->activations = observe(*st);
-  quantize_biases(*st, folded, plan, config_.backend.weight.rounding);
+  quantize_biases(*st, prepared, plan, config_.backend.weight.rounding);
   state_ = std::move(st);
+}
+
+void QuantizationPipeline::correct_biases(const QuantState& state) {
+  if (!config_.transforms.bias_correction) return;
+  PhaseTimer t(report_, "bias_correction");
+  Graph& g = prepared_->graph;
+  if (samples_) {
+    transforms_.bias_correction = BiasCorrectionMode::Empirical;
+    transforms_.corrections = correct_biases_empirical(g, state, *samples_, config_.progress);
+  } else {
+    transforms_.bias_correction = BiasCorrectionMode::Analytic;
+    transforms_.corrections = correct_biases_analytic(g, state, input_ranges(g, config_.calib.preprocess),
+                                                      config_.data_free.range_sigmas);
+  }
 }
 
 void QuantizationPipeline::calibrate() {
   observe_and_reconstruct();
   PhaseTimer t(report_, "record");
-  record_ = std::make_unique<QuantRecord>(make_record(model().graph, quant_plan(), state(), provenance()));
+  record_ = std::make_unique<QuantRecord>(make_record(prepared_model().graph, quant_plan(), state(), provenance()));
+  record_weight_changes(*record_, model().graph, prepared_model().graph, state());
   simulation_ = std::make_unique<Simulation>(build_simulation(model().graph, *record_));
   report_.method_settings.clear();
   if (config_.reconstruct.method != "nearest")
@@ -136,6 +180,29 @@ void QuantizationPipeline::calibrate() {
                                {"lambda", config_.reconstruct.lambda},
                                {"batch", config_.reconstruct.batch},
                                {"seed", static_cast<double>(config_.reconstruct.seed)}};
+  report_transforms();
+}
+
+void QuantizationPipeline::report_transforms() {
+  TransformSummary& t = report_.transforms;
+  t = TransformSummary{};
+  if (!samples_) {
+    t.activation_ranges = kBnRangeObserver;
+    t.range_sigmas = config_.data_free.range_sigmas;
+  }
+  const EqualizeReport& e = transforms_.equalization;
+  for (const EqualizedPair& p : e.pairs)
+    t.equalized_pairs.push_back(p.first + " -> " + p.second + " (" + std::string(to_string(p.join)) + ")");
+  t.equalization_sweeps = config_.transforms.equalize ? e.sweeps : 0;
+  t.equalization_last_change = e.last_change;
+  t.relu6_replaced = e.relu6_replaced;
+  t.relu6_skipped = e.relu6_skipped;
+  for (const AbsorbedBias& a : transforms_.absorbed) t.absorbed.push_back(a.first + " -> " + a.second);
+  t.bias_correction = std::string(to_string(transforms_.bias_correction));
+  for (const BiasCorrection& b : transforms_.corrections) {
+    if (b.skipped.empty()) t.bias_corrected.push_back(b.layer);
+    else t.bias_correction_skipped.emplace_back(b.layer, b.skipped);
+  }
 }
 
 Provenance QuantizationPipeline::provenance() const {
@@ -145,21 +212,33 @@ Provenance QuantizationPipeline::provenance() const {
   p.model_sha256 = model().sha256;
   p.backend = config_.backend.name;
   p.preprocessing = config_.calib.preprocess_description;
-  p.layout = "NCHW " + shape_to_string(samples().sample_shape());
+  p.layout = "NCHW " + shape_to_string(sample_shape_);
   p.seed = config_.seed;
-  p.calib_samples = samples().size();
-  p.calib_sha256 = samples().sha256();
+  p.calib_samples = samples_ ? samples_->size() : 0;
+  p.calib_sha256 = samples_ ? samples_->sha256() : "";
   p.skipped_layers.assign(config_.policy.skip.begin(), config_.policy.skip.end());
   p.layer_bits = config_.policy.layer_bits;
   p.command_line = config_.command_line;
   p.weight_rounding = config_.reconstruct.method;
+  if (!samples_) {
+    p.activation_ranges = kBnRangeObserver;
+    p.range_sigmas = config_.data_free.range_sigmas;
+  }
+  if (config_.transforms.equalize) {
+    p.relu6_policy = std::string(to_string(config_.transforms.equalization.relu6));
+    for (const EqualizedPair& e : transforms_.equalization.pairs)
+      p.equalization.push_back({e.first, e.second, std::string(to_string(e.join)),
+                                std::vector<float>(e.scales.begin(), e.scales.end())});
+    p.high_bias_sigmas = config_.transforms.high_bias_sigmas;
+  }
+  p.bias_correction = std::string(to_string(transforms_.bias_correction));
   return p;
 }
 
 void QuantizationPipeline::analyse() {
   PhaseTimer t(report_, "analyse");
-  Analysis a = mqcalib::analyse(model().graph, quant_plan(), state(), simulation(), samples(), model().weight_stats,
-                                config_.backend);
+  Analysis a = mqcalib::analyse(prepared_model().graph, quant_plan(), state(), simulation(), samples_.get(),
+                                prepared_model().weight_stats, config_.backend);
   report_.layers = std::move(a.layers);
   report_.activations = std::move(a.activations);
   report_.outliers = std::move(a.findings);
@@ -170,7 +249,7 @@ void QuantizationPipeline::evaluate() {
   PhaseTimer t(report_, "eval");
   const DataSource& e = *config_.eval;
   const std::unique_ptr<Dataset> ds = open_dataset(e.path, e.preprocess);
-  check_sample_shape(*ds, samples().sample_shape());
+  check_sample_shape(*ds, sample_shape_);
   const std::vector<int64_t> labels = load_labels(e.labels);
   check_labels(*ds, labels, e.labels);
   const int64_t total = config_.eval_limit > 0 ? std::min(config_.eval_limit, ds->size()) : ds->size();
@@ -188,22 +267,27 @@ void QuantizationPipeline::write_outputs() {
   const auto t0 = Clock::now();
   OutputFiles files = record_files(record());
   report_.export_notes.clear();
-  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes))
+  std::vector<std::string> native;
+  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes)) {
+    native.push_back(f.first);
     files.push_back(std::move(f));
+  }
+  if (const std::string note = deployment_weights_note(record(), native); !note.empty())
+    report_.export_notes.push_back(note);
   report_.seconds["export"] = std::chrono::duration<double>(Clock::now() - t0).count();
   report_.peak_memory_bytes = peak_rss_bytes();
   files.emplace_back("report.json", report_json_text(report_));
   write_output_folder(config_.out_dir, files);
   files_.clear();
   for (const auto& f : files)
-    if (f.first.compare(0, 8, "weights/") != 0) files_.push_back(f.first);
+    if (f.first.compare(0, 8, "weights/") != 0 && f.first.compare(0, 7, "folded/") != 0) files_.push_back(f.first);
 }
 
 void QuantizationPipeline::run() {
   const auto t0 = Clock::now();
   load();
   plan();
-  read_samples();
+  if (!config_.data_free.enabled) read_samples();
   calibrate();
   analyse();
   if (config_.eval) evaluate();

@@ -6,11 +6,15 @@
 //   stage            function (header)                              hands on
 //   load             load_model            (model_stage.h)           LoadedModel: Graph + file SHA-256
 //   fold             fold_model            (model_stage.h)           FoldedModel: folded Graph, folds, weight stats
+//   equalize         equalize_model        (transform_stage.h)       the prepared model (--equalize: CLE, high-bias
+//                                                                    absorption; else the folded model itself)
 //   plan             plan_quantization     (quant_plan.h)            QuantPlan: points, value -> point map
 //   read samples     SampleStore::load     (sample_store.h)          SampleStore: samples decoded once, hashed
 //   observe weights  observe_weights       (observe.h)               QuantState.weights: ranges, params
 //   reconstruct      a ReconstructionMethod (reconstruct.h)          QuantState: codes (learned steps)
+//   bias correction  correct_biases_*      (transform_stage.h)       the prepared model's biases (--bias-correction)
 //   observe acts     observe_activations   (observe.h)               QuantState.activations: ranges, params, stats
+//     (data-free)    bn_range_activations  (bn_range_stage.h)        ... from BN statistics, no sample store
 //   biases           quantize_biases       (observe.h)               QuantState.weights[].bias
 //   record           make_record           (record_stage.h)          QuantRecord (+ Simulation, simulation.h)
 //   analyse          analyse               (analysis.h)              Analysis: SQNR, outlier findings
@@ -40,6 +44,7 @@
 #include "pipeline/reconstruct.h"
 #include "pipeline/sample_store.h"
 #include "pipeline/simulation.h"
+#include "pipeline/transform_stage.h"
 
 namespace mqcalib {
 
@@ -51,6 +56,13 @@ struct DataSource {
   std::string labels;                  // evaluation only
 };
 
+// --data-free (docs/data_free.md): no calibration data; activation ranges from the BN statistics.
+struct DataFreeOptions {
+  bool enabled = false;
+  double range_sigmas = 6.0;  // --bn-range-sigmas: a BN-normal channel's range is beta +- n |gamma|
+  Shape input_shape;          // --input-shape [C, H, W]; empty: the evaluation data's sample shape
+};
+
 struct PipelineConfig {
   std::string model;
   BackendProfile backend;                  // overrides applied (resolve_backend)
@@ -58,7 +70,9 @@ struct PipelineConfig {
   LayerPolicy policy;
   ObserverChoice w_observer, a_observer;
   ReconstructOptions reconstruct;
-  DataSource calib;
+  TransformOptions transforms;  // --equalize, --bias-correction
+  DataFreeOptions data_free;
+  DataSource calib;  // with data_free: no path, the preprocessing gives the input's range
   int64_t calib_size = 1024;
   uint64_t seed = 0;
   int64_t batch_size = 64;
@@ -79,9 +93,9 @@ class QuantizationPipeline {
   explicit QuantizationPipeline(PipelineConfig config);  // validates
   ~QuantizationPipeline();
 
-  void load();          // opens the calibration data (its sample shape), loads and folds the model
+  void load();          // opens the calibration data (its sample shape), loads, folds and prepares the model
   void plan();          // quantizer placement
-  void read_samples();  // the sample store, from config.calib (calib_size samples drawn with seed)
+  void read_samples();  // the sample store, from config.calib (calib_size samples drawn with seed); not data-free
   void read_samples(BatchProvider& provider);  // ... from any provider (caller memory, callbacks)
   void calibrate();                            // observe weights, reconstruct, observe activations, biases, record
   void analyse();
@@ -90,7 +104,9 @@ class QuantizationPipeline {
   void run();            // every stage the config asks for, in order
 
   const PipelineConfig& config() const { return config_; }
-  const FoldedModel& model() const;
+  const FoldedModel& model() const;           // the model file's plain BN fold (FP evaluation, the record's base)
+  const FoldedModel& prepared_model() const;  // the model quantized: equalized, bias-corrected
+  const TransformReport& transforms() const { return transforms_; }
   const QuantPlan& quant_plan() const;
   const SampleStore& samples() const;
   const QuantState& state() const;
@@ -103,11 +119,16 @@ class QuantizationPipeline {
   template <class T>
   const T& need(const std::unique_ptr<T>& p, const char* what, const char* stage) const;
   void observe_and_reconstruct();
+  void correct_biases(const QuantState& state);
   Provenance provenance() const;
+  Shape open_sample_shape();
+  void report_transforms();
 
   PipelineConfig config_;
   std::unique_ptr<Dataset> calib_data_;
-  std::unique_ptr<FoldedModel> model_;
+  std::unique_ptr<FoldedModel> model_, prepared_;
+  TransformReport transforms_;
+  Shape sample_shape_;
   std::unique_ptr<QuantPlan> plan_;
   std::unique_ptr<SampleStore> samples_;
   std::unique_ptr<QuantState> state_;

@@ -25,11 +25,40 @@ void need_file(const std::string& path, const std::string& option) {
   if (std::filesystem::is_directory(path, ec)) throw Error(option + " '" + path + "': is a folder, not a file");
 }
 
+// The data-free options: no --calib, a sample shape from somewhere, only what needs no samples.
+void validate_data_free(const PipelineConfig& c) {
+  const DataFreeOptions& d = c.data_free;
+  if (!(d.range_sigmas > 0.0) || d.range_sigmas > 1e3)
+    throw Error("--bn-range-sigmas must be in (0, 1000], got " + std::to_string(d.range_sigmas));
+  if (!d.enabled) {
+    if (!d.input_shape.empty()) throw Error("--input-shape is for --data-free (the calibration data gives the shape)");
+    return;
+  }
+  if (!c.calib.path.empty()) throw Error("--data-free takes no --calib (its activation ranges come from BN statistics)");
+  if (c.reconstruct.method != "nearest")
+    throw Error("--method " + c.reconstruct.method + " learns from calibration samples: --data-free has none");
+  if (d.input_shape.empty() && !c.eval) throw Error("--data-free needs --input-shape C,H,W (or --eval data to take it from)");
+  if (!d.input_shape.empty()) {
+    bool ok = d.input_shape.size() == 3;
+    for (int64_t v : d.input_shape) ok = ok && v > 0 && v <= 65536;
+    if (!ok) throw Error("--input-shape " + shape_to_string(d.input_shape) + ": expected C,H,W, each in 1..65536");
+  }
+}
+
+void validate_transforms(const TransformOptions& t) {
+  if (t.equalization.max_sweeps <= 0) throw Error("equalization: the sweep limit must be positive");
+  if (!(t.equalization.tolerance > 0.0)) throw Error("equalization: the tolerance must be positive");
+  if (!(t.high_bias_sigmas >= 0.0) || t.high_bias_sigmas > 1e3)
+    throw Error("high-bias absorption: sigmas must be in [0, 1000], got " + std::to_string(t.high_bias_sigmas));
+}
+
 }  // namespace
 
 void validate(const PipelineConfig& c) {
   need_file(c.model, "--model");
-  need_path(c.calib.path, "--calib");
+  validate_data_free(c);
+  validate_transforms(c.transforms);
+  if (!c.data_free.enabled) need_path(c.calib.path, "--calib");
   if (c.calib_size <= 0) throw Error("--calib-size must be positive, got " + std::to_string(c.calib_size));
   if (c.batch_size <= 0 || c.batch_size > kMaxBatch)
     throw Error("--batch-size must be in 1.." + std::to_string(kMaxBatch) + ", got " + std::to_string(c.batch_size));
