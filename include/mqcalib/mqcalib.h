@@ -76,10 +76,10 @@ struct QuantizeOptions {
   bool equalize = false;                // cross-layer equalization, then high-bias absorption
   std::string equalize_relu6 = "relu";  // relu: relu6 of an equalized pair becomes relu (DFQ) | skip: no such pairs
   bool bias_correction = false;         // analytic from BN statistics (data-free) or empirical on the samples
-  std::optional<DataOptions> eval;  // evaluate FP and quantized top-1 when set
-  int64_t eval_limit = 0;           // 0: the whole evaluation set
-  std::string out_dir;              // written atomically; empty: write nothing
-  int threads = 0;                  // 0: OpenMP default
+  std::optional<DataOptions> eval;      // evaluate FP and quantized top-1 when set
+  int64_t eval_limit = 0;               // 0: the whole evaluation set
+  std::string out_dir;                  // written atomically; empty: write nothing
+  int threads = 0;                      // 0: OpenMP default
   int batch_size = 64;
   std::string command_line;  // recorded in params.json provenance
   ProgressCallback progress;
@@ -111,6 +111,7 @@ struct ReconstructionSummary {
 struct EvalSummary {
   int64_t samples = 0;
   double fp_top1 = 0, q_top1 = 0, agreement = 0;  // percent
+  double fp_top1_op_changes = -1;  // FP top-1 with equalization's relu6 -> relu alone; -1: no op changed
 };
 
 struct QuantizeResult {

@@ -142,7 +142,9 @@ QuantizeResult to_result(const RunReport& r, const std::vector<std::string>& fil
   for (const OutlierFinding& f : r.outliers) q.outliers.push_back({f.layer, f.kind, f.explanation, f.advice});
   for (const UnitReport& u : r.reconstruction)
     q.reconstruction.push_back({u.unit, u.bits, u.loss_before, u.loss_after, u.soft_fraction, u.seconds});
-  if (r.eval) q.eval = EvalSummary{r.eval->samples, r.eval->fp_top1, r.eval->quant_top1, r.eval->agreement};
+  if (r.eval)
+    q.eval = EvalSummary{r.eval->samples, r.eval->fp_top1, r.eval->quant_top1, r.eval->agreement,
+                         r.eval->fp_top1_op_changes.value_or(-1.0)};
   q.files = files;
   q.notes = r.backend_notes;
   for (std::string& n : transform_notes(r.transforms)) q.notes.push_back(std::move(n));
@@ -179,7 +181,7 @@ EvalSummary evaluate(const EvalOptions& o) {
                     o.eval.labels, [&](const std::string& phase, int64_t done, int64_t) {
                       if (o.progress) o.progress(phase, done, total);
                     });
-  return EvalSummary{er.samples, er.fp_top1(), er.q_top1(), er.agreement()};
+  return EvalSummary{er.samples, er.fp_top1(), er.q_top1(), er.agreement(), -1.0};
 }
 
 }  // namespace mqcalib

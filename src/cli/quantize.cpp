@@ -76,14 +76,15 @@ int run_quantize(const std::vector<std::string>& args) {
                                                "adaround: samples per iteration")(
       "cache-budget", po::value(&o.cache_budget_mib)->default_value(o.cache_budget_mib),
       "MiB of RAM for cached activations and calibration samples; the rest is spilled to a temporary file");
-  po::options_description dfq("Data-free and DFQ (docs/data_free.md); the DFQ recipe: --data-free --equalize "
-                              "--bias-correction");
+  po::options_description dfq(
+      "Data-free and DFQ (docs/data_free.md); the DFQ recipe: --data-free --equalize "
+      "--bias-correction");
   dfq.add_options()("data-free", po::bool_switch(&o.data_free),
                     "no calibration data: activation ranges from the BN statistics (beta +- n|gamma|), the "
-                    "input's from --mean/--std")(
-      "bn-range-sigmas", po::value(&o.bn_range_sigmas)->default_value(o.bn_range_sigmas, "6"),
-      "data-free: n of the BN ranges")("input-shape", po::value(&input_shape),
-                                       "data-free: one sample's shape C,H,W (default: the --eval data's)")(
+                    "input's from --mean/--std")("bn-range-sigmas",
+                                                 po::value(&o.bn_range_sigmas)->default_value(o.bn_range_sigmas, "6"),
+                                                 "data-free: n of the BN ranges")(
+      "input-shape", po::value(&input_shape), "data-free: one sample's shape C,H,W (default: the --eval data's)")(
       "equalize", po::bool_switch(&o.equalize),
       "cross-layer equalization of consecutive conv/linear layers, then high-bias absorption")(
       "equalize-relu6", po::value(&o.equalize_relu6)->default_value(o.equalize_relu6),
@@ -125,6 +126,8 @@ int run_quantize(const std::vector<std::string>& args) {
     if (!f) throw Error("--config '" + vm["config"].as<std::string>() + "': cannot open the file");
     po::store(po::parse_config_file(f, all), vm);
   }
+  // --calib is required unless --data-free: a usage error like the other required options.
+  if (!vm["data-free"].as<bool>() && !vm.count("calib")) throw po::required_option("--calib");
   po::notify(vm);
 
   for (const std::string& lb : layer_bits) {
@@ -165,11 +168,10 @@ int run_quantize(const std::vector<std::string>& args) {
   const QuantizeResult r = quantize(o);
   progress.finish();
 
-  const std::string source = o.data_free ? std::string("data-free (BN statistics)")
-                                         : "calib " + std::to_string(o.calib_size) + " samples";
+  const std::string source =
+      o.data_free ? std::string("data-free (BN statistics)") : "calib " + std::to_string(o.calib_size) + " samples";
   std::printf("\nmqcalib %s  model %s  backend %s  observers w=%s a=%s  %s\n", version().c_str(), o.model.c_str(),
-              r.backend.c_str(), o.w_observer.c_str(), o.data_free ? "bn_stats" : o.a_observer.c_str(),
-              source.c_str());
+              r.backend.c_str(), o.w_observer.c_str(), o.data_free ? "bn_stats" : o.a_observer.c_str(), source.c_str());
   std::printf("\n%-28s %6s %6s %14s %14s\n", "layer", "w-bits", "a-bits", "weight SQNR dB", "input SQNR dB");
   for (const LayerSummary& l : r.layers)
     std::printf("%-28s %6d %6d %14s %14s\n", l.layer.c_str(), l.w_bits, l.a_bits, db(l.weight_sqnr_db).c_str(),
@@ -196,6 +198,9 @@ int run_quantize(const std::vector<std::string>& args) {
     std::printf("\n%-10s %10s %12s %8s %10s\n", "samples", "FP32 top-1", "quant top-1", "drop", "agreement");
     std::printf("%-10lld %9.2f%% %11.2f%% %8.2f %9.2f%%\n", static_cast<long long>(r.eval->samples), r.eval->fp_top1,
                 r.eval->q_top1, r.eval->fp_top1 - r.eval->q_top1, r.eval->agreement);
+    if (r.eval->fp_top1_op_changes >= 0)
+      std::printf("FP32 top-1 with relu6 -> relu (equalization's op changes alone): %.2f%%\n",
+                  r.eval->fp_top1_op_changes);
   }
   if (!r.files.empty()) {
     std::printf("\nwrote %s/: ", o.out_dir.c_str());

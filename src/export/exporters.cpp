@@ -87,11 +87,9 @@ std::string deployment_weights_note(const QuantRecord& rec, const std::vector<st
   std::string note = std::to_string(rec.float_weights.size()) + " folded FP weights/biases changed by " +
                      (causes.empty() ? std::string("the run") : causes) +
                      " are in folded/*.npy (params.json float_weights)";
-  if (!rec.op_changes.empty()) {
-    note += "; the result also runs";
-    size_t k = 0;
-    for (const auto& [node, op] : rec.op_changes) note += (k++ ? ", " : " ") + node + " as " + op;
-  }
+  if (!rec.op_changes.empty())
+    note += "; " + std::to_string(rec.op_changes.size()) + " nodes run another op (params.json op_changes, e.g. " +
+            rec.op_changes.begin()->first + " as " + rec.op_changes.begin()->second + ")";
   std::string files;
   for (const std::string& f : native_files) files += (files.empty() ? "" : ", ") + f;
   note += files.empty() ? ": deploy a model built with them (the model file's own weights give another network)"

@@ -19,7 +19,8 @@ nlohmann::json db(double v) {
 
 nlohmann::json transforms_json(const TransformSummary& t) {
   nlohmann::json skipped = nlohmann::json::array();
-  for (const auto& [layer, reason] : t.bias_correction_skipped) skipped.push_back({{"layer", layer}, {"reason", reason}});
+  for (const auto& [layer, reason] : t.bias_correction_skipped)
+    skipped.push_back({{"layer", layer}, {"reason", reason}});
   return {{"activation_ranges", t.activation_ranges},
           {"range_sigmas", t.range_sigmas},
           {"equalized_pairs", t.equalized_pairs},
@@ -119,6 +120,7 @@ nlohmann::json report_json(const RunReport& r) {
                    {"quant_top1", r.eval->quant_top1},
                    {"drop", r.eval->fp_top1 - r.eval->quant_top1},
                    {"agreement", r.eval->agreement}};
+  if (r.eval && r.eval->fp_top1_op_changes) rep["eval"]["fp_top1_op_changes"] = *r.eval->fp_top1_op_changes;
   rep = analysis_json(r, std::move(rep));
   rep["seconds"] = r.seconds;
   rep["peak_memory_bytes"] = r.peak_memory_bytes;

@@ -10,12 +10,14 @@
 //                   "relu6_skipped": [..], "high_bias_absorbed": [..], "bias_correction",
 //                   "bias_corrected": [..], "bias_correction_skipped": [{"layer", "reason"}]},
 //    "unfolded_bn": [{"bn", "reason"}], "placement_notes": [..], "export_notes": [..],
-//    "eval": {"samples", "fp_top1", "quant_top1", "drop", "agreement"},        (when evaluated)
+//    "eval": {"samples", "fp_top1", "quant_top1", "drop", "agreement",        (when evaluated)
+//             "fp_top1_op_changes"},                  (FP with the record's relu6 -> relu only, when any)
 //    "layers": [{"layer", "w_bits", "a_bits", "weight_sqnr_db", "input_sqnr_db"}],
 //    "activations": [{"tensor", "sqnr_db", "observed_min", "observed_max", "clip_min", "clip_max"}],
 //    "outliers": [{"layer", "tensor", "kind", "value", "explanation", "advice"}],
 //    "seconds": {phase: s}, "peak_memory_bytes"}
-// An exact SQNR (+inf) is written as 999 dB; one measured on no data (NaN: data-free) as null. Any other non-finite number throws Error naming its path.
+// An exact SQNR (+inf) is written as 999 dB; one measured on no data (NaN: data-free) as null. Any other non-finite
+// number throws Error naming its path.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,22 +1,17 @@
 // mqcalib/src/graph/bn_range_rules.cpp: the per-op rules of the BN-statistics propagation (the list
-// and its assumptions in bn_ranges.h). All arithmetic in double, ranges stored as float.
+// and its assumptions in bn_ranges.h) for layers, binary and layout ops, and the rule table; the
+// pointwise ones are in bn_range_pointwise.cpp. All arithmetic in double, ranges stored as float.
 #include "graph/bn_range_rules.h"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/error.h"
-#include "core/normal.h"
 #include "graph/layer_pairs.h"
 
 namespace mqcalib::detail {
 
 namespace {
-
-using Ins = std::vector<const ValueDist*>;
-using Outs = std::vector<ValueDist>;
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 int rank_of(const RuleContext& ctx, ValueId v) { return static_cast<int>(ctx.g.value(v).shape.size()); }
 int64_t channels_of(const RuleContext& ctx, ValueId v) {
@@ -121,81 +116,6 @@ Outs batch_norm_rule(const Node& n, const Ins&, const RuleContext& ctx) {
     if (!n.params.weight.empty()) gamma[static_cast<size_t>(k)] = n.params.weight[k];
   }
   return {normal_model(beta, gamma, ctx.options.sigmas)};
-}
-
-// ---- activations ----
-
-ValueDist clip(const ValueDist& x, double a, double b, const char* rule) {
-  ValueDist d;
-  d.rule = rule;
-  for (int64_t c = 0; c < x.channels(); ++c) {
-    d.lo.push_back(static_cast<float>(std::min(std::max<double>(lo_at(x, c), a), b)));
-    d.hi.push_back(static_cast<float>(std::min(std::max<double>(hi_at(x, c), a), b)));
-  }
-  if (x.has_moments())
-    for (size_t c = 0; c < x.mean.size(); ++c) {
-      const Moments m = clipped_normal_moments(x.mean[c], std::sqrt(x.var[c]), a, b);
-      d.mean.push_back(m.mean);
-      d.var.push_back(m.var);
-    }
-  return d;
-}
-
-Outs relu_rule(const Node&, const Ins& in, const RuleContext&) { return {clip(*in[0], 0.0, kInf, "relu")}; }
-Outs relu6_rule(const Node&, const Ins& in, const RuleContext&) { return {clip(*in[0], 0.0, 6.0, "relu6")}; }
-Outs hardtanh_rule(const Node& n, const Ins& in, const RuleContext&) {
-  return {clip(*in[0], n.attrs.min_val, n.attrs.max_val, "hardtanh")};
-}
-
-double silu(double x) { return x / (1.0 + std::exp(-x)); }
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-double hardsigmoid(double x) { return std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0; }
-double hardswish(double x) { return x * hardsigmoid(x); }
-double gelu_erf(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
-double gelu_tanh(double x) { return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x))); }
-double tanh_fn(double x) { return std::tanh(x); }
-
-// min of f over [a, b] for f decreasing then increasing on [-3, 0] (silu, hardswish, gelu), monotone
-// outside: the endpoints plus a golden-section search of [max(a, -3), min(b, 0)].
-double unimodal_min(double (*f)(double), double a, double b) {
-  double m = std::min(f(a), f(b));
-  double l = std::max(a, -3.0), r = std::min(b, 0.0);
-  if (l >= r) return m;
-  const double g = (std::sqrt(5.0) - 1.0) / 2.0;
-  for (int it = 0; it < 100; ++it) {
-    const double x1 = r - g * (r - l), x2 = l + g * (r - l);
-    if (f(x1) < f(x2))
-      r = x2;
-    else
-      l = x1;
-  }
-  return std::min(m, f(0.5 * (l + r)));
-}
-
-template <double (*F)(double), bool kMonotone>
-Outs image_rule(const Node&, const Ins& in, const RuleContext&) {
-  const ValueDist& x = *in[0];
-  ValueDist d;
-  d.rule = "image";
-  for (int64_t c = 0; c < x.channels(); ++c) {
-    const double a = lo_at(x, c), b = hi_at(x, c);
-    d.lo.push_back(static_cast<float>(kMonotone ? F(a) : unimodal_min(F, a, b)));
-    d.hi.push_back(static_cast<float>(std::max(F(a), F(b))));
-  }
-  return {d};
-}
-
-Outs gelu_rule(const Node& n, const Ins& in, const RuleContext& ctx) {
-  return n.attrs.approximate == "tanh" ? image_rule<gelu_tanh, false>(n, in, ctx)
-                                       : image_rule<gelu_erf, false>(n, in, ctx);
-}
-
-Outs softmax_rule(const Node&, const Ins&, const RuleContext&) {
-  ValueDist d;
-  d.rule = "softmax";
-  d.lo = {0.0f};
-  d.hi = {1.0f};
-  return {d};
 }
 
 // ---- binary ----
@@ -374,11 +294,11 @@ constexpr RuleEntry kRules[] = {
     {OpKind::Relu, relu_rule},
     {OpKind::Relu6, relu6_rule},
     {OpKind::Hardtanh, hardtanh_rule},
-    {OpKind::Silu, image_rule<silu, false>},
-    {OpKind::Sigmoid, image_rule<sigmoid, true>},
-    {OpKind::Tanh, image_rule<tanh_fn, true>},
-    {OpKind::Hardswish, image_rule<hardswish, false>},
-    {OpKind::Hardsigmoid, image_rule<hardsigmoid, true>},
+    {OpKind::Silu, silu_rule},
+    {OpKind::Sigmoid, sigmoid_rule},
+    {OpKind::Tanh, tanh_rule},
+    {OpKind::Hardswish, hardswish_rule},
+    {OpKind::Hardsigmoid, hardsigmoid_rule},
     {OpKind::Gelu, gelu_rule},
     {OpKind::Add, add_rule},
     {OpKind::Mul, mul_rule},

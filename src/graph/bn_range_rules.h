@@ -18,6 +18,21 @@ using DistRule = std::vector<ValueDist> (*)(const Node&, const std::vector<const
 // The rule of an op kind (every kind has one).
 DistRule dist_rule(OpKind kind);
 
+using Ins = std::vector<const ValueDist*>;
+using Outs = std::vector<ValueDist>;
+
+// The pointwise rules (bn_range_pointwise.cpp).
+Outs relu_rule(const Node&, const Ins&, const RuleContext&);
+Outs relu6_rule(const Node&, const Ins&, const RuleContext&);
+Outs hardtanh_rule(const Node&, const Ins&, const RuleContext&);
+Outs silu_rule(const Node&, const Ins&, const RuleContext&);
+Outs sigmoid_rule(const Node&, const Ins&, const RuleContext&);
+Outs tanh_rule(const Node&, const Ins&, const RuleContext&);
+Outs hardswish_rule(const Node&, const Ins&, const RuleContext&);
+Outs hardsigmoid_rule(const Node&, const Ins&, const RuleContext&);
+Outs gelu_rule(const Node&, const Ins&, const RuleContext&);
+Outs softmax_rule(const Node&, const Ins&, const RuleContext&);
+
 // Shared helpers.
 ValueDist collapse(const ValueDist& d, const std::string& rule);
 // Channel c's entry (a one-entry model serves every channel).

@@ -40,7 +40,7 @@ Analysis analyse(const Graph& folded, const QuantPlan& plan, const QuantState& s
     l.w_bits = w.point.scheme.bits;
     l.weight_sqnr_db = sqnr_db(fw.data(), qw.data(), fw.size());
     const int in = plan.act_index(w.point.input);
-    l.input_sqnr_db = in < 0    ? std::numeric_limits<double>::infinity()
+    l.input_sqnr_db = in < 0  ? std::numeric_limits<double>::infinity()
                       : calib ? sums[static_cast<size_t>(in)].db()
                               : std::numeric_limits<double>::quiet_NaN();
     l.a_bits = in >= 0 ? plan.activations[static_cast<size_t>(in)].scheme.bits : 32;

@@ -128,6 +128,7 @@ void QuantizationPipeline::observe_and_reconstruct() {
     PhaseTimer t(report_, "observe_weights");
     st->weights = observe_weights(prepared, plan, config_.w_observer);
   }
+  if (!config_.data_free.enabled) samples();  // the stage it needs
   if (!samples_) {  // data-free: nearest rounding (validate), activation ranges from BN statistics
     correct_biases(*st);
     PhaseTimer t(report_, "observe_activations");
@@ -163,8 +164,8 @@ void QuantizationPipeline::correct_biases(const QuantState& state) {
     transforms_.corrections = correct_biases_empirical(g, state, *samples_, config_.progress);
   } else {
     transforms_.bias_correction = BiasCorrectionMode::Analytic;
-    transforms_.corrections = correct_biases_analytic(g, state, input_ranges(g, config_.calib.preprocess),
-                                                      config_.data_free.range_sigmas);
+    transforms_.corrections =
+        correct_biases_analytic(g, state, input_ranges(g, config_.calib.preprocess), config_.data_free.range_sigmas);
   }
 }
 
@@ -200,8 +201,10 @@ void QuantizationPipeline::report_transforms() {
   for (const AbsorbedBias& a : transforms_.absorbed) t.absorbed.push_back(a.first + " -> " + a.second);
   t.bias_correction = std::string(to_string(transforms_.bias_correction));
   for (const BiasCorrection& b : transforms_.corrections) {
-    if (b.skipped.empty()) t.bias_corrected.push_back(b.layer);
-    else t.bias_correction_skipped.emplace_back(b.layer, b.skipped);
+    if (b.skipped.empty())
+      t.bias_corrected.push_back(b.layer);
+    else
+      t.bias_correction_skipped.emplace_back(b.layer, b.skipped);
   }
 }
 
@@ -227,8 +230,8 @@ Provenance QuantizationPipeline::provenance() const {
   if (config_.transforms.equalize) {
     p.relu6_policy = std::string(to_string(config_.transforms.equalization.relu6));
     for (const EqualizedPair& e : transforms_.equalization.pairs)
-      p.equalization.push_back({e.first, e.second, std::string(to_string(e.join)),
-                                std::vector<float>(e.scales.begin(), e.scales.end())});
+      p.equalization.push_back(
+          {e.first, e.second, std::string(to_string(e.join)), std::vector<float>(e.scales.begin(), e.scales.end())});
     p.high_bias_sigmas = config_.transforms.high_bias_sigmas;
   }
   p.bias_correction = std::string(to_string(transforms_.bias_correction));
@@ -259,7 +262,16 @@ void QuantizationPipeline::evaluate() {
   const EvalResult r =
       evaluate_top1(model().graph, simulation(), labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size),
                     e.labels, progress);
-  report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement()};
+  report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement(), std::nullopt};
+  if (!record().op_changes.empty()) {  // the float network with only the op changes (relu6 -> relu): their cost
+    QuantRecord ops;
+    ops.op_changes = record().op_changes;
+    const Simulation changed{recorded_fp_graph(model().graph, ops), ActivationQuantizers{}};
+    report_.eval->fp_top1_op_changes =
+        evaluate_top1(model().graph, changed,
+                      labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size), e.labels, progress)
+            .q_top1();
+  }
 }
 
 void QuantizationPipeline::write_outputs() {

@@ -34,10 +34,12 @@ void validate_data_free(const PipelineConfig& c) {
     if (!d.input_shape.empty()) throw Error("--input-shape is for --data-free (the calibration data gives the shape)");
     return;
   }
-  if (!c.calib.path.empty()) throw Error("--data-free takes no --calib (its activation ranges come from BN statistics)");
+  if (!c.calib.path.empty())
+    throw Error("--data-free takes no --calib (its activation ranges come from BN statistics)");
   if (c.reconstruct.method != "nearest")
     throw Error("--method " + c.reconstruct.method + " learns from calibration samples: --data-free has none");
-  if (d.input_shape.empty() && !c.eval) throw Error("--data-free needs --input-shape C,H,W (or --eval data to take it from)");
+  if (d.input_shape.empty() && !c.eval)
+    throw Error("--data-free needs --input-shape C,H,W (or --eval data to take it from)");
   if (!d.input_shape.empty()) {
     bool ok = d.input_shape.size() == 3;
     for (int64_t v : d.input_shape) ok = ok && v > 0 && v <= 65536;

@@ -67,6 +67,36 @@ check(q_line and q_line == e_line, "eval reproduces quantize's line: %s vs %s" %
 check(abs(report["eval"]["quant_top1"] - float(q_line[0].split()[2].rstrip("%"))) < 0.01 if q_line else False,
       "report.json holds the printed quantized top-1")
 
+# data-free (issue 11): no --calib; the DFQ recipe; params.json records it; eval reproduces it from the
+# folder (params.json + folded/*.npy)
+df_dir = os.path.join(SCRATCH, "df")
+rc, out, err = run(["quantize", "--model", MODEL, "--data-free", "--equalize", "--bias-correction",
+                    "--backend", "tensorrt", "--out", df_dir, "--quiet"] + common + ev)
+check(rc == 0, "quantize --data-free exits 0: " + err)
+dfp = json.load(open(os.path.join(df_dir, "params.json")))
+check(dfp["provenance"]["data_free"]["activation_ranges"] == "bn_stats", "data-free provenance")
+check(dfp["provenance"]["bias_correction"] == "analytic", "analytic bias correction recorded")
+check(len(dfp["provenance"]["equalization"]["pairs"]) == 9, "resnet20: 9 equalized pairs")
+check(dfp["float_weights"] and all(os.path.isfile(os.path.join(df_dir, f)) for f in dfp["float_weights"].values()),
+      "folded FP weights written and listed")
+check("carry no weights" in out, "the output notes say the native files need the folded weights")
+df_q = [l for l in out.splitlines() if l.startswith("256 ")]
+rc2, out2, err2 = run(["eval", "--model", MODEL, "--params", os.path.join(df_dir, "params.json"), "--quiet"]
+                      + common + ev)
+check(rc2 == 0 and df_q and df_q == [l for l in out2.splitlines() if l.startswith("256 ")],
+      "eval reproduces the data-free run: %s / %s" % (df_q, out2 + err2))
+for args, needle in [
+    (["--data-free", "--calib", DATA + "train-images-idx3-ubyte.gz"], "--calib"),
+    (["--data-free"], "--input-shape"),
+    (["--data-free", "--input-shape", "1,28"], "--input-shape"),
+    (["--data-free", "--input-shape", "1,28,28", "--method", "adaround"], "adaround"),
+    (["--data-free", "--input-shape", "1,28,28", "--equalize", "--equalize-relu6", "clip"], "clip"),
+]:
+    rc, out, err = run(["quantize", "--model", MODEL, "--out", os.path.join(SCRATCH, "dfbad"),
+                        "--quiet"] + args)
+    check(rc != 0 and needle in err, "data-free error names %s: %s" % (needle, err.strip()))
+    check(not os.path.exists(os.path.join(SCRATCH, "dfbad", "params.json")), "no params.json after %s" % needle)
+
 # --config file with the same option names
 cfg = os.path.join(SCRATCH, "run.cfg")
 with open(cfg, "w") as f:
