@@ -2,6 +2,7 @@
 #include "pipeline/evaluate.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "core/error.h"
 #include "exec/executor.h"
@@ -40,15 +41,21 @@ LabeledBatchSource labeled_batches(const Dataset& ds, const std::vector<int64_t>
 
 EvalResult evaluate_top1(const Graph& fp, const Simulation& sim, const LabeledBatchSource& next_batch,
                          const std::string& labels_name, const ProgressFn& progress) {
-  const Executor fp_ex(fp), q_ex(sim.graph);
-  const ValueHook hook = sim.activations.hook();
+  return evaluate_top1(fp, &sim, next_batch, labels_name, progress);
+}
+
+EvalResult evaluate_top1(const Graph& fp, const Simulation* sim, const LabeledBatchSource& next_batch,
+                         const std::string& labels_name, const ProgressFn& progress) {
+  const Executor fp_ex(fp);
+  std::unique_ptr<Executor> q_ex = sim ? std::make_unique<Executor>(sim->graph) : nullptr;
+  const ValueHook hook = sim ? sim->activations.hook() : ValueHook{};
   EvalResult r;
   TensorF32 x;
   std::vector<int64_t> labels;
   for (int64_t i = 0; next_batch(i, x, labels); ++i) {
     const TensorF32 logits = fp_ex.run({x}).at(0);
     const std::vector<int64_t> pf = argmax_rows(logits);
-    const std::vector<int64_t> pq = argmax_rows(q_ex.run({x}, hook).at(0));
+    const std::vector<int64_t> pq = q_ex ? argmax_rows(q_ex->run({x}, hook).at(0)) : pf;
     if (pf.size() != labels.size())
       throw Error("evaluate: batch of " + std::to_string(pf.size()) + " predictions but " +
                   std::to_string(labels.size()) + " labels");

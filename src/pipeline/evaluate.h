@@ -39,5 +39,8 @@ LabeledBatchSource labeled_batches(const Dataset& ds, const std::vector<int64_t>
 // throws Error naming `labels_name` and the sample.
 EvalResult evaluate_top1(const Graph& fp, const Simulation& sim, const LabeledBatchSource& next_batch,
                          const std::string& labels_name, const ProgressFn& progress = {});
+// ... with `sim` null: the FP graph alone (q_correct = fp_correct), one forward per batch.
+EvalResult evaluate_top1(const Graph& fp, const Simulation* sim, const LabeledBatchSource& next_batch,
+                         const std::string& labels_name, const ProgressFn& progress = {});
 
 }  // namespace mqcalib

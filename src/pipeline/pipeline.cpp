@@ -120,8 +120,9 @@ void QuantizationPipeline::read_samples(BatchProvider& provider) {
 }
 
 void QuantizationPipeline::observe_and_reconstruct() {
-  need(prepared_, "the model", "load");
-  Graph& prepared = prepared_->graph;
+  // The graph quantized: the prepared model, biases corrected below (a copy: calibrate can run again).
+  auto calibrated = std::make_unique<Graph>(prepared_model().graph);
+  Graph& prepared = *calibrated;
   const QuantPlan& plan = quant_plan();
   auto st = std::make_unique<QuantState>();
   {
@@ -130,7 +131,7 @@ void QuantizationPipeline::observe_and_reconstruct() {
   }
   if (!config_.data_free.enabled) samples();  // the stage it needs
   if (!samples_) {  // data-free: nearest rounding (validate), activation ranges from BN statistics
-    correct_biases(*st);
+    correct_biases(*st, prepared);
     PhaseTimer t(report_, "observe_activations");
     st->activations = bn_range_activations(prepared, plan, input_ranges(prepared, config_.calib.preprocess),
                                            config_.data_free.range_sigmas);
@@ -148,17 +149,19 @@ void QuantizationPipeline::observe_and_reconstruct() {
       PhaseTimer t(report_, "reconstruct");
       report_.reconstruction = method->run(in, *st);
     }
-    correct_biases(*st);
+    correct_biases(*st, prepared);
     if (!method->needs_activation_params()) st->activations = observe(*st);
   }
   quantize_biases(*st, prepared, plan, config_.backend.weight.rounding);
   state_ = std::move(st);
+  calibrated_ = std::move(calibrated);
 }
 
-void QuantizationPipeline::correct_biases(const QuantState& state) {
+void QuantizationPipeline::correct_biases(const QuantState& state, Graph& g) {
+  transforms_.bias_correction = BiasCorrectionMode::None;
+  transforms_.corrections.clear();
   if (!config_.transforms.bias_correction) return;
   PhaseTimer t(report_, "bias_correction");
-  Graph& g = prepared_->graph;
   if (samples_) {
     transforms_.bias_correction = BiasCorrectionMode::Empirical;
     transforms_.corrections = correct_biases_empirical(g, state, *samples_, config_.progress);
@@ -172,8 +175,8 @@ void QuantizationPipeline::correct_biases(const QuantState& state) {
 void QuantizationPipeline::calibrate() {
   observe_and_reconstruct();
   PhaseTimer t(report_, "record");
-  record_ = std::make_unique<QuantRecord>(make_record(prepared_model().graph, quant_plan(), state(), provenance()));
-  record_weight_changes(*record_, model().graph, prepared_model().graph, state());
+  record_ = std::make_unique<QuantRecord>(make_record(*calibrated_, quant_plan(), state(), provenance()));
+  record_weight_changes(*record_, model().graph, *calibrated_, state());
   simulation_ = std::make_unique<Simulation>(build_simulation(model().graph, *record_));
   report_.method_settings.clear();
   if (config_.reconstruct.method != "nearest")
@@ -266,11 +269,11 @@ void QuantizationPipeline::evaluate() {
   if (!record().op_changes.empty()) {  // the float network with only the op changes (relu6 -> relu): their cost
     QuantRecord ops;
     ops.op_changes = record().op_changes;
-    const Simulation changed{recorded_fp_graph(model().graph, ops), ActivationQuantizers{}};
+    const Graph changed = recorded_fp_graph(model().graph, ops);
     report_.eval->fp_top1_op_changes =
-        evaluate_top1(model().graph, changed,
-                      labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size), e.labels, progress)
-            .q_top1();
+        evaluate_top1(changed, nullptr, labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size),
+                      e.labels, progress)
+            .fp_top1();
   }
 }
 

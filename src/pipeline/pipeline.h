@@ -105,7 +105,7 @@ class QuantizationPipeline {
 
   const PipelineConfig& config() const { return config_; }
   const FoldedModel& model() const;           // the model file's plain BN fold (FP evaluation, the record's base)
-  const FoldedModel& prepared_model() const;  // the model quantized: equalized, bias-corrected
+  const FoldedModel& prepared_model() const;  // the model quantized: equalized (biases corrected in calibrate)
   const TransformReport& transforms() const { return transforms_; }
   const QuantPlan& quant_plan() const;
   const SampleStore& samples() const;
@@ -119,7 +119,7 @@ class QuantizationPipeline {
   template <class T>
   const T& need(const std::unique_ptr<T>& p, const char* what, const char* stage) const;
   void observe_and_reconstruct();
-  void correct_biases(const QuantState& state);
+  void correct_biases(const QuantState& state, Graph& g);
   Provenance provenance() const;
   Shape open_sample_shape();
   void report_transforms();
@@ -127,6 +127,7 @@ class QuantizationPipeline {
   PipelineConfig config_;
   std::unique_ptr<Dataset> calib_data_;
   std::unique_ptr<FoldedModel> model_, prepared_;
+  std::unique_ptr<Graph> calibrated_;  // the prepared graph with its biases corrected (the record's)
   TransformReport transforms_;
   Shape sample_shape_;
   std::unique_ptr<QuantPlan> plan_;
