@@ -28,11 +28,11 @@ namespace mqcalib {
 // (REFERENCE.md section 3), cited where they are used.
 struct ObserverOptions {
   Granularity granularity = Granularity::PerTensor;
-  int axis = 0;                  // channel axis when per-channel (weights: 0, ConvTranspose: 1)
-  double percentile = 99.99;     // percentile observer (PPQ / pytorch-quantization 99.99; ORT 99.999)
-  double ema_ratio = 0.9;        // ema: new = ratio * old + (1 - ratio) * batch  (MQBench 0.9)
-  double lp_norm = 2.0;          // mse: p of mean |x_q - x|^p (BRECQ/QDrop use 2.4)
-  int histogram_bins = 2048;     // kl, percentile (large inputs)
+  int axis = 0;               // channel axis when per-channel (weights: 0, ConvTranspose: 1)
+  double percentile = 99.99;  // percentile observer (PPQ / pytorch-quantization 99.99; ORT 99.999)
+  double ema_ratio = 0.9;     // ema: new = ratio * old + (1 - ratio) * batch  (MQBench 0.9)
+  double lp_norm = 2.0;       // mse: p of mean |x_q - x|^p (BRECQ/QDrop use 2.4)
+  int histogram_bins = 2048;  // kl, percentile (large inputs)
   // kl: leave exact zeros out of the histogram (ncnn's variant, REFERENCE.md section 3). Default on:
   // after a ReLU about half the values are exact zeros; counted (TensorRT / pytorch-quantization),
   // that mass in bin 0 drives KL to the smallest candidate (T = 128 bins) on every post-ReLU tensor
@@ -45,7 +45,7 @@ struct ObserverOptions {
   // pulled KL's threshold to 0.75 of max 2.89 (12.6 dB SQNR vs 35.4 dB with min-max). The threshold
   // is then never below the highest spike, so no spike is clipped.
   bool kl_skip_spikes = true;
-  int search_steps = 100;        // mse: candidate thresholds
+  int search_steps = 100;              // mse: candidate thresholds
   std::string aciq_prior = "laplace";  // aciq: "laplace" | "gaussian"
   // percentile, mse: values kept exactly up to this many per observer, then fine histograms.
   int64_t exact_limit = int64_t{1} << 20;
@@ -78,7 +78,7 @@ class Observer {
 // Algorithm registry (libcamera style): observers register by name; the CLI's choices come from it.
 struct ObserverInfo {
   std::string name;
-  std::string description;  // one line, shown by --help
+  std::string description;   // one line, shown by --help
   bool per_channel = false;  // supports Granularity::PerChannel
   std::function<std::unique_ptr<Observer>(const ObserverOptions&)> create;
 };
@@ -97,14 +97,15 @@ class ObserverRegistry {
   std::vector<ObserverInfo> infos_;
 };
 
-// Self-registration, in each observer's .cpp:  MQCALIB_REGISTER_OBSERVER(minmax, ObserverInfo{...});
-// The calibrators library is linked whole (meson link_whole), so registrations are never dropped.
-#define MQCALIB_REGISTER_OBSERVER(id, ...)                                     \
-  namespace {                                                                  \
-  const bool mqcalib_observer_registered_##id = [] {                          \
-    ::mqcalib::ObserverRegistry::instance().add(__VA_ARGS__);                  \
-    return true;                                                               \
-  }();                                                                         \
-  }
+// Registration, in each observer's .cpp:  MQCALIB_REGISTER_OBSERVER(minmax, ObserverInfo{...});
+// defines the function observer_info_minmax(), and the registry adds every observer listed in
+// MQCALIB_BUILTIN_OBSERVERS when it is first used. Explicit calls, not static initializers: nothing
+// depends on how the calibrators library is linked (static, whole, into a shared library).
+#define MQCALIB_BUILTIN_OBSERVERS(X) X(aciq) X(ema) X(kl) X(minmax) X(mse) X(percentile)
+#define MQCALIB_DECLARE_OBSERVER_INFO(id) ObserverInfo observer_info_##id();
+MQCALIB_BUILTIN_OBSERVERS(MQCALIB_DECLARE_OBSERVER_INFO)
+#undef MQCALIB_DECLARE_OBSERVER_INFO
+#define MQCALIB_REGISTER_OBSERVER(id, ...) \
+  ::mqcalib::ObserverInfo mqcalib::observer_info_##id() { return __VA_ARGS__; }
 
 }  // namespace mqcalib

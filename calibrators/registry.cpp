@@ -6,7 +6,13 @@
 namespace mqcalib {
 
 ObserverRegistry& ObserverRegistry::instance() {
-  static ObserverRegistry registry;
+  static ObserverRegistry registry = [] {
+    ObserverRegistry r;
+#define MQCALIB_ADD_OBSERVER(id) r.add(observer_info_##id());
+    MQCALIB_BUILTIN_OBSERVERS(MQCALIB_ADD_OBSERVER)
+#undef MQCALIB_ADD_OBSERVER
+    return r;
+  }();
   return registry;
 }
 

@@ -67,13 +67,24 @@ void validate_preprocess(const Preprocess& pp, int64_t channels, const std::stri
     if (pp.std[i] == 0.0f)
       throw Error("--std value " + std::to_string(i) + " is 0: normalization would divide by zero (for " + source +
                   ")");
-  if (pp.resize < 0) throw Error("--resize must be >= 0 (0 = keep size), got " + std::to_string(pp.resize));
-  if (pp.center_crop < 0)
-    throw Error("--center-crop must be >= 0 (0 = no crop), got " + std::to_string(pp.center_crop));
+  // Bounded by what an image can use: a sample of 8192 x 8192 x 3 floats is already 805 MB.
+  constexpr int kMaxSide = 8192;
+  if (pp.resize < 0 || pp.resize > kMaxSide)
+    throw Error("--resize must be 0 (keep size) to " + std::to_string(kMaxSide) + ", got " + std::to_string(pp.resize));
+  if (pp.center_crop < 0 || pp.center_crop > kMaxSide)
+    throw Error("--center-crop must be 0 (no crop) to " + std::to_string(kMaxSide) + ", got " +
+                std::to_string(pp.center_crop));
 }
 
 Shape preprocessed_shape(int64_t c, int64_t h, int64_t w, const Preprocess& pp, const std::string& source) {
-  if (pp.resize > 0) resized_hw(h, w, pp.resize, &h, &w);
+  if (pp.resize > 0) {
+    const int64_t h0 = h, w0 = w;
+    resized_hw(h, w, pp.resize, &h, &w);
+    if (h * w > (int64_t{1} << 25))  // a thin image resized by its short side
+      throw Error("--resize " + std::to_string(pp.resize) + " would make the " + std::to_string(h0) + "x" +
+                  std::to_string(w0) + " image of " + source + " " + std::to_string(h) + "x" + std::to_string(w) +
+                  " pixels, more than the 33554432 accepted");
+  }
   if (pp.center_crop > 0) {
     if (pp.center_crop > h || pp.center_crop > w)
       throw Error("--center-crop " + std::to_string(pp.center_crop) + " is larger than the " + std::to_string(h) + "x" +
@@ -176,14 +187,14 @@ void check_labels(const Dataset& ds, const std::vector<int64_t>& labels, const s
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const Preprocess& pp) {
   if (path.empty()) throw Error("data path is empty");
   if (data_detail::is_directory(path)) return open_image_folder(path, pp);
-  if (!data_detail::is_regular_file(path)) throw Error("data path '" + path + "' does not exist");
+  (void)InputFile(path, "data file");  // names a missing file, a FIFO, a device, a socket
   if (ends_with_ci(path, ".npy")) return open_npy(path, pp);
   const size_t slash = path.find_last_of('/');
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (ends_with_ci(name, ".gz") || name.find("idx") != std::string::npos || ends_with_ci(name, "-ubyte"))
     return open_idx_images(path, pp);
   // Sniff the magic number.
-  const std::vector<uint8_t> head = data_detail::read_prefix_maybe_gz(path, 6);
+  const std::vector<uint8_t> head = data_detail::read_prefix_maybe_gz(path, "data file", 6);
   static const uint8_t kNpy[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (head.size() == 6 && std::memcmp(head.data(), kNpy, 6) == 0) return open_npy(path, pp);
   if (head.size() >= 4 && head[0] == 0 && head[1] == 0) return open_idx_images(path, pp);

@@ -10,14 +10,18 @@
 // Alpha is dropped (as PIL's convert('RGB')). Then resize / center crop / scale / normalize as
 // every source (data/dataset.h). All images must give the same shape after preprocessing (use
 // --resize and --center-crop for folders of mixed sizes); this is checked from the image headers
-// when the folder is opened, so a bad file is reported before calibration starts.
+// when the folder is opened, so a bad file is reported before calibration starts. Bounds: a file
+// is read whole only up to kMaxImageFileBytes and decoded only when its header names at most
+// kMaxImagePixels pixels (checked on the very bytes decoded), so no header makes stb allocate more.
 #include <stb_image.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 
 #include "data/dataset.h"
+#include "data/image_bounds.h"
 #include "data/io_util.h"
 
 namespace mqcalib {
@@ -25,14 +29,36 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_image_name(const std::string& name) {
-  using data_detail::ends_with_ci;
-  return ends_with_ci(name, ".png") || ends_with_ci(name, ".jpg") || ends_with_ci(name, ".jpeg");
-}
+constexpr int64_t kMaxImageFileBytes = int64_t{1} << 28;  // 256 MiB
+constexpr int64_t kMaxImagePixels = int64_t{1} << 25;     // 33.5 Mpixel: 8K UHD (7680 x 4320) fits
 
 std::string stb_reason() {
   const char* r = stbi_failure_reason();
   return r ? r : "unknown reason";
+}
+
+// Width and height from the image's header (opened through InputFile: no FIFO, no device).
+void image_header(const std::string& file, int* w, int* h) {
+  InputFile f(file, "image");
+  const std::vector<uint8_t> head = f.read_prefix(8);
+  (void)data_detail::image_kind(head.data(), head.size(), file);
+  std::FILE* fp = ::fdopen(f.release(), "rb");
+  if (!fp) throw Error("image '" + file + "': cannot open");
+  int comp = 0;
+  const int ok = stbi_info_from_file(fp, w, h, &comp);
+  std::fclose(fp);
+  if (!ok) throw Error("image '" + file + "': cannot decode (" + stb_reason() + ")");
+}
+
+void check_pixels(const std::string& file, int w, int h) {
+  if (static_cast<int64_t>(w) * h > kMaxImagePixels)
+    throw Error("image '" + file + "': " + std::to_string(w) + "x" + std::to_string(h) + " is more than the " +
+                std::to_string(kMaxImagePixels) + " pixels accepted");
+}
+
+bool is_image_name(const std::string& name) {
+  using data_detail::ends_with_ci;
+  return ends_with_ci(name, ".png") || ends_with_ci(name, ".jpg") || ends_with_ci(name, ".jpeg");
 }
 
 class ImageFolder final : public Dataset {
@@ -54,9 +80,9 @@ class ImageFolder final : public Dataset {
     validate_preprocess(pp_, c_, description());
     // Check every header now: undecodable files and size mismatches fail before any work starts.
     for (size_t i = 0; i < files_.size(); ++i) {
-      int w = 0, h = 0, comp = 0;
-      if (!stbi_info(files_[i].c_str(), &w, &h, &comp))
-        throw Error("image '" + files_[i] + "': cannot decode (" + stb_reason() + ")");
+      int w = 0, h = 0;
+      image_header(files_[i], &w, &h);
+      check_pixels(files_[i], w, h);
       const Shape s = preprocessed_shape(c_, h, w, pp_, "image '" + files_[i] + "'");
       if (i == 0) {
         shape_ = s;
@@ -80,8 +106,16 @@ class ImageFolder final : public Dataset {
       throw Error(description() + ": sample index " + std::to_string(index) + " out of range [0, " +
                   std::to_string(size()) + ")");
     const std::string& file = files_[static_cast<size_t>(index)];
+    const std::string bytes = read_file_bounded(file, "image", kMaxImageFileBytes);
+    const auto* buf = reinterpret_cast<const stbi_uc*>(bytes.data());
+    const int len = static_cast<int>(bytes.size());
+    const data_detail::ImageKind kind = data_detail::image_kind(buf, bytes.size(), file);
     int w = 0, h = 0, n = 0;
-    stbi_uc* px = stbi_load(file.c_str(), &w, &h, &n, 0);
+    if (!stbi_info_from_memory(buf, len, &w, &h, &n))
+      throw Error("image '" + file + "': cannot decode (" + stb_reason() + ")");
+    check_pixels(file, w, h);
+    if (kind == data_detail::ImageKind::Png) data_detail::check_png_bounded(bytes, file);
+    stbi_uc* px = stbi_load_from_memory(buf, len, &w, &h, &n, 0);
     if (!px) throw Error("image '" + file + "': cannot decode (" + stb_reason() + ")");
     std::unique_ptr<stbi_uc, void (*)(void*)> guard(px, stbi_image_free);
     const int64_t hw = static_cast<int64_t>(h) * w;

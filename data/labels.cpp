@@ -3,7 +3,9 @@
 // Formats: an IDX labels file (magic 0x00000801: unsigned bytes, one dimension; plain or .gz), a
 // .npy of integers (any little-endian int8..int64 / uint8..uint64, shape [N] or [N, 1]), or a
 // text file with one integer per line (plain or .gz). The format is chosen by the .npy suffix,
-// then by content: IDX files start with two zero bytes, which no text file does.
+// then by content: IDX files start with two zero bytes, which no text file does. Reads are bounded:
+// IDX and .npy by what their header names (checked against the file before the payload is read),
+// text by kMaxLabelsTextBytes.
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -15,24 +17,52 @@
 namespace mqcalib {
 namespace {
 
+int64_t label_item_size(const std::string& d) {
+  if (d.size() < 3 || (d[1] != 'i' && d[1] != 'u') || (d[0] == '>' && d[2] != '1')) return 0;
+  const int item = std::atoi(d.c_str() + 2);
+  return item == 1 || item == 2 || item == 4 || item == 8 ? item : 0;
+}
+
+// Header first, then exactly the payload it names (plus one byte to find trailing data); a plain
+// file is sized against the header before the payload is read.
+std::vector<uint8_t> read_npy_bounded(const std::string& path, data_detail::NpyHeader* hdr) {
+  data_detail::MaybeGzReader r(path, "labels .npy file");
+  std::vector<uint8_t> bytes;
+  r.append(bytes, 12);
+  const size_t total = data_detail::npy_header_total(bytes, path);
+  if (total > bytes.size()) r.append(bytes, total - bytes.size());
+  *hdr = data_detail::parse_npy_header(bytes, path);
+  const int64_t item = label_item_size(hdr->descr);
+  if (item == 0) return bytes;  // the caller names the dtype
+  const int64_t end = data_detail::npy_payload_end(*hdr, item, path);
+  if (!r.is_gzip() && r.file_size() < end)
+    throw Error("labels .npy file '" + path + "': truncated: " + std::to_string(r.file_size()) +
+                " bytes, the header (shape " + shape_to_string(hdr->shape) + ", dtype '" + hdr->descr + "') needs " +
+                std::to_string(end));
+  r.append(bytes, static_cast<size_t>(end + 1) - bytes.size());
+  return bytes;
+}
+
 std::vector<int64_t> labels_from_npy(const std::string& path) {
-  const std::vector<uint8_t> bytes = data_detail::read_file_maybe_gz(path);
-  const data_detail::NpyHeader hdr = data_detail::parse_npy_header(bytes, path);
+  data_detail::NpyHeader hdr;
+  const std::vector<uint8_t> bytes = read_npy_bounded(path, &hdr);
   auto fail = [&](const std::string& what) -> Error { return Error("labels .npy file '" + path + "': " + what); };
   const std::string& d = hdr.descr;
   if (d.size() < 3 || (d[1] != 'i' && d[1] != 'u') || (d[0] == '>' && d[2] != '1'))
     throw fail("dtype '" + d + "' is not a little-endian integer type; expected int64, int32 or uint8");
   const bool is_signed = d[1] == 'i';
-  const int item = std::atoi(d.c_str() + 2);
-  if (item != 1 && item != 2 && item != 4 && item != 8) throw fail("unsupported integer size in dtype '" + d + "'");
+  const int64_t item = label_item_size(d);
+  if (item == 0) throw fail("unsupported integer size in dtype '" + d + "'");
   const auto& s = hdr.shape;
   if (!(s.size() == 1 || (s.size() == 2 && s[1] == 1)))
     throw fail("shape " + shape_to_string(s) + " is not [N] or [N, 1]");
   const int64_t n = s[0];
-  const size_t need = hdr.data_offset + static_cast<size_t>(n) * static_cast<size_t>(item);
+  const size_t need = static_cast<size_t>(data_detail::npy_payload_end(hdr, item, path));
   if (bytes.size() < need)
     throw fail("truncated: " + std::to_string(bytes.size()) + " bytes, the header (shape " + shape_to_string(s) +
                ", dtype '" + d + "') needs " + std::to_string(need));
+  if (bytes.size() > need)
+    throw fail("more bytes than the header (shape " + shape_to_string(s) + ", dtype '" + d + "') names");
   std::vector<int64_t> out(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const uint8_t* p = bytes.data() + hdr.data_offset + static_cast<size_t>(i) * static_cast<size_t>(item);
@@ -91,15 +121,14 @@ std::vector<int64_t> labels_from_text(const std::vector<uint8_t>& bytes, const s
 
 std::vector<int64_t> load_labels(const std::string& path) {
   if (path.empty()) throw Error("labels path is empty");
-  if (data_detail::is_directory(path)) throw Error("labels path '" + path + "' is a directory, expected a file");
-  if (!data_detail::is_regular_file(path)) throw Error("labels file '" + path + "' does not exist");
+  (void)InputFile(path, "labels file");  // names a missing file, a directory, a FIFO or a device
   if (data_detail::ends_with_ci(path, ".npy")) return labels_from_npy(path);
-  std::vector<uint8_t> bytes = data_detail::read_file_maybe_gz(path);
-  if (bytes.size() >= 2 && bytes[0] == 0 && bytes[1] == 0) {
-    const data_detail::IdxData d = data_detail::parse_idx_u8(std::move(bytes), path, 1, "labels");
+  const std::vector<uint8_t> head = data_detail::read_prefix_maybe_gz(path, "labels file", 2);
+  if (head.size() >= 2 && head[0] == 0 && head[1] == 0) {
+    const data_detail::IdxData d = data_detail::read_idx_u8(path, 1, "labels");
     return std::vector<int64_t>(d.bytes.begin() + static_cast<std::ptrdiff_t>(d.data_offset), d.bytes.end());
   }
-  return labels_from_text(bytes, path);
+  return labels_from_text(data_detail::read_maybe_gz_bounded(path, "labels file", kMaxLabelsTextBytes), path);
 }
 
 }  // namespace mqcalib

@@ -6,10 +6,7 @@
 // images; float32 data is taken as it is: it is assumed to be already in the model's input range
 // (usually [0, 1], i.e. what torchvision's ToTensor produces), and only --mean/--std are applied.
 // The file is not loaded into memory: each sample is read with pread(), so concurrent loads are safe.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
+// The file's size must be exactly what the header names (checked arithmetic) before any sample is read.
 #include <cstring>
 #include <memory>
 
@@ -23,8 +20,8 @@ enum class NpyDType { F32, U8 };
 
 class NpyImages final : public Dataset {
  public:
-  NpyImages(const std::string& path, const Preprocess& pp) : path_(path), pp_(pp) {
-    const data_detail::NpyHeader hdr = data_detail::read_npy_header(path);
+  NpyImages(const std::string& path, const Preprocess& pp) : path_(path), pp_(pp), file_(path, ".npy file") {
+    const data_detail::NpyHeader hdr = data_detail::read_npy_header(file_);
     if (hdr.fortran_order)
       fail("fortran_order is True (column-major); save a C-order array (np.ascontiguousarray) instead");
     if (hdr.descr == "<f4") {
@@ -55,23 +52,19 @@ class NpyImages final : public Dataset {
     for (int64_t d : s)
       if (d <= 0) fail("shape " + shape_to_string(s) + " has an empty dimension (no samples)");
     data_offset_ = static_cast<int64_t>(hdr.data_offset);
-    const int64_t need = data_offset_ + n_ * c_ * h_ * w_ * item_;
-    const int64_t have = data_detail::file_size(path);
+    const int64_t need = data_detail::npy_payload_end(hdr, item_, path);
+    const int64_t have = file_.size();
     if (have < need)
       fail("truncated: " + std::to_string(have) + " bytes, but the header (shape " + shape_to_string(s) + ", dtype '" +
            hdr.descr + "') needs " + std::to_string(need));
+    if (have > need)
+      fail(std::to_string(have - need) + " unexpected bytes after the data the header (shape " + shape_to_string(s) +
+           ", dtype '" + hdr.descr + "') names");
     desc_ = ".npy file '" + path_ + "' (" + (dtype_ == NpyDType::F32 ? "float32" : "uint8") + ", " +
             (nhwc_ ? "NHWC" : "NCHW") + ")";
     validate_preprocess(pp_, c_, description());
     shape_ = preprocessed_shape(c_, h_, w_, pp_, description());
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) fail(std::string("cannot open: ") + std::strerror(errno));
   }
-  ~NpyImages() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  NpyImages(const NpyImages&) = delete;
-  NpyImages& operator=(const NpyImages&) = delete;
 
   int64_t size() const override { return n_; }
   Shape sample_shape() const override { return shape_; }
@@ -83,7 +76,7 @@ class NpyImages final : public Dataset {
                   std::to_string(n_) + ")");
     const int64_t per = c_ * h_ * w_;
     std::vector<uint8_t> bytes(static_cast<size_t>(per * item_));
-    read_exact(bytes.data(), bytes.size(), data_offset_ + index * per * item_);
+    file_.read_exact(bytes.data(), bytes.size(), data_offset_ + index * per * item_);
     std::vector<float> raw(static_cast<size_t>(per));
     const int64_t hw = h_ * w_;
     for (int64_t i = 0; i < per; ++i) {
@@ -102,17 +95,6 @@ class NpyImages final : public Dataset {
  private:
   [[noreturn]] void fail(const std::string& what) const { throw Error(".npy file '" + path_ + "': " + what); }
 
-  void read_exact(uint8_t* dst, size_t n, int64_t offset) const {
-    size_t done = 0;
-    while (done < n) {
-      const ssize_t r = ::pread(fd_, dst + done, n - done, static_cast<off_t>(offset) + static_cast<off_t>(done));
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) throw Error(".npy file '" + path_ + "': read failed: " + std::strerror(errno));
-      if (r == 0) throw Error(".npy file '" + path_ + "': unexpected end of file (file changed or truncated)");
-      done += static_cast<size_t>(r);
-    }
-  }
-
   std::string path_;
   std::string desc_;
   Preprocess pp_;
@@ -122,7 +104,7 @@ class NpyImages final : public Dataset {
   int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0;
   int64_t data_offset_ = 0;
   Shape shape_;
-  int fd_ = -1;
+  InputFile file_;
 };
 
 }  // namespace

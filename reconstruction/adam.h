@@ -40,6 +40,8 @@ class AdamF32 {
     param[i] -= s.step_size * m / (std::sqrt(v) / s.bc2_sqrt + p_.eps);
   }
   int64_t steps() const { return t_; }
+  // The learning rate of the following steps (a schedule, e.g. cosine annealing, sets it per step).
+  void set_lr(float lr) { p_.lr = lr; }
 
  private:
   AdamParams p_;

@@ -6,12 +6,18 @@ MQCALIB_DEBS=(
   meson ninja-build pkg-config g++
   libeigen3-dev libomp-dev libssl-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev libstb-dev
   libtorch-dev python3-torch python3-torchvision python3-numpy
+  libonnx-dev libprotobuf-dev
   dataset-fashion-mnist
+  clang-14 libclang-rt-14-dev  # the fuzz build (fuzz/README.md): libFuzzer, ASan, UBSan runtimes
 )
 missing=()
 for p in "${MQCALIB_DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The deploy suite runs ONNX Runtime's Node binding (npm, into build/): node and npm from Debian
+# unless some other install already provides the commands.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "mqcalib: installing missing Debian packages: ${missing[*]}"
   SUDO=""

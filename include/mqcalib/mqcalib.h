@@ -7,21 +7,35 @@
 //
 //   mqcalib::QuantizeOptions o;
 //   o.model = "examples/zoo/resnet20.pt";
-//   o.calib = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
-//   o.mean = {0.2860f}; o.std = {0.3530f};
+//   o.calib.path = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+//   o.calib.mean = {0.2860f}; o.calib.std = {0.3530f};
 //   o.backend = "tensorrt";
 //   o.out_dir = "out";
 //   mqcalib::QuantizeResult r = mqcalib::quantize(o);
 //
-// Errors throw std::runtime_error (mqcalib::Error) whose message names the bad input.
+// or, step by step with the caller's own data loop (mqcalib::Pipeline, below):
+//
+//   mqcalib::Pipeline p(o);                       // o.calib.path may stay empty
+//   p.add_calibration_batch(x, n, 1, 28, 28);     // float32 NCHW, as many batches as wanted
+//   p.calibrate();
+//   for (const mqcalib::TensorParams& t : p.tensors()) ... t.scales, t.zero_points ...
+//   p.write_outputs("out");
+//
+// Errors throw std::runtime_error (mqcalib::Error) whose message names the bad input. The C API is
+// mqcalib/mqcalib_c.h. Thread safety: objects are independent; one object is used by one thread at a
+// time; no call changes process-wide state (the thread count is the calling thread's, for the call).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+// Symbols of the public API (the shared library exports these only).
+#define MQCALIB_API __attribute__((visibility("default")))
 
 namespace mqcalib {
 
@@ -62,6 +76,7 @@ struct QuantizeOptions {
   int adaround_iters = 20000;     // per layer (the papers' default; 2000 is a usable quick run)
   float adaround_lambda = 0.01f;  // rounding regularizer weight
   int adaround_batch = 32;
+  std::string granularity;  // reconstruction units: "" (the method's), layer, block, stage, network
   // RAM for cached activations (reconstruction caches, the calibration samples); beyond it they are
   // spilled to a temporary file (results do not depend on it).
   int64_t cache_budget_mib = 1024;
@@ -76,10 +91,20 @@ struct QuantizeOptions {
   bool equalize = false;                // cross-layer equalization, then high-bias absorption
   std::string equalize_relu6 = "relu";  // relu: relu6 of an equalized pair becomes relu (DFQ) | skip: no such pairs
   bool bias_correction = false;         // analytic from BN statistics (data-free) or empirical on the samples
-  std::optional<DataOptions> eval;      // evaluate FP and quantized top-1 when set
-  int64_t eval_limit = 0;               // 0: the whole evaluation set
-  std::string out_dir;                  // written atomically; empty: write nothing
-  int threads = 0;                      // 0: OpenMP default
+  // brecq / qdrop: block-wise reconstruction (REFERENCE.md sections 4 and 9); adaround_iters,
+  // adaround_lambda and adaround_batch apply to them too (rounding iterations per unit), and their
+  // granularity is block unless set.
+  std::string recon_loss = "mse";    // mse | fisher (BRECQ's Fisher-diagonal weighting)
+  int act_iters = 5000;              // brecq stage 2: activation-step iterations per unit
+  float drop_prob = 0.5f;            // qdrop: probability that an element takes its quantized value
+  float step_lr = 0.0f;              // activation-step Adam lr; 0: the method's (brecq 4e-4, qdrop 4e-5)
+  std::optional<DataOptions> eval;   // evaluate FP and quantized top-1 when set
+  int64_t eval_limit = 0;            // 0: the whole evaluation set
+  bool verify = false;               // also compare the simulation with the integer executor (needs eval)
+  std::vector<std::string> exports;  // extra exports: "onnx" (model.qdq.onnx; default for ort/tensorrt/openvino)
+  int trt_version = 8600;            // TensorRT calib.cache header version (major*1000 + minor*100 + patch)
+  std::string out_dir;               // written atomically; empty: write nothing
+  int threads = 0;                   // 0: OpenMP default
   int batch_size = 64;
   std::string command_line;  // recorded in params.json provenance
   ProgressCallback progress;
@@ -111,7 +136,7 @@ struct ReconstructionSummary {
 struct EvalSummary {
   int64_t samples = 0;
   double fp_top1 = 0, q_top1 = 0, agreement = 0;  // percent
-  double fp_top1_op_changes = -1;  // FP top-1 with equalization's relu6 -> relu alone; -1: no op changed
+  double fp_top1_op_changes = -1;                 // FP top-1 with equalization's relu6 -> relu alone; -1: no op changed
 };
 
 struct QuantizeResult {
@@ -125,7 +150,7 @@ struct QuantizeResult {
   std::map<std::string, double> seconds;  // per phase
 };
 
-QuantizeResult quantize(const QuantizeOptions& options);
+MQCALIB_API QuantizeResult quantize(const QuantizeOptions& options);
 
 struct EvalOptions {
   std::string model;
@@ -138,11 +163,65 @@ struct EvalOptions {
 };
 
 // Re-runs the simulation recorded in params.json exactly and evaluates it.
-EvalSummary evaluate(const EvalOptions& options);
+MQCALIB_API EvalSummary evaluate(const EvalOptions& options);
 
-std::vector<std::string> available_observers();  // from the observer registry
-std::vector<std::string> available_methods();    // reconstruction methods, from the method table
-std::vector<std::string> available_backends();   // from the backend table
-std::string version();
+MQCALIB_API std::vector<std::string> available_observers();  // from the observer registry
+MQCALIB_API std::vector<std::string> available_methods();    // reconstruction methods, from the method table
+MQCALIB_API std::vector<std::string> available_backends();   // from the backend table
+MQCALIB_API std::string version();
+
+enum class TensorKind { Weight, Bias, Activation };
+
+// One quantized tensor as the record holds it: real = scale[c] * (q - zero_point[c]).
+struct TensorParams {
+  std::string name;   // engine tensor name ("layer1.0.conv1.weight", "layer1.0.relu", ...)
+  std::string layer;  // the node it belongs to
+  TensorKind kind = TensorKind::Activation;
+  int bits = 8;
+  bool is_signed = true, symmetric = true;
+  int axis = -1;  // channel axis of per-channel params, -1 per-tensor
+  int32_t qmin = 0, qmax = 0;
+  std::vector<float> scales;
+  std::vector<int32_t> zero_points;
+};
+
+// The pipeline object, stage by stage (quantize() runs all of it). Calibration data comes from
+// options.calib (a file), from add_calibration_batch (copied), or from a callback, in that order of
+// precedence reversed: a callback, else memory batches, else the file.
+class MQCALIB_API Pipeline {
+ public:
+  explicit Pipeline(QuantizeOptions options);  // validates the options (Error naming the bad one)
+  ~Pipeline();
+  Pipeline(Pipeline&&) noexcept;
+  Pipeline& operator=(Pipeline&&) noexcept;
+
+  // float32 NCHW samples [n, c, h, w], already preprocessed as the model expects; copied.
+  void add_calibration_batch(const float* data, int64_t n, int64_t c, int64_t h, int64_t w);
+  // Fills `buffer` (room for `capacity` samples of c*h*w floats) and returns how many it wrote; 0 ends
+  // the data. May throw: the exception is reported by calibrate().
+  using BatchCallback = std::function<int64_t(float* buffer, int64_t capacity)>;
+  void set_calibration_callback(int64_t c, int64_t h, int64_t w, BatchCallback next);
+
+  void calibrate();  // load, plan, read samples, observe, reconstruct (options.method), record, analyse
+  bool calibrated() const;
+
+  std::vector<TensorParams> tensors() const;  // record order
+  std::optional<TensorParams> find_tensor(const std::string& name) const;
+  QuantizeResult result() const;
+
+  void evaluate();  // on options.eval
+  void verify();    // on options.eval: the float simulation against the integer executor (report.json "verify")
+  // One evaluation batch [n, c, h, w] with n labels; accumulates into result().eval.
+  void evaluate_batch(const float* data, const int64_t* labels, int64_t n, int64_t c, int64_t h, int64_t w);
+
+  std::vector<std::string> write_outputs(const std::string& dir);  // the whole set; returns file names
+  // One native file by its name ("calib.cache", "clip_ranges.json", "encodings.json", "ncnn.table") or
+  // "params.json" (nearest rounding only: other methods need their weights/ folder, use write_outputs).
+  void write_file(const std::string& file_name, const std::string& path) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace mqcalib

@@ -1,159 +1,15 @@
-// mqcalib/src/api/mqcalib.cpp: the public C++ API (include/mqcalib/mqcalib.h): short front ends that
-// turn options into a PipelineConfig, run the QuantizationPipeline and return its report.
+// mqcalib/src/api/mqcalib.cpp: the public C++ API's conveniences (include/mqcalib/mqcalib.h):
+// quantize() runs every stage of a Pipeline, evaluate() rebuilds a recorded simulation.
 #include "mqcalib/mqcalib.h"
 
+#include "api/options.h"
+#include "api/thread_scope.h"
 #include "backends/backend.h"
 #include "calibrators/observer.h"
 #include "core/error.h"
-#include "core/parallel.h"
 #include "pipeline/pipeline.h"
 
 namespace mqcalib {
-
-namespace {
-
-Preprocess to_preprocess(const DataOptions& d) {
-  Preprocess p;
-  p.mean = d.mean;
-  p.std = d.std;
-  p.color = parse_color_mode(d.color == "gray" ? "grayscale" : d.color);
-  p.resize = d.resize;
-  p.center_crop = d.center_crop;
-  p.npy_layout = parse_layout(d.layout);
-  return p;
-}
-
-std::string describe_preprocess(const DataOptions& d) {
-  auto list = [](const std::vector<float>& v) {
-    std::string s;
-    for (float f : v) s += (s.empty() ? "" : ",") + std::to_string(f);
-    return s;
-  };
-  return "x/255, mean [" + list(d.mean) + "], std [" + list(d.std) + "], color " + d.color +
-         (d.resize ? ", resize " + std::to_string(d.resize) : "") +
-         (d.center_crop ? ", center_crop " + std::to_string(d.center_crop) : "");
-}
-
-DataSource to_source(const DataOptions& d) {
-  return DataSource{d.path, to_preprocess(d), describe_preprocess(d), d.labels};
-}
-
-Granularity parse_granularity(const std::string& s) {
-  if (s == "per-tensor") return Granularity::PerTensor;
-  if (s == "per-channel") return Granularity::PerChannel;
-  throw Error("--w-granularity '" + s + "': expected per-tensor or per-channel");
-}
-
-Relu6Policy parse_relu6_policy(const std::string& s) {
-  if (s == "relu") return Relu6Policy::ReplaceByRelu;
-  if (s == "skip") return Relu6Policy::Skip;
-  throw Error("--equalize-relu6 '" + s + "': expected relu (replace relu6 by relu, as DFQ) or skip");
-}
-
-// One note line per transform that ran (the CLI prints the notes).
-std::vector<std::string> transform_notes(const TransformSummary& t) {
-  auto list = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s;
-  };
-  std::vector<std::string> n;
-  if (t.activation_ranges != "observer")
-    n.push_back("data-free: activation ranges from BN statistics (beta +- " + std::to_string(t.range_sigmas) +
-                " |gamma|, clipped by the activations)");
-  if (!t.equalized_pairs.empty())
-    n.push_back("equalization: " + std::to_string(t.equalized_pairs.size()) + " layer pairs, " +
-                std::to_string(t.equalization_sweeps) + " sweeps; high bias absorbed in " +
-                std::to_string(t.absorbed.size()) + " pairs");
-  if (!t.relu6_replaced.empty())
-    n.push_back("equalization replaced relu6 by relu (the FP network changes where an activation exceeded 6) at: " +
-                list(t.relu6_replaced));
-  if (!t.relu6_skipped.empty()) n.push_back("equalization skipped the relu6 pairs: " + list(t.relu6_skipped));
-  if (t.bias_correction != "none") {
-    std::string s = t.bias_correction + " bias correction: " + std::to_string(t.bias_corrected.size()) + " layers";
-    for (const auto& [layer, why] : t.bias_correction_skipped) s += "; " + layer + " not corrected: " + why;
-    n.push_back(s);
-  }
-  return n;
-}
-
-ResolvedBackend backend_of(const QuantizeOptions& o) {
-  BackendOverrides ov;
-  if (o.w_bits) ov.w_bits = o.w_bits;
-  if (o.a_bits) ov.a_bits = o.a_bits;
-  if (!o.w_granularity.empty()) ov.w_granularity = parse_granularity(o.w_granularity);
-  return resolve_backend(find_backend(o.backend), ov);
-}
-
-PipelineConfig to_config(const QuantizeOptions& o) {
-  PipelineConfig c;
-  const ResolvedBackend rb = backend_of(o);
-  c.model = o.model;
-  c.backend = rb.profile;
-  c.backend_notes = rb.notes;
-  c.policy.skip.insert(o.skip.begin(), o.skip.end());
-  c.policy.layer_bits = o.layer_bits;
-  c.policy.first_last_8bit = o.first_last_8bit;
-  c.w_observer.name = o.w_observer;
-  c.w_observer.options.percentile = o.percentile;
-  c.w_observer.options.lp_norm = o.lp_norm;
-  c.a_observer = c.w_observer;
-  c.a_observer.name = o.a_observer;
-  c.reconstruct.method = o.method;
-  c.reconstruct.iters = o.adaround_iters;
-  c.reconstruct.lambda = o.adaround_lambda;
-  c.reconstruct.batch = o.adaround_batch;
-  c.reconstruct.seed = o.seed;
-  if (o.cache_budget_mib < 0 || o.cache_budget_mib > (int64_t{1} << 30))
-    throw Error("--cache-budget must be in 0.." + std::to_string(int64_t{1} << 30) + " MiB, got " +
-                std::to_string(o.cache_budget_mib));
-  c.reconstruct.cache_budget_bytes = o.cache_budget_mib << 20;
-  c.data_free.enabled = o.data_free;
-  c.data_free.range_sigmas = o.bn_range_sigmas;
-  c.data_free.input_shape = o.input_shape;
-  c.transforms.equalize = o.equalize;
-  c.transforms.equalization.relu6 = parse_relu6_policy(o.equalize_relu6);
-  c.transforms.bias_correction = o.bias_correction;
-  c.calib = to_source(o.calib);
-  c.calib_size = o.calib_size;
-  c.seed = o.seed;
-  c.batch_size = o.batch_size;
-  if (o.eval) c.eval = to_source(*o.eval);
-  c.eval_limit = o.eval_limit;
-  c.out_dir = o.out_dir;
-  c.command_line = o.command_line;
-  c.progress = o.progress;
-  const ProgressCallback progress = o.progress;
-  const auto detail = o.adaround_detail;
-  const int iters = o.adaround_iters;
-  c.reconstruct_progress = [progress, detail, iters](const std::string& unit, size_t k, size_t n, int it, float loss,
-                                                     float soft) {
-    if (detail) detail(unit, it, loss, soft);
-    if (progress) progress("adaround " + std::to_string(k + 1) + "/" + std::to_string(n) + " " + unit, it, iters);
-  };
-  return c;
-}
-
-QuantizeResult to_result(const RunReport& r, const std::vector<std::string>& files) {
-  QuantizeResult q;
-  q.backend = r.backend;
-  for (const LayerReport& l : r.layers)
-    q.layers.push_back({l.layer, l.weight_sqnr_db, l.input_sqnr_db, l.w_bits, l.a_bits});
-  for (const OutlierFinding& f : r.outliers) q.outliers.push_back({f.layer, f.kind, f.explanation, f.advice});
-  for (const UnitReport& u : r.reconstruction)
-    q.reconstruction.push_back({u.unit, u.bits, u.loss_before, u.loss_after, u.soft_fraction, u.seconds});
-  if (r.eval)
-    q.eval = EvalSummary{r.eval->samples, r.eval->fp_top1, r.eval->quant_top1, r.eval->agreement,
-                         r.eval->fp_top1_op_changes.value_or(-1.0)};
-  q.files = files;
-  q.notes = r.backend_notes;
-  for (std::string& n : transform_notes(r.transforms)) q.notes.push_back(std::move(n));
-  q.notes.insert(q.notes.end(), r.export_notes.begin(), r.export_notes.end());
-  q.seconds = r.seconds;
-  return q;
-}
-
-}  // namespace
 
 std::vector<std::string> available_observers() { return ObserverRegistry::instance().names(); }
 std::vector<std::string> available_backends() { return backend_names(); }
@@ -161,14 +17,16 @@ std::vector<std::string> available_methods() { return method_names(); }
 std::string version() { return MQCALIB_VERSION; }
 
 QuantizeResult quantize(const QuantizeOptions& o) {
-  set_num_threads(o.threads);
-  QuantizationPipeline p(to_config(o));
-  p.run();
-  return to_result(p.report(), p.files_written());
+  Pipeline p(o);
+  p.calibrate();
+  if (o.eval) p.evaluate();
+  if (o.verify) p.verify();
+  if (!o.out_dir.empty()) p.write_outputs(o.out_dir);
+  return p.result();
 }
 
 EvalSummary evaluate(const EvalOptions& o) {
-  set_num_threads(o.threads);
+  const ThreadScope threads(o.threads);
   if (o.batch_size <= 0) throw Error("--batch-size must be positive");
   if (o.eval.labels.empty()) throw Error("eval needs --eval-labels");
   const std::unique_ptr<Dataset> ev = open_dataset(o.eval.path, to_preprocess(o.eval));

@@ -10,6 +10,14 @@
 
 namespace mqcalib {
 
+std::string_view to_string(IntegerRequant r) {
+  switch (r) {
+    case IntegerRequant::FloatMultiplier: return "float-multiplier";
+    case IntegerRequant::FixedPointQ31: return "fixed-point-q31";
+  }
+  return "?";
+}
+
 std::string_view to_string(ReduceRangeTarget t) {
   switch (t) {
     case ReduceRangeTarget::Activations:
@@ -85,6 +93,12 @@ struct Row {
     p.reduce_range_target = kRRW;
     return *this;
   }
+  // The runtime's output stage is gemmlowp's Q31 fixed point (ACL, Hexagon SNPE/QNN, TVM's QNN
+  // requantize, the Vitis DPU's shifts, Tengine's uint8 kernels); float multiplier elsewhere.
+  Row& fixed_point_requant() {
+    p.integer_requant = IntegerRequant::FixedPointQ31;
+    return *this;
+  }
   Row& any_bits() {
     p.native_bits = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     return *this;
@@ -114,11 +128,13 @@ const std::vector<BackendProfile>& table() {
               q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven))
           .concat_share()
           .fuse_add_relu()
-          .per_tensor_weights_only(),
+          .per_tensor_weights_only()
+          .fixed_point_requant(),
       profile("qnn", "Qualcomm QNN (Hexagon HTP): uint8 asym per-tensor weights and activations",
               q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven))
           .concat_share()
-          .fuse_add_relu(),
+          .fuse_add_relu()
+          .fixed_point_requant(),
       profile("fbgemm",
               "PyTorch x86 FBGEMM: int8 sym per-channel weights, uint8 asym 7-bit activations [0,127] (reduce_range)",
               q8(kS, kSym, kFull, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kRR, kPT, kF32, kEven))
@@ -126,10 +142,12 @@ const std::vector<BackendProfile>& table() {
       profile("tvm", "TVM (ARM CPU): int8 sym per-tensor [-127,127], power-of-two scales, half-away rounding",
               q8(kS, kSym, kNarrow, kNoRR, kPT, kPow2, kAway), q8(kS, kSym, kNarrow, kNoRR, kPT, kPow2, kAway))
           .concat_share()
-          .per_tensor_weights_only(),
+          .per_tensor_weights_only()
+          .fixed_point_requant(),
       profile("acl", "ARM Compute Library / Ascend: int8 sym per-channel weights, uint8 asym activations, half-away",
               q8(kS, kSym, kFull, kNoRR, kPC, kF32, kAway), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kAway))
-          .concat_share(),
+          .concat_share()
+          .fixed_point_requant(),
       profile("ppl", "OpenPPL CUDA: int8 sym per-channel weights, int8 sym activations [-128,127]",
               q8(kS, kSym, kFull, kNoRR, kPC, kF32, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kF32, kEven))
           .alias("openppl")
@@ -138,7 +156,8 @@ const std::vector<BackendProfile>& table() {
       profile("vitis", "Xilinx Vitis AI DPU: int8 sym per-tensor [-128,127], power-of-two scales",
               q8(kS, kSym, kFull, kNoRR, kPT, kPow2, kEven), q8(kS, kSym, kFull, kNoRR, kPT, kPow2, kEven))
           .concat_share()
-          .per_tensor_weights_only(),
+          .per_tensor_weights_only()
+          .fixed_point_requant(),
       profile("ort", "ONNX Runtime QDQ: int8 sym per-channel weights [-127,127], uint8 asym activations",
               q8(kS, kSym, kNarrow, kNoRR, kPC, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven))
           .alias("onnxruntime"),
@@ -157,7 +176,8 @@ const std::vector<BackendProfile>& table() {
       profile("tengine", "OPEN AI LAB Tengine (uint8 tool): uint8 asym per-tensor weights and activations",
               q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven), q8(kU, kAsym, kFull, kNoRR, kPT, kF32, kEven))
           .concat_share()
-          .per_tensor_weights_only(),
+          .per_tensor_weights_only()
+          .fixed_point_requant(),
       // academic: free profile (BRECQ/QDrop setting: asymmetric [0, 2^b-1] per-channel weights,
       // asymmetric per-tensor activations); any bit width is legal, only conv/linear quantized.
       profile("academic",

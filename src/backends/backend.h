@@ -20,6 +20,17 @@ enum class ReduceRangeTarget { Activations, Weights };
 
 std::string_view to_string(ReduceRangeTarget);
 
+// How the runtime's integer kernels requantize an int32 accumulator (or rescale an int8 tensor) to
+// the output grid (docs/deployment.md; REFERENCE.md sections 1 and 9):
+//  - FloatMultiplier: q = clamp(zp + round(float(acc) * M)), M = (s_in * s_w) / s_out in float32,
+//    round with the activation scheme's tie rule (ONNX Runtime's MLAS kernels, TensorRT, FBGEMM,
+//    OpenVINO, ncnn: half-even or half-away as the scheme says);
+//  - FixedPointQ31: M = M0 * 2^-shift with M0 in Q31, SRDHM then a rounding right shift (gemmlowp /
+//    TFLite, ARM Compute Library's output stage, the Hexagon DSP, TVM's QNN requantize).
+enum class IntegerRequant { FloatMultiplier, FixedPointQ31 };
+
+std::string_view to_string(IntegerRequant);
+
 struct BackendProfile {
   std::string name;                  // "tensorrt", "snpe", ...
   std::vector<std::string> aliases;  // other names find_backend accepts ("onnxruntime" for ort)
@@ -40,6 +51,8 @@ struct BackendProfile {
   std::vector<int> native_bits = {8};
   bool per_channel_weights_allowed = true;
   ReduceRangeTarget reduce_range_target = ReduceRangeTarget::Activations;
+  // The integer executor's requantization for this runtime (mqcalib verify, the deploy suite).
+  IntegerRequant integer_requant = IntegerRequant::FloatMultiplier;
 };
 
 // All profiles, in table order.

@@ -10,6 +10,8 @@ const std::vector<Command>& commands() {
       {"quantize", "calibrate a model for a backend on real data, evaluate it, write params.json and native files",
        run_quantize},
       {"eval", "re-run the simulation recorded in params.json and report FP and quantized top-1", run_eval},
+      {"verify", "the simulation in params.json against the integer executor; optionally the QDQ ONNX model",
+       run_verify},
   };
   return table;
 }

@@ -20,5 +20,6 @@ const std::vector<Command>& commands();
 int run_inspect(const std::vector<std::string>& args);
 int run_quantize(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
+int run_verify(const std::vector<std::string>& args);
 
 }  // namespace mqcalib::cli

@@ -1,14 +1,15 @@
 // mqcalib/src/cli/main.cpp: `mqcalib <command> [options]`, dispatch through the table of commands.h.
 // Every mqcalib::Error (and option error) is printed on stderr and the exit status is non-zero.
+#include <boost/program_options/errors.hpp>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include <boost/program_options/errors.hpp>
-
 #include "cli/commands.h"
+#include "cli/config_file.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 
 namespace {
 
@@ -34,10 +35,14 @@ int main(int argc, char** argv) {
     std::cout << "mqcalib " MQCALIB_VERSION "\n";
     return 0;
   }
+  // SIGINT/SIGTERM: remove a half-written output set, exit 130/143 (core/interrupt.h).
+  mqcalib::install_interrupt_handlers();
   const std::vector<std::string> args(argv + 2, argv + argc);
   for (const mqcalib::cli::Command& c : mqcalib::cli::commands()) {
     if (cmd != c.name) continue;
     try {
+      for (size_t i = 0; i < args.size(); ++i)
+        mqcalib::cli::check_no_placeholder_token(args[i], "argument " + std::to_string(i + 2) + " '" + args[i] + "'");
       return c.run(args);
     } catch (const mqcalib::Error& e) {
       std::cerr << "mqcalib " << cmd << ": error: " << e.what() << "\n";

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "core/parallel.h"
 #include "exec/executor.h"
 #include "import/libtorch_reference.h"
@@ -15,8 +16,8 @@
 namespace mqcalib::cli {
 
 LoadedModel load_model(const std::string& path, const Shape& input_shape, int threads) {
-  if (!std::filesystem::is_regular_file(path)) throw Error("--model '" + path + "': no such file");
-  set_num_threads(threads);
+  (void)InputFile(path, "--model");  // names a missing file, a directory, a FIFO or a device
+  set_num_threads_checked(threads);
   LoadedModel m;
   m.path = path;
   ImportOptions io;

@@ -2,12 +2,12 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/config_file.h"
 #include "cli/data_options.h"
 #include "cli/progress.h"
 #include "core/error.h"
@@ -69,11 +69,21 @@ int run_quantize(const std::vector<std::string>& args) {
   recon.add_options()("method", po::value(&o.method)->default_value(o.method),
                       ("reconstruction method: " + methods).c_str())(
       "iters", po::value(&o.adaround_iters)->default_value(o.adaround_iters),
-      "adaround: iterations per layer (20000 as the papers; 2000 is a quick run)")(
+      "adaround / brecq / qdrop: rounding iterations per layer or unit (20000 as the papers; 2000 is a quick run)")(
       "lambda", po::value(&o.adaround_lambda)->default_value(o.adaround_lambda, "0.01"),
-      "adaround: rounding regularizer weight")("adaround-batch",
-                                               po::value(&o.adaround_batch)->default_value(o.adaround_batch),
-                                               "adaround: samples per iteration")(
+      "rounding regularizer weight (BRECQ / QDrop use 0.1 on MobileNetV2)")(
+      "adaround-batch", po::value(&o.adaround_batch)->default_value(o.adaround_batch),
+      "samples per reconstruction iteration")(
+      "granularity", po::value(&o.granularity),
+      "brecq / qdrop: reconstruction units, layer | block | stage | network (block)")(
+      "loss", po::value(&o.recon_loss)->default_value(o.recon_loss),
+      "brecq / qdrop: mse (Lp output loss) | fisher (BRECQ's Fisher-diagonal weighting)")(
+      "act-iters", po::value(&o.act_iters)->default_value(o.act_iters),
+      "brecq: activation-step iterations per unit (stage 2)")(
+      "drop-prob", po::value(&o.drop_prob)->default_value(o.drop_prob, "0.5"),
+      "qdrop: probability that an activation element takes its quantized value")(
+      "step-lr", po::value(&o.step_lr)->default_value(o.step_lr, "0"),
+      "brecq / qdrop: Adam lr of the activation steps (0: brecq 4e-4, qdrop 4e-5)")(
       "cache-budget", po::value(&o.cache_budget_mib)->default_value(o.cache_budget_mib),
       "MiB of RAM for cached activations and calibration samples; the rest is spilled to a temporary file");
   po::options_description dfq(
@@ -98,7 +108,13 @@ int run_quantize(const std::vector<std::string>& args) {
                                                                "seed of the calibration sampling")(
       "eval", po::value(&eval), "evaluation data: reports FP and quantized top-1 on all of it")(
       "eval-labels", po::value(&eval_labels), "labels of --eval: IDX labels, .npy of ints, or text, one per line")(
-      "eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)");
+      "eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)")(
+      "verify", po::bool_switch(&o.verify),
+      "also run the integer executor on --eval against the simulation (report.json's verify block)")(
+      "export", po::value(&o.exports)->composing(),
+      "extra export (repeatable): onnx (model.qdq.onnx; written by default for ort, tensorrt, openvino)")(
+      "trt-version", po::value(&o.trt_version)->default_value(o.trt_version),
+      "TensorRT version in calib.cache's header (major*1000 + minor*100 + patch: 8600 = 8.6.0)");
   pre.add_to(data);
   po::options_description run("Run");
   run.add_options()("threads", po::value(&o.threads)->default_value(0),
@@ -121,11 +137,7 @@ int run_quantize(const std::vector<std::string>& args) {
     std::cout << all << "\n";
     return 0;
   }
-  if (vm.count("config")) {
-    std::ifstream f(vm["config"].as<std::string>());
-    if (!f) throw Error("--config '" + vm["config"].as<std::string>() + "': cannot open the file");
-    po::store(po::parse_config_file(f, all), vm);
-  }
+  if (vm.count("config")) store_config_file(vm["config"].as<std::string>(), all, vm);
   // --calib is required unless --data-free: a usage error like the other required options.
   if (!vm["data-free"].as<bool>() && !vm.count("calib")) throw po::required_option("--calib");
   po::notify(vm);
@@ -188,8 +200,8 @@ int run_quantize(const std::vector<std::string>& args) {
   }
   for (const std::string& n : r.notes) std::printf("note: %s\n", n.c_str());
   if (!r.reconstruction.empty()) {
-    std::printf("\n%-28s %5s %14s %14s %8s %8s\n", "AdaRound layer", "bits", "MSE nearest", "MSE adaround", "soft",
-                "seconds");
+    std::printf("\n%-28s %5s %14s %14s %8s %8s\n", (o.method + " unit").c_str(), "bits", "loss before", "loss after",
+                "soft", "seconds");
     for (const ReconstructionSummary& l : r.reconstruction)
       std::printf("%-28s %5d %14.4g %14.4g %7.1f%% %8.1f\n", l.layer.c_str(), l.bits, l.loss_nearest, l.loss_adaround,
                   100.0 * l.soft_fraction, l.seconds);

@@ -9,19 +9,35 @@
 
 namespace mqcalib {
 
+// What kind of failure an Error is, for callers that map errors to codes (the C API's mqc_status).
+// Most errors are Failed; the places that know better say so.
+enum class ErrorKind {
+  Failed,    // the operation could not be done (see the message)
+  Invalid,   // an option or argument out of range, an unknown name
+  BadData,   // input data of the wrong shape, NaN / Inf, labels out of range
+  NotFound,  // no such tensor / layer / file entry
+  State,     // a call out of order (a stage before the one it needs)
+  Io,        // a file that cannot be read or written
+};
+
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& what) : std::runtime_error(what) {}
+  Error(ErrorKind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  ErrorKind kind() const { return kind_; }
+
+ private:
+  ErrorKind kind_ = ErrorKind::Failed;
 };
 
 // An internal invariant (not an input check): a violation is a bug of the engine, reported as an Error
 // naming the condition and its place, in release builds too (the checks are cheap and never in a
 // kernel's inner loop).
-#define MQCALIB_ASSERT(cond, what)                                                                     \
-  do {                                                                                                 \
-    if (!(cond))                                                                                       \
+#define MQCALIB_ASSERT(cond, what)                                                                         \
+  do {                                                                                                     \
+    if (!(cond))                                                                                           \
       throw ::mqcalib::Error(std::string("internal error: ") + (what) + " (" #cond ", " + __FILE__ + ":" + \
-                             std::to_string(__LINE__) + ")");                                          \
+                             std::to_string(__LINE__) + ")");                                              \
   } while (false)
 
 }  // namespace mqcalib

@@ -80,17 +80,18 @@ std::string_view to_string(SymmetricScale s) {
 // 7-bit activations [0,127], MQBench's OpenVINO [-64,63]: REFERENCE.md section 2):
 //   unsigned: [0, 2^b - 1]
 //   signed:   [-2^(b-1), 2^(b-1) - 1], narrow_range drops the lowest value: [-2^(b-1) + 1, 2^(b-1) - 1]
+// Computed in int64: the 32-bit bias grid's -2^31 has no int32 negation (UBSan, issue 14).
 int32_t QScheme::qmin() const {
   const int b = reduce_range ? bits - 1 : bits;
   if (signedness == Signedness::Unsigned) return 0;
-  const int32_t lo = -(int32_t{1} << (b - 1));
-  return narrow_range ? lo + 1 : lo;
+  const int64_t lo = -(int64_t{1} << (b - 1));
+  return static_cast<int32_t>(narrow_range ? lo + 1 : lo);
 }
 
 int32_t QScheme::qmax() const {
   const int b = reduce_range ? bits - 1 : bits;
-  if (signedness == Signedness::Unsigned) return (int32_t{1} << b) - 1;
-  return (int32_t{1} << (b - 1)) - 1;
+  const int64_t hi = signedness == Signedness::Unsigned ? (int64_t{1} << b) - 1 : (int64_t{1} << (b - 1)) - 1;
+  return static_cast<int32_t>(std::min<int64_t>(hi, INT32_MAX));
 }
 
 void QScheme::validate() const {

@@ -303,4 +303,20 @@ void fake_quantize_f32_ref(ViewF32 x, const QParams& p, float* out) {
     }
 }
 
+FakeQuantF32 fake_quant_consts(const QParams& p, std::string_view tensor) {
+  p.validate(tensor);
+  if (p.per_channel())
+    throw Error("fake_quant_consts: '" + std::string(tensor) + "' has per-channel params (axis " +
+                std::to_string(p.axis) + "); an epilogue fake-quantizes per-tensor only");
+  const ChannelConsts k = consts_of(p);
+  return FakeQuantF32{k.s[0], k.lo[0], k.hi[0], p.rounding};
+}
+
+void fake_quantize_span_f32(const FakeQuantF32& fq, const float* x, float* out, int64_t n) {
+  if (fq.rounding == Rounding::HalfToEven)
+    fq_row<true>(x, out, n, fq.scale, fq.lo, fq.hi);
+  else
+    fq_row<false>(x, out, n, fq.scale, fq.lo, fq.hi);
+}
+
 }  // namespace mqcalib

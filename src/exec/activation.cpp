@@ -27,23 +27,28 @@ void check_act(const ViewF32& x, const MutViewF32& y) {
 // loop so the clamps vectorize). Same scalar formula as the reference: bit-identical results.
 void activation_f32(Activation a, ViewF32 x, MutViewF32 y, const ActivationParams& p) {
   check_act(x, y);
-  parallel_for_chunks(x.size(), kPointwiseChunk, [&](int64_t b, int64_t e, int64_t) {
-    switch (a) {
-#define MQCALIB_ACT(k) \
-  case Activation::k: run_chunk<Activation::k>(x.data, y.data, b, e, p); break;
-      MQCALIB_ACT(Relu)
-      MQCALIB_ACT(Relu6)
-      MQCALIB_ACT(Hardtanh)
-      MQCALIB_ACT(Silu)
-      MQCALIB_ACT(Sigmoid)
-      MQCALIB_ACT(Tanh)
-      MQCALIB_ACT(Hardswish)
-      MQCALIB_ACT(Hardsigmoid)
-      MQCALIB_ACT(GeluErf)
-      MQCALIB_ACT(GeluTanh)
+  parallel_for_chunks(x.size(), kPointwiseChunk,
+                      [&](int64_t b, int64_t e, int64_t) { activation_span_f32(a, x.data + b, y.data + b, e - b, p); });
+}
+
+void activation_span_f32(Activation a, const float* x, float* y, int64_t n, const ActivationParams& p) {
+  switch (a) {
+#define MQCALIB_ACT(k)                       \
+  case Activation::k:                        \
+    run_chunk<Activation::k>(x, y, 0, n, p); \
+    break;
+    MQCALIB_ACT(Relu)
+    MQCALIB_ACT(Relu6)
+    MQCALIB_ACT(Hardtanh)
+    MQCALIB_ACT(Silu)
+    MQCALIB_ACT(Sigmoid)
+    MQCALIB_ACT(Tanh)
+    MQCALIB_ACT(Hardswish)
+    MQCALIB_ACT(Hardsigmoid)
+    MQCALIB_ACT(GeluErf)
+    MQCALIB_ACT(GeluTanh)
 #undef MQCALIB_ACT
-    }
-  });
+  }
 }
 
 void activation_f32_ref(Activation a, ViewF32 x, MutViewF32 y, const ActivationParams& p) {

@@ -31,8 +31,7 @@ void ActivationCache::close_file() {
   map_size_ = 0;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  if (!path_.empty()) ::unlink(path_.c_str());
-  path_.clear();
+  path_.clear();  // unlinked when created: nothing is left behind, even by a killed process
 }
 
 ActivationCache::ActivationCache(ActivationCache&& o) noexcept { *this = std::move(o); }
@@ -76,9 +75,9 @@ void ActivationCache::spill(Segment& s, const float* data, int64_t bytes) {
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     fd_ = ::mkstemp(buf.data());
-    if (fd_ < 0)
-      throw Error("activation cache: cannot create a spill file in '" + dir + "': " + std::strerror(errno));
+    if (fd_ < 0) throw Error("activation cache: cannot create a spill file in '" + dir + "': " + std::strerror(errno));
     path_ = buf.data();
+    ::unlink(buf.data());  // the open descriptor keeps the data; no file outlives the process (issue 14)
   }
   int64_t done = 0;
   const char* p = reinterpret_cast<const char*>(data);
@@ -157,8 +156,22 @@ void ActivationCache::read(ValueId v, int64_t begin, int64_t count, float* dst) 
   while (s < begin + count) {
     const Segment& seg = segment_of(e, s);
     const int64_t take = std::min(begin + count, seg.first + seg.count) - s;
-    std::memcpy(dst + (s - begin) * e.sample_numel, segment_data(seg) + (s - seg.first) * e.sample_numel,
-                sizeof(float) * static_cast<size_t>(take * e.sample_numel));
+    float* out = dst + (s - begin) * e.sample_numel;
+    const int64_t bytes = static_cast<int64_t>(sizeof(float)) * take * e.sample_numel;
+    if (seg.file_offset < 0) {
+      std::memcpy(out, segment_data(seg) + (s - seg.first) * e.sample_numel, static_cast<size_t>(bytes));
+    } else {
+      // pread, not a copy from the mapping: pages read through a mapping stay resident in the process
+      // (its RSS) for the mapping's life; read(2) leaves them in the kernel's page cache only.
+      const int64_t at = seg.file_offset + static_cast<int64_t>(sizeof(float)) * (s - seg.first) * e.sample_numel;
+      for (int64_t done = 0; done < bytes;) {
+        const ssize_t r = ::pread(fd_, reinterpret_cast<char*>(out) + done, static_cast<size_t>(bytes - done),
+                                  static_cast<off_t>(at + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) throw Error(value_label(v) + ": read from spill file '" + path_ + "' failed: " + std::strerror(errno));
+        done += r;
+      }
+    }
     s += take;
   }
 }

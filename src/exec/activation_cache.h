@@ -3,10 +3,11 @@
 //
 // Storage is a list of segments per value, one per appended batch (a batch is never split, so any
 // appended batch range can be viewed without a copy). A batch goes to RAM when it fits under the
-// budget, else it is written (pwrite) to the end of a temporary spill file, which is mapped read-only
-// (mmap) for reading. RAM accounting (bytes_in_ram, peak_ram_bytes) counts the cache's own heap
-// buffers, which never exceed the budget: margin 0. Pages of the spill file are page cache
-// (file-backed, reclaimable by the kernel), not counted.
+// budget, else it is written (pwrite) to the end of a temporary spill file. read() copies spilled
+// samples with pread (so the pages stay in the kernel's page cache, not in the process's resident
+// set); view() maps the file read-only (mmap) for zero-copy access. RAM accounting (bytes_in_ram,
+// peak_ram_bytes) counts the cache's own heap buffers, which never exceed the budget: margin 0. Pages
+// of the spill file are page cache (file-backed, reclaimable by the kernel), not counted.
 //
 // The spill file is created with mkstemp in CacheOptions::spill_dir and deleted by the destructor.
 // Reads are const and safe from several threads once appends are finished; an append may remap
@@ -60,12 +61,14 @@ class ActivationCache {
   int64_t bytes_in_ram() const { return bytes_in_ram_; }
   int64_t bytes_spilled() const { return bytes_spilled_; }
   int64_t peak_ram_bytes() const { return peak_ram_; }
-  const std::string& spill_path() const { return path_; }  // empty until the first spill
+  // The spill file's name (for messages): empty until the first spill. The file is unlinked as soon as
+  // it is created (the descriptor keeps it), so it never outlives the process, even a killed one.
+  const std::string& spill_path() const { return path_; }
 
  private:
   struct Segment {
     int64_t first = 0, count = 0;
-    std::vector<float> ram;   // in RAM when file_offset < 0
+    std::vector<float> ram;    // in RAM when file_offset < 0
     int64_t file_offset = -1;  // bytes into the spill file
   };
   struct Entry {

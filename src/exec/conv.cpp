@@ -1,11 +1,13 @@
-// mqcalib/src/exec/conv.cpp: 2-D convolution, NCHW float32 (fast kernels and the reference twin).
+// mqcalib/src/exec/conv.cpp: 2-D convolution, NCHW float32: the entry point, the depthwise kernel (the
+// GEMM path is conv_gemm.cpp) and the reference twins.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "core/parallel.h"
-#include "exec/eigen_gemm.h"
+#include "exec/conv_gemm.h"
 #include "exec/kernels.h"
 
 namespace mqcalib {
@@ -40,116 +42,6 @@ inline void valid_range(int64_t n, int64_t out, int64_t s, int64_t p, int64_t of
   if (lo > hi) lo = hi;
 }
 
-// Depthwise (C/groups == 1): output channel o reads input channel o / (O/groups). Same summation
-// order as the reference (i, j ascending, padding skipped, bias last), so results are identical.
-void conv_depthwise(const ViewF32& x, const ViewF32& w, const float* bias, const Conv2dParams& p, MutViewF32& y) {
-  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
-  const int64_t O = w.shape[0], KH = w.shape[2], KW = w.shape[3];
-  const int64_t OH = y.shape[2], OW = y.shape[3];
-  const int64_t mult = O / C;
-  const int64_t planes = N * O;
-  const int64_t chunk = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, OH * OW));
-  parallel_for_chunks(planes, chunk, [&](int64_t b, int64_t e, int64_t) {
-    std::vector<float> acc(static_cast<size_t>(OW));
-    // column range per kernel column j (independent of the row)
-    std::vector<int64_t> jlo(static_cast<size_t>(KW)), jhi(static_cast<size_t>(KW));
-    for (int64_t j = 0; j < KW; ++j) valid_range(W, OW, p.stride_w, p.pad_w, j * p.dil_w, jlo[j], jhi[j]);
-    for (int64_t pl = b; pl < e; ++pl) {
-      const int64_t n = pl / O, o = pl % O, c = o / mult;
-      const float* xp = x.data + (n * C + c) * H * W;
-      const float* wp = w.data + o * KH * KW;
-      float* yp = y.data + pl * OH * OW;
-      const float bv = bias ? bias[o] : 0.0f;
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        std::fill(acc.begin(), acc.end(), 0.0f);
-        for (int64_t i = 0; i < KH; ++i) {
-          const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
-          if (ih < 0 || ih >= H) continue;
-          const float* xr = xp + ih * W;
-          for (int64_t j = 0; j < KW; ++j) {
-            const float wv = wp[i * KW + j];
-            const int64_t off = j * p.dil_w - p.pad_w;
-            float* a = acc.data();
-            if (p.stride_w == 1) {
-              const float* xs = xr + off;
-              for (int64_t ow = jlo[j]; ow < jhi[j]; ++ow) a[ow] += xs[ow] * wv;
-            } else {
-              const int64_t s = p.stride_w;
-              for (int64_t ow = jlo[j]; ow < jhi[j]; ++ow) a[ow] += xr[ow * s + off] * wv;
-            }
-          }
-        }
-        float* yr = yp + oh * OW;
-        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = acc[ow] + bv;
-      }
-    }
-  });
-}
-
-// im2col of one (sample, group): col[(c*KH + i)*KW + j][oh*OW + ow], zero outside the input.
-void im2col(const float* xg, int64_t Cg, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-            const Conv2dParams& p, float* col) {
-  for (int64_t c = 0; c < Cg; ++c) {
-    const float* xc = xg + c * H * W;
-    for (int64_t i = 0; i < KH; ++i) {
-      for (int64_t j = 0; j < KW; ++j) {
-        float* row = col + ((c * KH + i) * KW + j) * OH * OW;
-        int64_t lo, hi;
-        const int64_t offw = j * p.dil_w - p.pad_w;
-        valid_range(W, OW, p.stride_w, p.pad_w, j * p.dil_w, lo, hi);
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          float* r = row + oh * OW;
-          const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
-          if (ih < 0 || ih >= H) {
-            std::memset(r, 0, sizeof(float) * static_cast<size_t>(OW));
-            continue;
-          }
-          const float* xr = xc + ih * W;
-          for (int64_t ow = 0; ow < lo; ++ow) r[ow] = 0.0f;
-          if (p.stride_w == 1) {
-            std::memcpy(r + lo, xr + lo + offw, sizeof(float) * static_cast<size_t>(hi - lo));
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) r[ow] = xr[ow * p.stride_w + offw];
-          }
-          for (int64_t ow = hi; ow < OW; ++ow) r[ow] = 0.0f;
-        }
-      }
-    }
-  }
-}
-
-// General and 1x1 convolutions: per (sample, group) unit, Y[Og, P] = W[Og, K] * col[K, P].
-void conv_gemm(const ViewF32& x, const ViewF32& w, const float* bias, const Conv2dParams& p, MutViewF32& y) {
-  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
-  const int64_t O = w.shape[0], KH = w.shape[2], KW = w.shape[3];
-  const int64_t OH = y.shape[2], OW = y.shape[3];
-  const int64_t G = p.groups, Cg = C / G, Og = O / G;
-  const int64_t K = Cg * KH * KW, P = OH * OW;
-  const bool direct = KH == 1 && KW == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
-  parallel_for_chunks(N * G, 1, [&](int64_t b, int64_t e, int64_t) {
-    thread_local std::vector<float> col;
-    for (int64_t u = b; u < e; ++u) {
-      const int64_t n = u / G, g = u % G;
-      const float* xg = x.data + (n * C + g * Cg) * H * W;
-      float* yg = y.data + (n * O + g * Og) * P;
-      const float* src = xg;
-      if (!direct) {
-        col.resize(static_cast<size_t>(K * P));
-        im2col(xg, Cg, H, W, KH, KW, OH, OW, p, col.data());
-        src = col.data();
-      }
-      detail::gemm_rm_f32(w.data + g * Og * K, src, yg, Og, K, P);
-      if (bias) {
-        for (int64_t o = 0; o < Og; ++o) {
-          const float bv = bias[g * Og + o];
-          float* r = yg + o * P;
-          for (int64_t q = 0; q < P; ++q) r[q] += bv;
-        }
-      }
-    }
-  });
-}
-
 }  // namespace
 
 Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
@@ -161,13 +53,24 @@ Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p)
   return {x[0], w[0], oh, ow};
 }
 
-void conv2d_nchw_f32(ViewF32 x, ViewF32 w, const float* bias, const Conv2dParams& p, MutViewF32 y) {
+void conv2d_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams& p, MutViewF32 y) {
   check_out(conv2d_output_shape(x.shape, w.shape, p), y);
   if (y.size() == 0) return;
-  if (w.shape[1] == 1 && p.groups == x.shape[1])
-    conv_depthwise(x, w, bias, p, y);
+  // (one input channel, e.g. a grayscale stem, is a GEMM: every output channel reads it)
+  const bool depthwise = w.shape[1] == 1 && p.groups == x.shape[1] && x.shape[1] > 1;
+  if (depthwise && w.shape[0] == x.shape[1] &&
+      exec_detail::depthwise_prefers_channels_last(x.shape, w.shape, p, y.shape))
+    exec_detail::conv2d_depthwise_cl_nchw_f32(x, w, ep, p, y);
+  else if (depthwise)
+    exec_detail::conv2d_depthwise_nchw_f32(x, w, ep, p, y);
   else
-    conv_gemm(x, w, bias, p, y);
+    exec_detail::conv2d_gemm_nchw_f32(x, w, ep, p, y);
+}
+
+void conv2d_nchw_f32(ViewF32 x, ViewF32 w, const float* bias, const Conv2dParams& p, MutViewF32 y) {
+  ConvEpilogue ep;
+  ep.bias = bias;
+  conv2d_nchw_f32(x, w, ep, p, y);
 }
 
 void conv2d_nchw_f32_ref(ViewF32 x, ViewF32 w, const float* bias, const Conv2dParams& p, MutViewF32 y) {
@@ -189,12 +92,27 @@ void conv2d_nchw_f32_ref(ViewF32 x, ViewF32 w, const float* bias, const Conv2dPa
               for (int64_t j = 0; j < KW; ++j) {
                 const int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
                 if (iw < 0 || iw >= W) continue;
-                acc += x.data[((n * C + g * Cg + c) * H + ih) * W + iw] * w.data[((o * Cg + c) * KH + i) * KW + j];
+                acc = std::fma(x.data[((n * C + g * Cg + c) * H + ih) * W + iw],
+                               w.data[((o * Cg + c) * KH + i) * KW + j], acc);
               }
             }
-          y.data[((n * O + o) * OH + oh) * OW + ow] = acc + (bias ? bias[o] : 0.0f);
+          y.data[((n * O + o) * OH + oh) * OW + ow] = bias ? acc + bias[o] : acc;
         }
     }
+}
+
+// Plain loops, one element at a time, in the order of ConvEpilogue's formula (after the bias).
+void conv_epilogue_nchw_f32_ref(const ConvEpilogue& ep, MutViewF32 y) {
+  const ActivationParams ap = ep.act_params ? *ep.act_params : ActivationParams{};
+  for (int64_t e = 0; e < y.size(); ++e) {
+    float v = y.data[e];
+    if (ep.fq_pre) fake_quantize_span_f32(*ep.fq_pre, &v, &v, 1);
+    if (ep.residual) v = v + ep.residual[e];
+    if (ep.fq_sum) fake_quantize_span_f32(*ep.fq_sum, &v, &v, 1);
+    if (ep.act) activation_f32_ref(*ep.act, ViewF32{&v, {1}}, MutViewF32{&v, {1}}, ap);
+    if (ep.fq_out) fake_quantize_span_f32(*ep.fq_out, &v, &v, 1);
+    y.data[e] = v;
+  }
 }
 
 }  // namespace mqcalib

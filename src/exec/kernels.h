@@ -1,11 +1,11 @@
 // mqcalib/src/exec/kernels.h: float32 forward kernels of the executor, NCHW, row-major.
 //
 // Every fast kernel has a plain-loop reference twin `<name>_ref` (docs/STYLE.md) used by the tests.
-// Fast kernels are deterministic at any thread count: work is split into fixed chunks
-// (src/core/parallel.h) whose boundaries depend only on the problem size, and Eigen is used
-// single-threaded (EIGEN_DONT_PARALLELIZE), so the summation order never depends on the number of
-// threads. Fast and reference kernels may differ in summation order (GEMM blocking), so tests
-// compare them with a tolerance.
+// Fast kernels are deterministic at any thread count: every output is computed by one thread in an
+// order fixed by the problem (conv/linear: one fma chain per output over the taps, exec/gemm_kernel.h;
+// pointwise: elementwise; reductions: fixed chunks, src/core/parallel.h), so results never depend on
+// the number of threads or on the instruction set the run-time dispatch picks (AVX2 / AVX-512).
+// Fast and reference kernels are bit-identical (the tests check it).
 //
 // Output buffers are preallocated by the caller with the shape given by the *_output_shape helper.
 // Unless stated, output must not alias input. Shape errors throw mqcalib::Error naming the kernel.
@@ -15,12 +15,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/quantize.h"
 #include "core/tensor.h"
 
 namespace mqcalib {
 
 // ---------------------------------------------------------------------------------------------
-// Convolution (conv.cpp): x [N,C,H,W], w [O, C/groups, kh, kw], bias [O] or null, y [N,O,OH,OW].
+// Convolution (conv.cpp, conv_gemm.cpp): x [N,C,H,W], w [O, C/groups, kh, kw], bias [O] or null,
+// y [N,O,OH,OW].
 struct Conv2dParams {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1, groups = 1;
 };
@@ -28,14 +30,45 @@ struct Conv2dParams {
 // OH = floor((H + 2*pad_h - dil_h*(kh-1) - 1) / stride_h) + 1 (PyTorch's Conv2d formula).
 Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams&);
 
-// Fast: depthwise (C/groups == 1) as a direct kernel; 1x1 stride-1 unpadded as one GEMM per
-// (sample, group); otherwise im2col + Eigen GEMM. Parallel over (sample, group) units.
+enum class Activation;
+struct ActivationParams;
+
+// What a conv (or linear) kernel applies to each output element e of channel o after its sum over
+// the taps, in this order (each step optional):
+//   v = acc + bias[o];  v = fq_pre(v);  v = v + residual[e];  v = fq_sum(v);  v = act(v);  v = fq_out(v)
+// fq_* are per-tensor fake quantizations (core/quantize.h, the same arithmetic as fake_quantize_f32),
+// act the kernels of activation_f32 and the add IEEE's: a fused conv gives the bits of the unfused ops.
+// residual has y's shape and may be y's own buffer (each element is read before it is written).
+struct ConvEpilogue {
+  const float* bias = nullptr;
+  const FakeQuantF32* fq_pre = nullptr;
+  const float* residual = nullptr;
+  const FakeQuantF32* fq_sum = nullptr;
+  const Activation* act = nullptr;
+  const ActivationParams* act_params = nullptr;  // with act; null: defaults
+  const FakeQuantF32* fq_out = nullptr;
+};
+
+// Fast. Every output is one chain of fused multiply-adds over the taps k = (c, i, j) ascending, then
+// the epilogue: the same bits at any thread count and on AVX2 or AVX-512 (exec/gemm_kernel.h).
+//  - depthwise (C/groups == 1): a direct kernel per plane;
+//  - otherwise a register-tiled GEMM, W [O, K] x X [K, columns], columns over every sample's output
+//    positions: read in place from the input's zero-padded stride-phase planes when most columns
+//    of the planes' grid are outputs (large maps), else packed from them per panel (small maps).
+void conv2d_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams&, MutViewF32 y);
+// The same with a bias alone.
 void conv2d_nchw_f32(ViewF32 x, ViewF32 w, const float* bias, const Conv2dParams&, MutViewF32 y);
-// Reference: y = bias + sum over (c, i, j) in that order, plain loops, float accumulation.
+// Reference: y = bias + (sum over (c, i, j) in that order of std::fma, padding skipped), plain loops.
+// Equal to the fast kernel bit for bit (a padded tap adds an exact +0 to a sum that is never -0).
 void conv2d_nchw_f32_ref(ViewF32 x, ViewF32 w, const float* bias, const Conv2dParams&, MutViewF32 y);
+// The reference epilogue (the steps above, plain loops) applied to y in place after the bias.
+void conv_epilogue_nchw_f32_ref(const ConvEpilogue& ep, MutViewF32 y);
 
 // ---------------------------------------------------------------------------------------------
-// Linear (linear.cpp): x [N,I], w [O,I], bias [O] or null, y [N,O]; y = x w^T + b.
+// Linear (linear.cpp): x [N,I], w [O,I], bias [O] or null, y [N,O]; y = x w^T + b. The fast kernel
+// is the conv GEMM (a 1x1 convolution of N samples of I channels), epilogue included; the reference
+// sums i ascending with std::fma, so the twins agree bit for bit.
+void linear_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, MutViewF32 y);
 void linear_f32(ViewF32 x, ViewF32 w, const float* bias, MutViewF32 y);
 void linear_f32_ref(ViewF32 x, ViewF32 w, const float* bias, MutViewF32 y);
 
@@ -62,6 +95,9 @@ struct ActivationParams {
   float max_val = 1.0f;   // hardtanh
 };
 void activation_f32(Activation, ViewF32 x, MutViewF32 y, const ActivationParams& = {});
+// y[i] = f(x[i]) for i < n, serially (inside a parallel region: epilogues); the same loops as
+// activation_f32, so the same bits. y may alias x.
+void activation_span_f32(Activation, const float* x, float* y, int64_t n, const ActivationParams& = {});
 void activation_f32_ref(Activation, ViewF32 x, MutViewF32 y, const ActivationParams& = {});
 
 // ---------------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ constexpr int64_t kCopyChunkRows = 64;  // outer rows per parallel chunk
 int64_t normalize_axis(int64_t axis, int rank, const char* what) {
   const int64_t a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank)
-    throw Error(std::string(what) + ": axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
+    throw Error(std::string(what) + ": axis " + std::to_string(axis) + " out of range for rank " +
+                std::to_string(rank));
   return a;
 }
 
@@ -31,8 +32,9 @@ Shape cat_output_shape(const std::vector<Shape>& xs, int64_t axis) {
   for (const Shape& s : xs) {
     bool ok = static_cast<int>(s.size()) == rank;
     for (int d = 0; ok && d < rank; ++d) ok = d == a || s[d] == xs[0][d];
-    if (!ok) throw Error("cat: input " + shape_to_string(s) + " does not match " + shape_to_string(xs[0]) + " off axis " +
-                         std::to_string(a));
+    if (!ok)
+      throw Error("cat: input " + shape_to_string(s) + " does not match " + shape_to_string(xs[0]) + " off axis " +
+                  std::to_string(a));
     out[a] += s[a];
   }
   return out;
@@ -45,7 +47,8 @@ void check_cat(const std::vector<ViewF32>& xs, int64_t axis, const MutViewF32& y
   std::vector<Shape> shapes;
   for (const ViewF32& v : xs) shapes.push_back(v.shape);
   const Shape out = cat_output_shape(shapes, axis);
-  if (y.shape != out) throw Error("cat: output buffer " + shape_to_string(y.shape) + " but expected " + shape_to_string(out));
+  if (y.shape != out)
+    throw Error("cat: output buffer " + shape_to_string(y.shape) + " but expected " + shape_to_string(out));
   a = normalize_axis(axis, static_cast<int>(out.size()), "cat");
   outer = 1;
   inner = 1;
@@ -99,14 +102,15 @@ namespace {
 void check_split(const ViewF32& x, int64_t axis, const std::vector<int64_t>& sizes, const std::vector<MutViewF32>& ys,
                  int64_t& a, int64_t& outer, int64_t& inner) {
   a = normalize_axis(axis, x.rank(), "split");
-  if (sizes.size() != ys.size()) throw Error("split: " + std::to_string(sizes.size()) + " sizes but " +
-                                             std::to_string(ys.size()) + " outputs");
+  if (sizes.size() != ys.size())
+    throw Error("split: " + std::to_string(sizes.size()) + " sizes but " + std::to_string(ys.size()) + " outputs");
   int64_t total = 0;
   for (size_t k = 0; k < sizes.size(); ++k) {
     Shape s = x.shape;
     s[a] = sizes[k];
-    if (ys[k].shape != s) throw Error("split: output " + std::to_string(k) + " is " + shape_to_string(ys[k].shape) +
-                                      " but expected " + shape_to_string(s));
+    if (ys[k].shape != s)
+      throw Error("split: output " + std::to_string(k) + " is " + shape_to_string(ys[k].shape) + " but expected " +
+                  shape_to_string(s));
     total += sizes[k];
   }
   if (total != x.shape[a])

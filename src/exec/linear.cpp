@@ -1,16 +1,13 @@
-// mqcalib/src/exec/linear.cpp: fully connected layer, y[N,O] = x[N,I] w[O,I]^T + b.
+// mqcalib/src/exec/linear.cpp: fully connected layer, y[N,O] = x[N,I] w[O,I]^T + b, on the conv GEMM.
+#include <cmath>
 #include <string>
 
-#include "core/parallel.h"
-#include "exec/eigen_gemm.h"
+#include "exec/conv_gemm.h"
 #include "exec/kernels.h"
 
 namespace mqcalib {
 
 namespace {
-
-// Rows per parallel chunk: fixed, so the GEMM shapes (and sums) never depend on the thread count.
-constexpr int64_t kLinearRowChunk = 16;
 
 void check_linear(const ViewF32& x, const ViewF32& w, const MutViewF32& y) {
   if (x.shape.size() != 2 || w.shape.size() != 2 || y.shape.size() != 2)
@@ -25,17 +22,19 @@ void check_linear(const ViewF32& x, const ViewF32& w, const MutViewF32& y) {
 
 }  // namespace
 
-void linear_f32(ViewF32 x, ViewF32 w, const float* bias, MutViewF32 y) {
+// y [N, O] is the conv GEMM's output of N samples of O channels and 1 x 1 positions.
+void linear_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, MutViewF32 y) {
   check_linear(x, w, y);
   const int64_t N = x.shape[0], I = x.shape[1], O = w.shape[0];
   if (N == 0 || O == 0) return;
-  parallel_for_chunks(N, kLinearRowChunk, [&](int64_t b, int64_t e, int64_t) {
-    float* yb = y.data + b * O;
-    detail::gemm_rm_bt_f32(x.data + b * I, w.data, yb, e - b, I, O);
-    if (bias)
-      for (int64_t r = 0; r < e - b; ++r)
-        for (int64_t o = 0; o < O; ++o) yb[r * O + o] += bias[o];
-  });
+  exec_detail::conv2d_gemm_nchw_f32(ViewF32{x.data, {N, I, 1, 1}}, ViewF32{w.data, {O, I, 1, 1}}, ep, Conv2dParams{},
+                                    MutViewF32{y.data, {N, O, 1, 1}});
+}
+
+void linear_f32(ViewF32 x, ViewF32 w, const float* bias, MutViewF32 y) {
+  ConvEpilogue ep;
+  ep.bias = bias;
+  linear_f32(x, w, ep, y);
 }
 
 void linear_f32_ref(ViewF32 x, ViewF32 w, const float* bias, MutViewF32 y) {
@@ -44,8 +43,8 @@ void linear_f32_ref(ViewF32 x, ViewF32 w, const float* bias, MutViewF32 y) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < O; ++o) {
       float acc = 0.0f;
-      for (int64_t i = 0; i < I; ++i) acc += x.data[n * I + i] * w.data[o * I + i];
-      y.data[n * O + o] = acc + (bias ? bias[o] : 0.0f);
+      for (int64_t i = 0; i < I; ++i) acc = std::fma(x.data[n * I + i], w.data[o * I + i], acc);
+      y.data[n * O + o] = bias ? acc + bias[o] : acc;
     }
 }
 

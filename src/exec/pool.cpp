@@ -1,12 +1,15 @@
 // mqcalib/src/exec/pool.cpp: max / average / adaptive average pooling, NCHW float32. Window and
-// divisor rules follow PyTorch's CPU kernels (see kernels.h). Fast kernels are the reference loops
-// run in parallel over (sample, channel) planes in fixed chunks: bit-identical to the reference.
+// divisor rules follow PyTorch's CPU kernels (see kernels.h). Max pooling runs vectorized on the
+// batch's phase planes; average pooling is the reference loops run in parallel over (sample,
+// channel) planes in fixed chunks. Both are bit-identical to the reference.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "core/parallel.h"
+#include "exec/conv_gemm.h"
 #include "exec/kernels.h"
 
 namespace mqcalib {
@@ -108,6 +111,71 @@ void for_planes(const ViewF32& x, MutViewF32& y, PlaneFn&& fn, bool parallel) {
     body(0, planes, 0);
 }
 
+// ---- max pooling on the batch's phase planes (conv_gemm.h), padded with -inf ------------------
+// On the planes' grid every window tap of consecutive outputs is consecutive, so each (column chunk,
+// channel) is a vector loop per tap: m = v if v > m or v is NaN, over the taps in the reference's
+// (i, j) order from m = -inf. A padded tap (-inf) never changes m, so the result is the reference's
+// bit for bit (NaN included: the last NaN of the window wins in both).
+constexpr int64_t kMaxChunkCols = 512;
+
+// The conv geometry of the pooling window, its grid extended for ceil_mode windows that end past
+// the padded input.
+exec_detail::ConvGeom pool_geom(const Shape& x, const Pool2dParams& p, const Shape& y) {
+  Conv2dParams cp;
+  cp.stride_h = p.stride_h;
+  cp.stride_w = p.stride_w;
+  cp.pad_h = p.pad_h;
+  cp.pad_w = p.pad_w;
+  cp.dil_h = p.dil_h;
+  cp.dil_w = p.dil_w;
+  cp.groups = x[1];
+  exec_detail::ConvGeom g = exec_detail::conv_geom(x, {x[1], 1, p.kernel_h, p.kernel_w}, cp, y);
+  const int64_t rows = (y[2] - 1) * p.stride_h + (p.kernel_h - 1) * p.dil_h + 1;
+  const int64_t cols = (y[3] - 1) * p.stride_w + (p.kernel_w - 1) * p.dil_w + 1;
+  g.Hq = std::max(g.Hq, (rows + p.stride_h - 1) / p.stride_h);
+  g.Wq = std::max(g.Wq, (cols + p.stride_w - 1) / p.stride_w);
+  g.plane = g.N * g.Hq * g.Wq;
+  g.max_tap = ((g.KH - 1) * p.dil_h / p.stride_h) * g.Wq + (g.KW - 1) * p.dil_w / p.stride_w;
+  return g;
+}
+
+// Channel c: its planes (one channel of the batch, cache-resident), then the window maxima.
+void max_channel(const exec_detail::ConvGeom& g, const float* x, const int64_t* koff, const int64_t* dst, int64_t c,
+                 float* y) {
+  thread_local std::vector<float> planes_buf, acc_buf;
+  const int64_t chan = g.phases * g.plane, slack = g.max_tap + kMaxChunkCols;
+  if (planes_buf.size() < static_cast<size_t>(chan + slack)) planes_buf.resize(static_cast<size_t>(chan + slack));
+  if (acc_buf.size() < static_cast<size_t>(kMaxChunkCols)) acc_buf.resize(kMaxChunkCols);
+  float* planes = planes_buf.data();
+  exec_detail::build_channel_planes(g, x, c, -std::numeric_limits<float>::infinity(), planes);
+  std::fill(planes + chan, planes + chan + slack, -std::numeric_limits<float>::infinity());
+  float* __restrict acc = acc_buf.data();
+  float* yc = y + c * g.OH * g.OW;
+  for (int64_t m0 = 0; m0 < g.plane; m0 += kMaxChunkCols) {
+    const int64_t len = std::min(kMaxChunkCols, g.plane - m0);
+    std::fill(acc, acc + len, -std::numeric_limits<float>::infinity());
+    for (int64_t k = 0; k < g.K; ++k) {
+      const float* __restrict src = planes + koff[k] + m0;
+      for (int64_t j = 0; j < len; ++j) {
+        const float v = src[j];
+        acc[j] = (v > acc[j] || v != v) ? v : acc[j];
+      }
+    }
+    for (int64_t j = 0; j < len; ++j)
+      if (dst[m0 + j] >= 0) yc[dst[m0 + j]] = acc[j];
+  }
+}
+
+void max_pool_planes(const ViewF32& x, const Pool2dParams& p, MutViewF32& y) {
+  const exec_detail::ConvGeom g = pool_geom(x.shape, p, y.shape);
+  const std::vector<int64_t> koff = exec_detail::tap_offsets(g);
+  std::vector<int64_t> dst(static_cast<size_t>(g.plane));
+  exec_detail::grid_columns(g, 0, g.plane, dst.data());
+  parallel_for_chunks(g.C, 1, [&](int64_t b, int64_t e, int64_t) {
+    for (int64_t c = b; c < e; ++c) max_channel(g, x.data, koff.data(), dst.data(), c, y.data);
+  });
+}
+
 }  // namespace
 
 Shape pool2d_output_shape(const Shape& x, const Pool2dParams& p) {
@@ -121,30 +189,37 @@ Shape pool2d_output_shape(const Shape& x, const Pool2dParams& p) {
 
 void max_pool2d_nchw_f32(ViewF32 x, const Pool2dParams& p, MutViewF32 y) {
   check_out(y, pool2d_output_shape(x.shape, p), "max_pool2d");
-  for_planes(x, y, [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
-    max_plane(xp, H, W, p, yp, OH, OW);
-  }, true);
+  if (y.size() > 0) max_pool_planes(x, p, y);
 }
 void max_pool2d_nchw_f32_ref(ViewF32 x, const Pool2dParams& p, MutViewF32 y) {
   check_out(y, pool2d_output_shape(x.shape, p), "max_pool2d");
-  for_planes(x, y, [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
-    max_plane(xp, H, W, p, yp, OH, OW);
-  }, false);
+  for_planes(
+      x, y,
+      [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
+        max_plane(xp, H, W, p, yp, OH, OW);
+      },
+      false);
 }
 
 void avg_pool2d_nchw_f32(ViewF32 x, const Pool2dParams& p, MutViewF32 y) {
   if (p.dil_h != 1 || p.dil_w != 1) throw Error("avg_pool2d: dilation must be 1");
   check_out(y, pool2d_output_shape(x.shape, p), "avg_pool2d");
-  for_planes(x, y, [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
-    avg_plane(xp, H, W, p, yp, OH, OW);
-  }, true);
+  for_planes(
+      x, y,
+      [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
+        avg_plane(xp, H, W, p, yp, OH, OW);
+      },
+      true);
 }
 void avg_pool2d_nchw_f32_ref(ViewF32 x, const Pool2dParams& p, MutViewF32 y) {
   if (p.dil_h != 1 || p.dil_w != 1) throw Error("avg_pool2d: dilation must be 1");
   check_out(y, pool2d_output_shape(x.shape, p), "avg_pool2d");
-  for_planes(x, y, [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
-    avg_plane(xp, H, W, p, yp, OH, OW);
-  }, false);
+  for_planes(
+      x, y,
+      [&](const float* xp, int64_t H, int64_t W, float* yp, int64_t OH, int64_t OW) {
+        avg_plane(xp, H, W, p, yp, OH, OW);
+      },
+      false);
 }
 
 void adaptive_avg_pool2d_nchw_f32(ViewF32 x, int64_t out_h, int64_t out_w, MutViewF32 y) {

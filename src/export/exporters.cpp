@@ -25,10 +25,13 @@ const std::vector<BackendFormats>& native_format_table() {
   return kNativeFormats;
 }
 
-std::string render(NativeFormat f, const QuantRecord& rec) {
+std::string render(NativeFormat f, const QuantRecord& rec, const NativeFormatOptions& o) {
   switch (f) {
-    case NativeFormat::TensorRtCache:
-      return tensorrt_cache_text(rec);
+    case NativeFormat::TensorRtCache: {
+      TensorRtCacheOptions t;
+      t.version = o.trt_version;
+      return tensorrt_cache_text(rec, t);
+    }
     case NativeFormat::ClipRangesJson:
       return clip_ranges_json_text(rec);
     case NativeFormat::EncodingsJson:
@@ -62,11 +65,12 @@ std::vector<NativeFormat> native_formats(std::string_view backend) {
 }
 
 std::vector<std::pair<std::string, std::string>> render_native_formats(const QuantRecord& rec, std::string_view backend,
-                                                                       std::vector<std::string>* notes) {
+                                                                       std::vector<std::string>* notes,
+                                                                       const NativeFormatOptions& options) {
   std::vector<std::pair<std::string, std::string>> files;  // name, bytes
   for (NativeFormat f : native_formats(backend)) {
     try {
-      files.emplace_back(std::string(file_name(f)), render(f, rec));
+      files.emplace_back(std::string(file_name(f)), render(f, rec, options));
     } catch (const Error& e) {
       if (!notes) throw;
       notes->push_back(std::string(file_name(f)) + " not written: " + e.what());

@@ -25,11 +25,17 @@ std::string_view file_name(NativeFormat format);
 //   every other backend -> none (params.json is the record; the planned QDQ ONNX export covers them).
 std::vector<NativeFormat> native_formats(std::string_view backend);
 
+// Settings of the native formats that are not in the record.
+struct NativeFormatOptions {
+  int trt_version = TensorRtCacheOptions{}.version;  // calib.cache header TRT-<version>-... (--trt-version)
+};
+
 // The backend's native files as (file name, bytes), all rendered before any is written. A record a
 // format cannot express throws (notes null) or is skipped with the reason appended to `notes`.
 std::vector<std::pair<std::string, std::string>> render_native_formats(const QuantRecord& record,
                                                                        std::string_view backend,
-                                                                       std::vector<std::string>* notes = nullptr);
+                                                                       std::vector<std::string>* notes = nullptr,
+                                                                       const NativeFormatOptions& options = {});
 
 // The output note for a record whose result needs FP weights other than the model file's
 // (QuantRecord::float_weights, op_changes: equalization, bias correction, AdaRound): none of the native

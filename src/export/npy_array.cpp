@@ -2,10 +2,10 @@
 // Python dict literal padded with spaces and ending in '\n' so that the data starts on a 64-byte boundary.
 #include "export/npy_array.h"
 
-#include <fstream>
-#include <sstream>
+#include <cstring>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace mqcalib {
 
@@ -37,37 +37,48 @@ std::string npy_bytes(NpyDtype dtype, const Shape& shape, const void* data) {
   return bytes;
 }
 
-std::string read_npy_payload(const std::string& path, NpyDtype dtype, const std::string& what, Shape* shape) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(what + " '" + path + "': cannot open the file");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string b = ss.str();
-  if (b.size() < 10 || b.compare(0, 6, "\x93NUMPY") != 0 || b[6] != 1)
-    throw Error(what + " '" + path + "': not a version 1 .npy file");
-  const size_t hl = static_cast<unsigned char>(b[8]) | (static_cast<size_t>(static_cast<unsigned char>(b[9])) << 8);
-  if (b.size() < 10 + hl) throw Error(what + " '" + path + "': truncated header");
-  const std::string h = b.substr(10, hl);
+std::string read_npy_payload(const std::string& path, NpyDtype dtype, const std::string& what, Shape* shape,
+                             const Shape* expect) {
+  const InputFile f(path, what);
+  auto fail = [&](const std::string& why) { return Error(what + " '" + path + "': " + why); };
+  const std::vector<uint8_t> pre = f.read_prefix(10);
+  if (pre.size() < 10 || std::memcmp(pre.data(), "\x93NUMPY", 6) != 0 || pre[6] != 1)
+    throw fail("not a version 1 .npy file");
+  const size_t hl = size_t{pre[8]} | (size_t{pre[9]} << 8);
+  if (f.size() < static_cast<int64_t>(10 + hl)) throw fail("truncated header");
+  std::string h(hl, '\0');
+  f.read_exact(h.data(), hl, 10);
   if (h.find(std::string("'descr': '") + descr(dtype) + "'") == std::string::npos ||
       h.find("'fortran_order': False") == std::string::npos)
-    throw Error(what + " '" + path + "': expected little-endian " + dtype_name(dtype) + " ('" + descr(dtype) +
-                "') in C order, header " + h);
-  const size_t l = h.find("'shape': ("), r = h.find(')', l);
-  if (l == std::string::npos || r == std::string::npos) throw Error(what + " '" + path + "': no shape in header");
+    throw fail(std::string("expected little-endian ") + dtype_name(dtype) + " ('" + descr(dtype) +
+               "') in C order, header " + h);
+  const size_t l = h.find("'shape': (");
+  const size_t r = l == std::string::npos ? l : h.find(')', l);
+  if (r == std::string::npos) throw fail("no shape in header");
   Shape s;
-  std::stringstream dims(h.substr(l + 10, r - l - 10));
-  std::string tok;
+  const std::string ctx = what + " '" + path + "': shape";
   int64_t n = 1;
-  while (std::getline(dims, tok, ','))
-    if (tok.find_first_not_of(' ') != std::string::npos) {
-      s.push_back(std::stoll(tok));
-      n *= s.back();
+  for (size_t i = l + 10; i < r;) {
+    if (h[i] == ' ' || h[i] == ',') {
+      ++i;
+      continue;
     }
-  if (b.size() != 10 + hl + kElementBytes * static_cast<size_t>(n))
-    throw Error(what + " '" + path + "': payload has " + std::to_string(b.size() - 10 - hl) + " bytes, shape " +
-                shape_to_string(s) + " needs " + std::to_string(kElementBytes * static_cast<size_t>(n)));
+    if (h[i] < '0' || h[i] > '9') throw fail("cannot parse the shape in header " + h);
+    int64_t d = 0;
+    for (; i < r && h[i] >= '0' && h[i] <= '9'; ++i) d = checked_add(checked_mul(d, 10, ctx), h[i] - '0', ctx);
+    s.push_back(d);
+    n = checked_mul(n, d, ctx);
+  }
+  if (expect && s != *expect) throw fail("shape " + shape_to_string(s) + ", expected " + shape_to_string(*expect));
+  const int64_t payload = checked_mul(n, static_cast<int64_t>(kElementBytes), ctx);
+  const int64_t need = checked_add(payload, static_cast<int64_t>(10 + hl), ctx);
+  if (f.size() != need)
+    throw fail("payload has " + std::to_string(f.size() - static_cast<int64_t>(10 + hl)) + " bytes, shape " +
+               shape_to_string(s) + " needs " + std::to_string(payload));
+  std::string out(static_cast<size_t>(payload), '\0');
+  if (payload > 0) f.read_exact(out.data(), out.size(), static_cast<int64_t>(10 + hl));  // little-endian
   if (shape) *shape = s;
-  return b.substr(10 + hl);
+  return out;
 }
 
 }  // namespace mqcalib

@@ -14,7 +14,10 @@ enum class NpyDtype { Int32, Float32 };
 // Header + little-endian payload of numel(shape) elements at `data`.
 std::string npy_bytes(NpyDtype dtype, const Shape& shape, const void* data);
 // The payload bytes of the .npy at `path`, its shape in *shape. Throws Error "<what> '<path>': ..." on
-// a missing file, another version, dtype or order, or a payload that does not match the shape.
-std::string read_npy_payload(const std::string& path, NpyDtype dtype, const std::string& what, Shape* shape);
+// a missing or non-regular file (core/input_file.h), another version, dtype or order, a shape other
+// than `*expect` (when given; checked before the payload is read), or a file whose size is not exactly
+// what its header names (checked before reading; size arithmetic checked).
+std::string read_npy_payload(const std::string& path, NpyDtype dtype, const std::string& what, Shape* shape,
+                             const Shape* expect = nullptr);
 
 }  // namespace mqcalib

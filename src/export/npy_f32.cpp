@@ -14,10 +14,10 @@ void write_npy_f32(const std::string& path, const Shape& shape, const float* dat
   write_file_atomic(path, npy_f32_bytes(shape, data));
 }
 
-std::vector<float> read_npy_f32(const std::string& path, const std::string& what, Shape* shape) {
-  const std::string payload = read_npy_payload(path, NpyDtype::Float32, what, shape);
+std::vector<float> read_npy_f32(const std::string& path, const std::string& what, Shape* shape, const Shape* expect) {
+  const std::string payload = read_npy_payload(path, NpyDtype::Float32, what, shape, expect);
   std::vector<float> out(payload.size() / sizeof(float));
-  std::memcpy(out.data(), payload.data(), payload.size());
+  if (!out.empty()) std::memcpy(out.data(), payload.data(), payload.size());
   return out;
 }
 

@@ -14,10 +14,10 @@ void write_npy_i32(const std::string& path, const Shape& shape, const int32_t* d
   write_file_atomic(path, npy_i32_bytes(shape, data));
 }
 
-std::vector<int32_t> read_npy_i32(const std::string& path, Shape* shape) {
-  const std::string payload = read_npy_payload(path, NpyDtype::Int32, "weight codes", shape);
+std::vector<int32_t> read_npy_i32(const std::string& path, Shape* shape, const Shape* expect) {
+  const std::string payload = read_npy_payload(path, NpyDtype::Int32, "weight codes", shape, expect);
   std::vector<int32_t> out(payload.size() / sizeof(int32_t));
-  std::memcpy(out.data(), payload.data(), payload.size());
+  if (!out.empty()) std::memcpy(out.data(), payload.data(), payload.size());
   return out;
 }
 

@@ -15,7 +15,9 @@ namespace mqcalib {
 std::string npy_i32_bytes(const Shape& shape, const int32_t* data);
 // Written atomically (write_file_atomic). Throws Error naming the path.
 void write_npy_i32(const std::string& path, const Shape& shape, const int32_t* data);
-// Throws Error naming the path on a missing file, another dtype/order, or a truncated payload.
-std::vector<int32_t> read_npy_i32(const std::string& path, Shape* shape);
+// Throws Error naming the path on a missing or non-regular file, another dtype/order, a shape other
+// than `*expect` (when given; checked before the payload is read), or a file whose size is not
+// exactly what its header names (checked before reading; size arithmetic checked).
+std::vector<int32_t> read_npy_i32(const std::string& path, Shape* shape, const Shape* expect = nullptr);
 
 }  // namespace mqcalib

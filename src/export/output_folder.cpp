@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "export/atomic_file.h"
 
 namespace mqcalib {
@@ -102,6 +103,8 @@ void write_output_folder(const std::string& dir_name, const OutputFiles& files) 
   const fs::path staging = parent / ("." + base_name(dir_name) + ".new-" + std::to_string(::getpid()));
   std::error_code ec;
   fs::remove_all(staging, ec);
+  // SIGINT/SIGTERM from here on remove the staging folder (new set, or the old one after the swap).
+  const RemoveOnSignal cleanup(fs::absolute(staging).string());
   try {
     fs::create_directories(parent);
     remove_stale_staging(parent, base_name(dir_name));

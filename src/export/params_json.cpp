@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "export/atomic_file.h"
 #include "export/format_util.h"
 #include "export/params_json_transforms.h"
@@ -372,12 +372,8 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
 }
 
 QuantRecord read_params_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open params file '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error("read error on params file '" + path + "'");
-  return parse_params_json(ss.str(), path);
+  // A regular file of at most kMaxParamsJsonBytes (a FIFO or device is refused, never read forever).
+  return parse_params_json(read_file_bounded(path, "params file", kMaxParamsJsonBytes), path);
 }
 
 }  // namespace mqcalib

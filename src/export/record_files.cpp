@@ -39,39 +39,41 @@ std::vector<std::pair<std::string, std::string>> record_files(const QuantRecord&
   return files;
 }
 
-namespace {
-
-// `rel` resolved inside `dir`, or an Error naming both.
-std::string contained_path(const fs::path& dir, const std::string& rel, const std::string& params_path) {
-  const fs::path p(rel);
-  bool escapes = rel.empty() || p.is_absolute();
-  for (const fs::path& part : p) escapes = escapes || part == "..";
-  if (escapes)
-    throw Error("params file '" + params_path + "': weight codes file '" + rel +
-                "' must be a relative path inside the params folder");
-  const fs::path full = dir / p;
+std::string resolve_inside_folder(const std::string& folder, const std::string& rel, const std::string& what) {
+  const std::string where = what + " '" + rel + "' (in '" + folder + "')";
+  if (rel.empty()) throw Error(what + ": empty file name (in '" + folder + "')");
+  if (rel.find('\0') != std::string::npos) throw Error(where + ": the name contains a NUL byte");
+  const fs::path r(rel);
+  if (r.is_absolute() || r.has_root_name() || r.has_root_directory())
+    throw Error(where + ": an absolute path; a record names its files relative to its own folder");
+  for (const fs::path& part : r)
+    if (part == "..") throw Error(where + ": '..' would leave the record's folder");
   std::error_code ec;
-  const fs::path real_dir = fs::weakly_canonical(dir, ec), real = fs::weakly_canonical(full, ec);
-  const std::string rd = real_dir.string() + "/";
-  if (ec || real.string().compare(0, rd.size(), rd) != 0)
-    throw Error("params file '" + params_path + "': weight codes file '" + rel + "' leads outside the params folder");
-  if (!fs::is_regular_file(full, ec))
-    throw Error("params file '" + params_path + "': weight codes file '" + full.string() + "' is not a regular file");
+  const fs::path base = fs::canonical(folder.empty() ? fs::path(".") : fs::path(folder), ec);
+  if (ec) throw Error(where + ": cannot resolve the folder: " + ec.message());
+  const fs::path full = fs::canonical(base / r, ec);
+  if (ec) throw Error(where + ": " + (ec == std::errc::no_such_file_or_directory ? "does not exist" : ec.message()));
+  auto b = base.begin();
+  auto f = full.begin();
+  for (; b != base.end(); ++b, ++f)
+    if (f == full.end() || *f != *b)
+      throw Error(where + ": resolves to '" + full.string() + "', outside the record's folder (a symlink?)");
+  if (f == full.end()) throw Error(where + ": names the record's folder itself, not a file");
   return full.string();
 }
-
-}  // namespace
 
 QuantRecord load_record(const std::string& params_path) {
   QuantRecord rec = read_params_json(params_path);
   const fs::path dir =
       fs::path(params_path).parent_path().empty() ? fs::path(".") : fs::path(params_path).parent_path();
   for (auto& [tensor, wc] : rec.weight_codes) {
-    const std::string path = contained_path(dir, wc.file, params_path);
-    wc.codes = read_npy_i32(path, &wc.shape);
+    const std::string path =
+        resolve_inside_folder(dir.string(), wc.file, "params file '" + params_path + "': weight codes of " + tensor);
+    wc.codes = read_npy_i32(path, &wc.shape);  // a regular file, sized against its header before reading
   }
   for (auto& [tensor, fw] : rec.float_weights) {
-    const std::string path = contained_path(dir, fw.file, params_path);
+    const std::string path = resolve_inside_folder(dir.string(), fw.file,
+                                                   "params file '" + params_path + "': folded FP values of " + tensor);
     fw.values = read_npy_f32(path, "folded FP values", &fw.shape);
   }
   return rec;

@@ -25,7 +25,13 @@ std::string float_weight_file(const std::string& tensor);
 
 // Reads params.json and every weight-code and float-weight file it lists. A listed file must be a relative path that
 // stays inside params.json's folder (no absolute path, no "..", no symlink leading out) and be a
-// regular file. Shapes are checked against the graph when the simulation is built.
+// regular file (no FIFO, no device), whose size is exactly what its header names (checked before the
+// payload is read). Shapes are checked against the graph when the simulation is built.
 QuantRecord load_record(const std::string& params_path);
+
+// The canonical path of `rel` inside `folder`: `rel` is relative, has no ".." component, and its
+// resolved path (symlinks followed) lies under the folder's canonical path, component by component
+// ("/x/rec2/f" is not inside "/x/rec"). Throws Error "<what> '<rel>' (in '<folder>'): <why>".
+std::string resolve_inside_folder(const std::string& folder, const std::string& rel, const std::string& what);
 
 }  // namespace mqcalib

@@ -90,6 +90,24 @@ nlohmann::json analysis_json(const RunReport& r, nlohmann::json rep) {
 
 }  // namespace
 
+nlohmann::json verify_json(const VerifyReport& r) {
+  nlohmann::json t = nlohmann::json::array();
+  for (const TensorAgreement& a : r.tensors)
+    t.push_back({{"tensor", a.tensor}, {"origin", a.origin}, {"elements", a.elements}, {"max_lsb", a.max_lsb},
+                 {"frac_differ", a.frac_differ}});
+  return {{"backend", r.backend},
+          {"requant", r.requant},
+          {"samples", r.samples},
+          {"sim_top1", r.sim_top1},
+          {"int_top1", r.int_top1},
+          {"top1_agreement", r.top1_agreement},
+          {"first_parting", r.first_parting},
+          {"first_over_one_lsb", r.first_over_one_lsb},
+          {"float_ops", r.float_ops},
+          {"float_output_convs", r.float_output_convs},
+          {"tensors", t}};
+}
+
 nlohmann::json report_json(const RunReport& r) {
   nlohmann::json rep;
   rep["tool_version"] = r.tool_version;
@@ -105,6 +123,7 @@ nlohmann::json report_json(const RunReport& r) {
   if (r.method != "nearest") {
     nlohmann::json settings = nlohmann::json::object();
     for (const auto& [k, v] : r.method_settings) settings[k] = v;
+    for (const auto& [k, v] : r.method_choices) settings[k] = v;
     rep[r.method] = settings;
     rep["reconstruction"] = reconstruction_json(r);
   }
@@ -114,6 +133,7 @@ nlohmann::json report_json(const RunReport& r) {
   rep["unfolded_bn"] = unf;
   rep["placement_notes"] = r.placement_notes;
   rep["export_notes"] = r.export_notes;
+  if (r.verify) rep["verify"] = verify_json(*r.verify);
   if (r.eval)
     rep["eval"] = {{"samples", r.eval->samples},
                    {"fp_top1", r.eval->fp_top1},

@@ -12,6 +12,9 @@
 //    "unfolded_bn": [{"bn", "reason"}], "placement_notes": [..], "export_notes": [..],
 //    "eval": {"samples", "fp_top1", "quant_top1", "drop", "agreement",        (when evaluated)
 //             "fp_top1_op_changes"},                  (FP with the record's relu6 -> relu only, when any)
+//    "verify": {"backend", "requant", "samples", "sim_top1", "int_top1", "top1_agreement",
+//               "first_parting", "first_over_one_lsb", "float_ops": [..], "float_output_convs": [..],
+//               "tensors": [{"tensor", "origin", "elements", "max_lsb", "frac_differ"}]}  (when verified)
 //    "layers": [{"layer", "w_bits", "a_bits", "weight_sqnr_db", "input_sqnr_db"}],
 //    "activations": [{"tensor", "sqnr_db", "observed_min", "observed_max", "clip_min", "clip_max"}],
 //    "outliers": [{"layer", "tensor", "kind", "value", "explanation", "advice"}],
@@ -28,6 +31,8 @@
 namespace mqcalib {
 
 nlohmann::json report_json(const RunReport& report);
+// The "verify" block alone (also merged into an existing report.json by `mqcalib verify`).
+nlohmann::json verify_json(const VerifyReport& report);
 // Pretty-printed (2-space indent) with a trailing newline.
 std::string report_json_text(const RunReport& report);
 std::string report_json_text(const nlohmann::json& report);

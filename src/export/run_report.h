@@ -70,6 +70,28 @@ struct TransformSummary {
   std::vector<std::pair<std::string, std::string>> bias_correction_skipped;  // (layer, reason)
 };
 
+// The simulation against the integer executor (pipeline/verify.h, `mqcalib verify`).
+struct TensorAgreement {
+  std::string tensor;
+  std::string origin;      // exec/int_model.h QuantOrigin ("planned", "alias-backward", ...), or "output"
+  int64_t elements = 0;    // compared, over all samples
+  double max_lsb = 0;      // largest |sim - int| in LSBs of the tensor's grid
+  double frac_differ = 0;  // fraction of elements whose codes differ (float outputs: by more than 1/2 LSB)
+};
+
+struct VerifyReport {
+  std::string backend, requant;
+  int64_t samples = 0;
+  double sim_top1 = 0, int_top1 = 0, top1_agreement = 0;  // percent
+  std::vector<TensorAgreement> tensors;                    // graph order
+  std::string first_parting;           // first tensor with any difference ("" when none)
+  std::string first_over_one_lsb;      // first tensor differing by more than 1 LSB ("" when none)
+  std::vector<std::string> float_ops;  // nodes the integer executor ran through the float path
+  // Quantized convs whose output has no quantizer (not even through a ReLU): a runtime has no grid
+  // to requantize them to and runs them in float (QDQ: DQ -> Conv without Q). A placement gap.
+  std::vector<std::string> float_output_convs;
+};
+
 struct RunReport {
   std::string tool_version, model, backend;
   std::vector<std::string> backend_notes;
@@ -80,10 +102,12 @@ struct RunReport {
   std::vector<std::pair<std::string, std::string>> unfolded_bn;  // (bn, reason)
   std::string method;                                            // reconstruction method
   std::vector<std::pair<std::string, double>> method_settings;   // e.g. iters, lambda, batch, seed
+  std::vector<std::pair<std::string, std::string>> method_choices;  // e.g. granularity, loss
   std::vector<UnitReport> reconstruction;
   TransformSummary transforms;
   std::vector<std::string> placement_notes, export_notes;
   std::optional<EvalReport> eval;
+  std::optional<VerifyReport> verify;
   std::vector<LayerReport> layers;
   std::vector<ActivationReport> activations;
   std::vector<OutlierFinding> outliers;

@@ -3,10 +3,11 @@
 
 #include <openssl/evp.h>
 
-#include <fstream>
+#include <algorithm>
 #include <vector>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace mqcalib {
 
@@ -55,16 +56,15 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 std::string sha256_of_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open '" + path + "' to hash it");
+  const InputFile f(path, "file to hash");  // a FIFO or device would never end
   Sha256 h;
   std::vector<char> buf(1 << 16);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const std::streamsize n = in.gcount();
-    if (n > 0) h.update(buf.data(), static_cast<size_t>(n));
+  for (int64_t off = 0; off < f.size();) {
+    const size_t n = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(buf.size()), f.size() - off));
+    f.read_exact(buf.data(), n, off);
+    h.update(buf.data(), n);
+    off += static_cast<int64_t>(n);
   }
-  if (in.bad()) throw Error("read error while hashing '" + path + "'");
   return h.hex();
 }
 

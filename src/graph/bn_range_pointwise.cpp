@@ -88,8 +88,8 @@ Outs hardsigmoid_rule(const Node& n, const Ins& in, const RuleContext& c) {
 }
 
 Outs gelu_rule(const Node& n, const Ins& in, const RuleContext& ctx) {
-  return n.attrs.approximate == "tanh" ? image_rule<gelu_tanh, false>(n, in, ctx)
-                                       : image_rule<gelu_erf, false>(n, in, ctx);
+  return n.attrs.gelu == GeluApproximation::Tanh ? image_rule<gelu_tanh, false>(n, in, ctx)
+                                                 : image_rule<gelu_erf, false>(n, in, ctx);
 }
 
 Outs softmax_rule(const Node&, const Ins&, const RuleContext&) {

@@ -22,33 +22,64 @@
 namespace mqcalib {
 
 // X-macro: (enum name, display name). Display names appear in reports and errors.
-#define MQCALIB_OP_KINDS(X)                                                                 \
-  X(Conv2d, "conv2d")              /* in [N,C,H,W], weight [O,C/groups,kh,kw], bias [O]? */ \
-  X(Linear, "linear")              /* in [..., I], weight [O, I], bias [O]? */              \
-  X(BatchNorm, "batch_norm")       /* per-channel on dim 1; params running stats */         \
-  X(Relu, "relu")                                                                           \
-  X(Relu6, "relu6")                                                                         \
-  X(Hardtanh, "hardtanh")          /* attrs.min_val, attrs.max_val */                       \
-  X(Silu, "silu")                                                                           \
-  X(Sigmoid, "sigmoid")                                                                     \
-  X(Tanh, "tanh")                                                                           \
-  X(Hardswish, "hardswish")                                                                 \
-  X(Hardsigmoid, "hardsigmoid")                                                             \
-  X(Gelu, "gelu")                  /* attrs.approximate: "none" | "tanh" */                 \
-  X(Add, "add")                    /* broadcasting, two inputs (or one input + attrs.scalar) */ \
-  X(Mul, "mul")                    /* broadcasting (squeeze-excite), or input * attrs.scalar */ \
-  X(Cat, "cat")                    /* attrs.axis */                                         \
-  X(MaxPool2d, "max_pool2d")       /* kernel, stride, padding, dilation, ceil_mode */       \
-  X(AvgPool2d, "avg_pool2d")       /* kernel, stride, padding, ceil_mode, count_include_pad */ \
-  X(AdaptiveAvgPool2d, "adaptive_avg_pool2d") /* attrs.output_size (oh, ow) */              \
-  X(Mean, "mean")                  /* attrs.dims, attrs.keepdim */                          \
-  X(Flatten, "flatten")            /* attrs.start_dim, attrs.end_dim */                     \
-  X(Reshape, "reshape")            /* attrs.dims = target shape (may contain one -1) */     \
-  X(Transpose, "transpose")        /* attrs.dims = full permutation */                      \
-  X(Chunk, "chunk")                /* attrs.axis, attrs.chunks; one output per chunk */     \
-  X(Split, "split")                /* attrs.axis, attrs.dims = section sizes */             \
-  X(Identity, "identity")          /* dropout in eval, contiguous, clone... */              \
-  X(Softmax, "softmax")            /* attrs.axis */
+//
+// The canonical form. Every op has exactly one IR form; the importer produces it, passes keep it, and
+// validate_canonical() (graph/canonical.h, run by the Executor) rejects anything else with an error
+// naming the node, so the executor never repairs a node. Common to all ops: the inputs and outputs
+// listed below, axes and dims non-negative (normalized against the input rank, which must match when
+// the input's Value::shape is known), and the batch dimension never baked in as a constant.
+//   conv2d      1 input [N,C,H,W]; weight [O, C/groups, kh, kw]; bias [O] or empty; kernel == {kh, kw};
+//               stride >= 1, padding >= 0, dilation >= 1, groups >= 1 dividing O (and C).
+//   linear      1 input [..., I]; weight [O, I]; bias [O] or empty.
+//   batch_norm  1 input, channel dim 1; weight (gamma), bias (beta), running_mean, running_var all [C]
+//               (affine=False is written out as gamma 1, beta 0); eps > 0.
+//   activations 1 input (relu, relu6, silu, sigmoid, tanh, hardswish, hardsigmoid, gelu, hardtanh).
+//               hardtanh: min_val < max_val, and never (0, 6), which is relu6. gelu: attrs.gelu.
+//   add, mul    2 inputs and has_scalar false, or 1 input and has_scalar true (x op attrs.scalar);
+//               sub and div by a scalar are add of -s and mul by 1/s.
+//   cat         >= 1 inputs, attrs.axis.
+//   max_pool2d  kernel >= 1, stride >= 1 (stride = kernel when the model gave none), padding >= 0,
+//               dilation >= 1, ceil_mode.
+//   avg_pool2d  as max_pool2d with dilation {1, 1}, plus count_include_pad.
+//   adaptive_avg_pool2d  output_size >= 1 each (a None size is resolved to the input's at import).
+//   mean        attrs.dims strictly ascending, non-empty; keepdim.
+//   flatten     start_dim <= end_dim, both non-negative.
+//   reshape     attrs.dims = target shape: sizes >= 0 and at most one -1 (inferred from the element
+//               count); a size that follows the batch is that -1 (the importer writes a literal batch
+//               size, e.g. a traced view(1, 512), as -1).
+//   transpose   attrs.dims = full permutation of the input's dims (transpose(a, b) and t() expanded).
+//   chunk       attrs.axis, attrs.chunks >= 1; one output per section chunk_sizes() gives (<= chunks).
+//   split       attrs.axis, attrs.dims = every section size (>= 0), one output per section.
+//   identity    1 input (dropout in eval, contiguous, clone...).
+//   softmax     1 input, attrs.axis.
+// Every op but chunk and split has exactly one output.
+#define MQCALIB_OP_KINDS(X)                                                                    \
+  X(Conv2d, "conv2d")        /* attrs kernel stride padding dilation groups */                 \
+  X(Linear, "linear")        /* params weight, bias */                                         \
+  X(BatchNorm, "batch_norm") /* params running stats; attrs.eps */                             \
+  X(Relu, "relu")                                                                              \
+  X(Relu6, "relu6")                                                                            \
+  X(Hardtanh, "hardtanh") /* attrs.min_val, attrs.max_val */                                   \
+  X(Silu, "silu")                                                                              \
+  X(Sigmoid, "sigmoid")                                                                        \
+  X(Tanh, "tanh")                                                                              \
+  X(Hardswish, "hardswish")                                                                    \
+  X(Hardsigmoid, "hardsigmoid")                                                                \
+  X(Gelu, "gelu")                             /* attrs.gelu */                                 \
+  X(Add, "add")                               /* broadcasting, or + attrs.scalar */            \
+  X(Mul, "mul")                               /* broadcasting (squeeze-excite), or * scalar */ \
+  X(Cat, "cat")                               /* attrs.axis */                                 \
+  X(MaxPool2d, "max_pool2d")                  /* kernel stride padding dilation ceil_mode */   \
+  X(AvgPool2d, "avg_pool2d")                  /* + count_include_pad */                        \
+  X(AdaptiveAvgPool2d, "adaptive_avg_pool2d") /* attrs.output_size (oh, ow) */                 \
+  X(Mean, "mean")                             /* attrs.dims, attrs.keepdim */                  \
+  X(Flatten, "flatten")                       /* attrs.start_dim, attrs.end_dim */             \
+  X(Reshape, "reshape")                       /* attrs.dims = target shape */                  \
+  X(Transpose, "transpose")                   /* attrs.dims = full permutation */              \
+  X(Chunk, "chunk")                           /* attrs.axis, attrs.chunks */                   \
+  X(Split, "split")                           /* attrs.axis, attrs.dims = section sizes */     \
+  X(Identity, "identity")                                                                      \
+  X(Softmax, "softmax") /* attrs.axis */
 
 enum class OpKind {
 #define MQCALIB_X(e, s) e,
@@ -56,7 +87,17 @@ enum class OpKind {
 #undef MQCALIB_X
 };
 
+// Number of op kinds (tables indexed by OpKind have this size).
+constexpr size_t kNumOpKinds = 0
+#define MQCALIB_X(e, s) +1
+    MQCALIB_OP_KINDS(MQCALIB_X)
+#undef MQCALIB_X
+    ;
+
 std::string_view op_name(OpKind k);  // display name, e.g. "conv2d"
+
+// gelu's two formulas (PyTorch's approximate="none" | "tanh"), kernels.h.
+enum class GeluApproximation { Erf, Tanh };
 
 using ValueId = int32_t;
 constexpr ValueId kNoValue = -1;
@@ -84,12 +125,12 @@ struct Attrs {
   bool ceil_mode = false;
   bool count_include_pad = true;
   std::vector<int64_t> dims;
-  float min_val = 0.0f;    // hardtanh
-  float max_val = 0.0f;    // hardtanh
-  float eps = 1e-5f;       // batch_norm
-  float scalar = 0.0f;     // add/mul by a constant when has_scalar
+  float min_val = 0.0f;  // hardtanh
+  float max_val = 0.0f;  // hardtanh
+  float eps = 1e-5f;     // batch_norm
+  float scalar = 0.0f;   // add/mul by a constant when has_scalar
   bool has_scalar = false;
-  std::string approximate = "none";  // gelu
+  GeluApproximation gelu = GeluApproximation::Erf;
 };
 
 // Parameters: conv/linear use weight and bias; batch_norm uses weight (gamma), bias (beta),
@@ -114,8 +155,8 @@ struct BnStats {
 
 struct Node {
   OpKind kind = OpKind::Identity;
-  std::string name;              // module path based, see the naming rule above
-  std::string source;            // source location from TorchScript ("file:line"), for errors
+  std::string name;    // module path based, see the naming rule above
+  std::string source;  // source location from TorchScript ("file:line"), for errors
   std::vector<ValueId> inputs;
   std::vector<ValueId> outputs;
   Attrs attrs;
@@ -155,7 +196,8 @@ class Graph {
   void erase_nodes(const std::vector<bool>& dead);
   // Replaces every read of `from` (node inputs and graph outputs) by `to`.
   void replace_uses(ValueId from, ValueId to);
-  // Checks: inputs defined before use, ids in range, unique node names. Throws Error naming the node.
+  // Structural checks: inputs defined before use, ids in range, unique node names. Throws Error
+  // naming the node. The op forms are checked by validate_canonical() (graph/canonical.h).
   void validate() const;
 
  private:

@@ -31,6 +31,8 @@ LibTorchModel::LibTorchModel(const std::string& path, bool freeze_for_speed) : i
     if (freeze_for_speed) impl_->module = torch::jit::freeze(impl_->module);
   } catch (const c10::Error& e) {
     throw Error("libtorch: cannot load TorchScript model '" + path + "': " + e.what_without_backtrace());
+  } catch (const std::exception& e) {  // torch::jit::ErrorReport from the TorchScript parser
+    throw Error("libtorch: cannot load TorchScript model '" + path + "': " + e.what());
   }
 }
 

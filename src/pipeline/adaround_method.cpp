@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "exec/activation_cache.h"
 #include "exec/executor.h"
+#include "exec/node_activation.h"
 #include "pipeline/simulation.h"
 #include "reconstruction/adaround.h"
 
@@ -16,31 +17,15 @@ namespace mqcalib {
 namespace {
 
 // The activation AdaRound's loss is taken after: the single consumer of the layer's output, when it
-// is one the reconstruction has a backward for (reconstruction/activation_backward.h).
+// is one of the activations the reconstruction fuses (it has their backward,
+// reconstruction/activation_backward.h). Which activation a node is: exec/node_activation.h.
 std::optional<Activation> fused_activation(const Graph& g, const Node& layer, size_t* act_node) {
   const std::vector<size_t> cons = g.consumers(layer.outputs.at(0));
   if (cons.size() != 1) return std::nullopt;
-  const Node& c = g.nodes().at(cons[0]);
-  std::optional<Activation> a;
-  switch (c.kind) {
-    case OpKind::Relu:
-      a = Activation::Relu;
-      break;
-    case OpKind::Relu6:
-      a = Activation::Relu6;
-      break;
-    case OpKind::Hardtanh:
-      a = Activation::Hardtanh;
-      break;
-    case OpKind::Silu:
-      a = Activation::Silu;
-      break;
-    case OpKind::Hardswish:
-      a = Activation::Hardswish;
-      break;
-    default:
-      return std::nullopt;
-  }
+  const std::optional<Activation> a = node_activation(g.nodes().at(cons[0]));
+  if (!a || (*a != Activation::Relu && *a != Activation::Relu6 && *a != Activation::Hardtanh &&
+             *a != Activation::Silu && *a != Activation::Hardswish))
+    return std::nullopt;
   *act_node = cons[0];
   return a;
 }
@@ -104,8 +89,7 @@ LayerSpec layer_spec(const Graph& folded, const WeightQuantPoint& w, const Layer
   spec.bias = fp.params.bias.empty() ? nullptr : fp.params.bias.data();
   spec.activation = t.activation;
   if (t.activation) {
-    spec.activation_params.min_val = folded.nodes().at(t.act_node).attrs.min_val;
-    spec.activation_params.max_val = folded.nodes().at(t.act_node).attrs.max_val;
+    spec.activation_params = node_activation_params(folded.nodes().at(t.act_node));
   }
   if (fp.kind == OpKind::Conv2d) {
     spec.kind = LayerKind::Conv2d;

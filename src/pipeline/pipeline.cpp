@@ -4,32 +4,25 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <set>
 
 #include "core/error.h"
+#include "deploy/deploy_model.h"
 #include "export/exporters.h"
+#include "export/onnx_qdq.h"
 #include "export/output_folder.h"
 #include "export/record_files.h"
 #include "export/report_json.h"
 #include "pipeline/bn_range_stage.h"
+#include "pipeline/phase_timer.h"
 #include "pipeline/record_stage.h"
+#include "pipeline/verify.h"
 
 namespace mqcalib {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Adds the seconds since construction to report.seconds[phase] when it goes out of scope.
-class PhaseTimer {
- public:
-  PhaseTimer(RunReport& r, const char* phase) : r_(r), phase_(phase), t0_(Clock::now()) {}
-  ~PhaseTimer() { r_.seconds[phase_] += std::chrono::duration<double>(Clock::now() - t0_).count(); }
-
- private:
-  RunReport& r_;
-  const char* phase_;
-  Clock::time_point t0_;
-};
 
 int64_t peak_rss_bytes() {
   rusage ru{};
@@ -55,7 +48,9 @@ QuantizationPipeline::~QuantizationPipeline() = default;
 
 template <class T>
 const T& QuantizationPipeline::need(const std::unique_ptr<T>& p, const char* what, const char* stage) const {
-  if (!p) throw Error(std::string("pipeline: ") + what + " is not there yet: run the " + stage + " stage first");
+  if (!p)
+    throw Error(ErrorKind::State,
+                std::string("pipeline: ") + what + " is not there yet: run the " + stage + " stage first");
   return *p;
 }
 
@@ -67,22 +62,34 @@ const QuantState& QuantizationPipeline::state() const { return need(state_, "the
 const QuantRecord& QuantizationPipeline::record() const { return need(record_, "the record", "calibrate"); }
 const Simulation& QuantizationPipeline::simulation() const { return need(simulation_, "the simulation", "calibrate"); }
 
-Shape QuantizationPipeline::open_sample_shape() {
-  if (!config_.data_free.enabled) {
-    calib_data_ = open_dataset(config_.calib.path, config_.calib.preprocess);
-    return calib_data_->sample_shape();
+void QuantizationPipeline::load() {
+  if (config_.data_free.enabled) {
+    load(data_free_sample_shape());
+    return;
   }
-  if (!config_.data_free.input_shape.empty()) return config_.data_free.input_shape;
-  MQCALIB_ASSERT(config_.eval.has_value(), "data-free needs --input-shape or --eval (validate)");
-  return open_dataset(config_.eval->path, config_.eval->preprocess)->sample_shape();
+  if (config_.calib.path.empty()) throw Error("pipeline: load() needs --calib (or load(sample_shape) for caller data)");
+  {
+    PhaseTimer t(report_, "load");
+    calib_data_ = open_dataset(config_.calib.path, config_.calib.preprocess);
+    if (config_.calib_size > calib_data_->size())
+      throw Error(ErrorKind::Invalid, "--calib-size " + std::to_string(config_.calib_size) + " is more than the " +
+                                          std::to_string(calib_data_->size()) + " samples of " +
+                                          calib_data_->description());
+    if (config_.reconstruct.method != "nearest" && config_.reconstruct.batch > config_.calib_size)
+      throw Error(ErrorKind::Invalid, "--adaround-batch " + std::to_string(config_.reconstruct.batch) +
+                                          " is more than the " + std::to_string(config_.calib_size) +
+                                          " calibration samples (--calib-size)");
+  }
+  load(calib_data_->sample_shape());
 }
 
-void QuantizationPipeline::load() {
+void QuantizationPipeline::load(const Shape& sample_shape) {
+  sample_shape_ = sample_shape;
   LoadedModel loaded;
   {
     PhaseTimer t(report_, "load");
-    sample_shape_ = open_sample_shape();
-    loaded = load_model(config_.model, sample_shape_);
+    loaded = load_model(config_.model, sample_shape);
+    if (config_.eval) open_eval_data(loaded.graph, sample_shape);
   }
   {
     PhaseTimer t(report_, "fold");
@@ -94,6 +101,15 @@ void QuantizationPipeline::load() {
   PhaseTimer t(report_, "equalize");
   transforms_ = TransformReport{};
   prepared_ = std::make_unique<FoldedModel>(equalize_model(*model_, config_.transforms, transforms_));
+}
+
+void QuantizationPipeline::open_eval_data(const Graph& model, const Shape& sample_shape) {
+  const DataSource& e = *config_.eval;
+  eval_data_ = open_dataset(e.path, e.preprocess);
+  check_sample_shape(*eval_data_, sample_shape);
+  eval_labels_ = load_labels(e.labels);
+  check_labels(*eval_data_, eval_labels_, e.labels);
+  check_labels_in_classes(model, eval_labels_, e.labels);
 }
 
 void QuantizationPipeline::plan() {
@@ -129,6 +145,7 @@ void QuantizationPipeline::observe_and_reconstruct() {
     PhaseTimer t(report_, "observe_weights");
     st->weights = observe_weights(prepared, plan, config_.w_observer);
   }
+  record_method_settings();
   if (!config_.data_free.enabled) samples();  // the stage it needs
   if (!samples_) {  // data-free: nearest rounding (validate), activation ranges from BN statistics
     correct_biases(*st, prepared);
@@ -143,7 +160,13 @@ void QuantizationPipeline::observe_and_reconstruct() {
       return observe_activations(with_quantized_weights(prepared, s), plan, calib, config_.a_observer,
                                  config_.progress);
     };
-    const ReconstructInputs in{prepared, plan, calib, config_.reconstruct, config_.reconstruct_progress, observe};
+    const ReconstructInputs in{prepared,
+                               plan,
+                               calib,
+                               config_.reconstruct,
+                               config_.reconstruct_progress,
+                               observe,
+                               [this](const std::string& k, double v) { report_.method_settings.emplace_back(k, v); }};
     if (method->needs_activation_params()) st->activations = observe(*st);
     {
       PhaseTimer t(report_, "reconstruct");
@@ -157,88 +180,28 @@ void QuantizationPipeline::observe_and_reconstruct() {
   calibrated_ = std::move(calibrated);
 }
 
-void QuantizationPipeline::correct_biases(const QuantState& state, Graph& g) {
-  transforms_.bias_correction = BiasCorrectionMode::None;
-  transforms_.corrections.clear();
-  if (!config_.transforms.bias_correction) return;
-  PhaseTimer t(report_, "bias_correction");
-  if (samples_) {
-    transforms_.bias_correction = BiasCorrectionMode::Empirical;
-    transforms_.corrections = correct_biases_empirical(g, state, *samples_, config_.progress);
-  } else {
-    transforms_.bias_correction = BiasCorrectionMode::Analytic;
-    transforms_.corrections =
-        correct_biases_analytic(g, state, input_ranges(g, config_.calib.preprocess), config_.data_free.range_sigmas);
-  }
-}
-
 void QuantizationPipeline::calibrate() {
   observe_and_reconstruct();
   PhaseTimer t(report_, "record");
   record_ = std::make_unique<QuantRecord>(make_record(*calibrated_, quant_plan(), state(), provenance()));
   record_weight_changes(*record_, model().graph, *calibrated_, state());
   simulation_ = std::make_unique<Simulation>(build_simulation(model().graph, *record_));
-  report_.method_settings.clear();
-  if (config_.reconstruct.method != "nearest")
-    report_.method_settings = {{"iters", config_.reconstruct.iters},
-                               {"lambda", config_.reconstruct.lambda},
-                               {"batch", config_.reconstruct.batch},
-                               {"seed", static_cast<double>(config_.reconstruct.seed)}};
   report_transforms();
 }
 
-void QuantizationPipeline::report_transforms() {
-  TransformSummary& t = report_.transforms;
-  t = TransformSummary{};
-  if (!samples_) {
-    t.activation_ranges = kBnRangeObserver;
-    t.range_sigmas = config_.data_free.range_sigmas;
-  }
-  const EqualizeReport& e = transforms_.equalization;
-  for (const EqualizedPair& p : e.pairs)
-    t.equalized_pairs.push_back(p.first + " -> " + p.second + " (" + std::string(to_string(p.join)) + ")");
-  t.equalization_sweeps = config_.transforms.equalize ? e.sweeps : 0;
-  t.equalization_last_change = e.last_change;
-  t.relu6_replaced = e.relu6_replaced;
-  t.relu6_skipped = e.relu6_skipped;
-  for (const AbsorbedBias& a : transforms_.absorbed) t.absorbed.push_back(a.first + " -> " + a.second);
-  t.bias_correction = std::string(to_string(transforms_.bias_correction));
-  for (const BiasCorrection& b : transforms_.corrections) {
-    if (b.skipped.empty())
-      t.bias_corrected.push_back(b.layer);
-    else
-      t.bias_correction_skipped.emplace_back(b.layer, b.skipped);
-  }
-}
-
-Provenance QuantizationPipeline::provenance() const {
-  Provenance p;
-  p.tool_version = MQCALIB_VERSION;
-  p.model_path = config_.model;
-  p.model_sha256 = model().sha256;
-  p.backend = config_.backend.name;
-  p.preprocessing = config_.calib.preprocess_description;
-  p.layout = "NCHW " + shape_to_string(sample_shape_);
-  p.seed = config_.seed;
-  p.calib_samples = samples_ ? samples_->size() : 0;
-  p.calib_sha256 = samples_ ? samples_->sha256() : "";
-  p.skipped_layers.assign(config_.policy.skip.begin(), config_.policy.skip.end());
-  p.layer_bits = config_.policy.layer_bits;
-  p.command_line = config_.command_line;
-  p.weight_rounding = config_.reconstruct.method;
-  if (!samples_) {
-    p.activation_ranges = kBnRangeObserver;
-    p.range_sigmas = config_.data_free.range_sigmas;
-  }
-  if (config_.transforms.equalize) {
-    p.relu6_policy = std::string(to_string(config_.transforms.equalization.relu6));
-    for (const EqualizedPair& e : transforms_.equalization.pairs)
-      p.equalization.push_back(
-          {e.first, e.second, std::string(to_string(e.join)), std::vector<float>(e.scales.begin(), e.scales.end())});
-    p.high_bias_sigmas = config_.transforms.high_bias_sigmas;
-  }
-  p.bias_correction = std::string(to_string(transforms_.bias_correction));
-  return p;
+void QuantizationPipeline::record_method_settings() {
+  const ReconstructOptions& r = config_.reconstruct;
+  report_.method_settings.clear();
+  report_.method_choices.clear();
+  if (r.method == "nearest") return;
+  report_.method_settings = {
+      {"iters", r.iters}, {"lambda", r.lambda}, {"batch", r.batch}, {"seed", static_cast<double>(r.seed)}};
+  if (r.method != "brecq" && r.method != "qdrop") return;
+  report_.method_settings.emplace_back("act_iters", r.method == "brecq" ? r.act_iters : 0);
+  if (r.method == "qdrop") report_.method_settings.emplace_back("drop_prob", r.drop_prob);
+  report_.method_settings.emplace_back("step_lr", r.step_lr > 0.0f ? r.step_lr : (r.method == "qdrop" ? 4e-5 : 4e-4));
+  report_.method_settings.emplace_back("cache_budget_bytes", static_cast<double>(r.cache_budget_bytes));
+  report_.method_choices = {{"granularity", r.granularity.empty() ? "block" : r.granularity}, {"loss", r.loss}};
 }
 
 void QuantizationPipeline::analyse() {
@@ -254,10 +217,15 @@ void QuantizationPipeline::evaluate() {
   if (!config_.eval) throw Error("pipeline: evaluate needs evaluation data (--eval)");
   PhaseTimer t(report_, "eval");
   const DataSource& e = *config_.eval;
-  const std::unique_ptr<Dataset> ds = open_dataset(e.path, e.preprocess);
-  check_sample_shape(*ds, sample_shape_);
-  const std::vector<int64_t> labels = load_labels(e.labels);
-  check_labels(*ds, labels, e.labels);
+  if (!eval_data_) {  // a pipeline driven stage by stage, with samples from a provider
+    eval_data_ = open_dataset(e.path, e.preprocess);
+    check_sample_shape(*eval_data_, sample_shape_);
+    eval_labels_ = load_labels(e.labels);
+    check_labels(*eval_data_, eval_labels_, e.labels);
+    check_labels_in_classes(model().graph, eval_labels_, e.labels);
+  }
+  const Dataset* ds = eval_data_.get();
+  const std::vector<int64_t>& labels = eval_labels_;
   const int64_t total = config_.eval_limit > 0 ? std::min(config_.eval_limit, ds->size()) : ds->size();
   const ProgressFn progress = [this, total](const std::string& phase, int64_t done, int64_t) {
     if (config_.progress) config_.progress(phase, done, total);
@@ -271,44 +239,91 @@ void QuantizationPipeline::evaluate() {
     ops.op_changes = record().op_changes;
     const Graph changed = recorded_fp_graph(model().graph, ops);
     report_.eval->fp_top1_op_changes =
-        evaluate_top1(changed, nullptr, labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size),
-                      e.labels, progress)
+        evaluate_top1(changed, nullptr, labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size), e.labels,
+                      progress)
             .fp_top1();
   }
 }
 
+void QuantizationPipeline::evaluate_batch(const TensorF32& x, const std::vector<int64_t>& labels) {
+  if (!evaluator_) evaluator_ = std::make_unique<TopOneEvaluator>(model().graph, simulation());
+  PhaseTimer t(report_, "eval");
+  evaluator_->add(x, labels, "labels");
+  const EvalResult& r = evaluator_->result();
+  report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement(), std::nullopt};
+}
+
+void QuantizationPipeline::verify() {
+  if (!config_.eval) throw Error("pipeline: verify needs evaluation data (--eval)");
+  PhaseTimer t(report_, "verify");
+  const DataSource& e = *config_.eval;
+  const std::unique_ptr<Dataset> ds = open_dataset(e.path, e.preprocess);
+  check_sample_shape(*ds, sample_shape_);
+  const std::vector<int64_t> labels = load_labels(e.labels);
+  check_labels(*ds, labels, e.labels);
+  const int64_t total = config_.eval_limit > 0 ? std::min(config_.eval_limit, ds->size()) : ds->size();
+  // the integer model of the recorded FP weights (equalized, bias-corrected) and op changes; it keeps a
+  // reference to the graph
+  const Graph fp = recorded_fp_graph(model().graph, record());
+  const IntModel im = int_model_from_record(fp, record(), config_.backend);
+  report_.verify =
+      verify_integer(simulation(), im, labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size),
+                     [this, total](int64_t done) {
+                       if (config_.progress) config_.progress("verify", done, total);
+                     });
+}
+
 void QuantizationPipeline::write_outputs() {
   if (config_.out_dir.empty()) throw Error("pipeline: write_outputs needs an output folder (--out)");
+  write_outputs(config_.out_dir);
+}
+
+void QuantizationPipeline::write_outputs(const std::string& dir) {
+  check_output_folder(dir);
   const auto t0 = Clock::now();
   OutputFiles files = record_files(record());
   report_.export_notes.clear();
   std::vector<std::string> native;
-  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes)) {
+  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes, config_.native)) {
     native.push_back(f.first);
     files.push_back(std::move(f));
   }
+  bool qdq_written = false;
+  if (writes_qdq_onnx(config_.backend.name, config_.exports)) {
+    try {  // the QDQ model carries the recorded FP weights (equalized, bias-corrected) and op changes
+      const Graph fp = recorded_fp_graph(model().graph, record());
+      files.emplace_back(kQdqOnnxFile, qdq_onnx_bytes(int_model_from_record(fp, record(), config_.backend)));
+      qdq_written = true;
+    } catch (const Error& e) {
+      report_.export_notes.push_back(std::string(kQdqOnnxFile) + " not written: " + e.what());
+    }
+  }
   if (const std::string note = deployment_weights_note(record(), native); !note.empty())
-    report_.export_notes.push_back(note);
+    report_.export_notes.push_back(note + (qdq_written ? std::string("; ") + kQdqOnnxFile + " carries them" : ""));
   report_.seconds["export"] = std::chrono::duration<double>(Clock::now() - t0).count();
   report_.peak_memory_bytes = peak_rss_bytes();
+  report_.seconds["total"] = seconds_since_created();
   files.emplace_back("report.json", report_json_text(report_));
-  write_output_folder(config_.out_dir, files);
+  write_output_folder(dir, files);
   files_.clear();
   for (const auto& f : files)
     if (f.first.compare(0, 8, "weights/") != 0 && f.first.compare(0, 7, "folded/") != 0) files_.push_back(f.first);
 }
 
+double QuantizationPipeline::seconds_since_created() const {
+  return std::chrono::duration<double>(Clock::now() - created_).count();
+}
+
 void QuantizationPipeline::run() {
-  const auto t0 = Clock::now();
   load();
   plan();
   if (!config_.data_free.enabled) read_samples();
   calibrate();
   analyse();
   if (config_.eval) evaluate();
-  report_.seconds["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (config_.verify) verify();
   if (!config_.out_dir.empty()) write_outputs();
-  report_.seconds["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  report_.seconds["total"] = seconds_since_created();
 }
 
 RecordedSimulation load_recorded_simulation(const std::string& model, const std::string& params,
@@ -318,8 +333,32 @@ RecordedSimulation load_recorded_simulation(const std::string& model, const std:
   if (!record.provenance.model_sha256.empty() && record.provenance.model_sha256 != m.sha256)
     throw Error("--params '" + params + "' was written for a different model file (sha256 differs from '" + model +
                 "')");
+  check_record_complete(m.graph, record, params);
   Simulation sim = build_simulation(m.graph, record);
   return RecordedSimulation{std::move(m), std::move(record), std::move(sim)};
+}
+
+void check_record_complete(const Graph& folded, const QuantRecord& record, const std::string& params) {
+  if (record.tensors.empty())
+    throw Error("--params '" + params +
+                "': the record lists no tensors; evaluating it would report the FP32 model as the quantized one");
+  LayerPolicy policy;
+  policy.skip.insert(record.provenance.skipped_layers.begin(), record.provenance.skipped_layers.end());
+  policy.layer_bits = record.provenance.layer_bits;
+  const QuantPlan plan = plan_quantization(folded, find_backend(record.provenance.backend), policy);
+  std::set<std::pair<std::string, TensorRole>> listed;
+  for (const TensorQuant& t : record.tensors) listed.insert({t.tensor, t.role});
+  auto need = [&](const std::string& tensor, TensorRole role, const std::string& layer) {
+    if (!listed.count({tensor, role}))
+      throw Error("--params '" + params + "': no entry for " + std::string(to_string(role)) + " '" + tensor +
+                  "' (layer '" + layer + "'), which backend " + record.provenance.backend +
+                  " quantizes; an incomplete record would run it in FP32");
+  };
+  for (const WeightQuantPoint& w : plan.weights) {
+    need(w.tensor, TensorRole::Weight, w.layer);
+    if (!folded.nodes().at(w.node).params.bias.empty()) need(w.layer + ".bias", TensorRole::Bias, w.layer);
+  }
+  for (const ActQuantPoint& a : plan.activations) need(a.tensor, TensorRole::Activation, a.layer);
 }
 
 }  // namespace mqcalib

@@ -19,11 +19,13 @@
 //   record           make_record           (record_stage.h)          QuantRecord (+ Simulation, simulation.h)
 //   analyse          analyse               (analysis.h)              Analysis: SQNR, outlier findings
 //   evaluate         evaluate_top1         (evaluate.h)              EvalResult
+//   verify           verify_integer        (verify.h)                VerifyReport (report's verify block)
 //   export           write_outputs                                   the output folder (export/output_folder.h)
 // A stage called before the one it needs throws Error naming both. The config is validated when the
 // pipeline is made, before any work.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +35,7 @@
 
 #include "backends/backend.h"
 #include "data/dataset.h"
+#include "export/exporters.h"
 #include "export/quant_record.h"
 #include "export/run_report.h"
 #include "pipeline/analysis.h"
@@ -78,14 +81,20 @@ struct PipelineConfig {
   int64_t batch_size = 64;
   std::optional<DataSource> eval;
   int64_t eval_limit = 0;  // 0: all
-  std::string out_dir;     // empty: write nothing
+  // Also run the verify stage (pipeline/verify.h) on the evaluation data: the report's verify block.
+  bool verify = false;
+  // Extra exports beyond the backend's own files: "onnx" (model.qdq.onnx, export/onnx_qdq.h).
+  std::vector<std::string> exports;
+  NativeFormatOptions native;  // e.g. the TensorRT cache header version (--trt-version)
+  std::string out_dir;         // empty: write nothing
   std::string command_line;
   ProgressFn progress;
   ReconstructProgress reconstruct_progress;
 };
 
 // Throws Error naming the option when the config cannot run: sizes, observers, method, files that do
-// not exist, an output folder that cannot be written.
+// not exist, an output folder that cannot be written. An empty calib.path is legal: the caller then
+// provides the samples (load(sample_shape), read_samples(provider)).
 void validate(const PipelineConfig& config);
 
 class QuantizationPipeline {
@@ -93,15 +102,25 @@ class QuantizationPipeline {
   explicit QuantizationPipeline(PipelineConfig config);  // validates
   ~QuantizationPipeline();
 
-  void load();          // opens the calibration data (its sample shape), loads, folds and prepares the model
-  void plan();          // quantizer placement
-  void read_samples();  // the sample store, from config.calib (calib_size samples drawn with seed); not data-free
+  // Opens the calibration data (its sample shape; --calib-size checked against its size; data-free:
+  // --input-shape or the evaluation data's), loads, folds and prepares (equalizes) the model, and opens
+  // the evaluation data and labels (checked against the sample shape, their count and the model's
+  // classes): every input is validated before any work.
+  void load();
+  void load(const Shape& sample_shape);  // ... for data the caller provides (read_samples(provider))
+  void plan();                           // quantizer placement
+  void read_samples();                   // the sample store, from config.calib (calib_size samples drawn with seed);
+                                         // not data-free
   void read_samples(BatchProvider& provider);  // ... from any provider (caller memory, callbacks)
   void calibrate();                            // observe weights, reconstruct, observe activations, biases, record
   void analyse();
-  void evaluate();       // needs config.eval
-  void write_outputs();  // needs config.out_dir
-  void run();            // every stage the config asks for, in order
+  void evaluate();  // on config.eval
+  // One caller-fed evaluation batch [n, C, H, W] with its labels; accumulates into report().eval.
+  void evaluate_batch(const TensorF32& x, const std::vector<int64_t>& labels);
+  void write_outputs();                        // into config.out_dir
+  void write_outputs(const std::string& dir);  // the whole set into `dir`
+  void verify();                               // on config.eval: the simulation against the integer executor
+  void run();                                  // every stage the config asks for, in order
 
   const PipelineConfig& config() const { return config_; }
   const FoldedModel& model() const;           // the model file's plain BN fold (FP evaluation, the record's base)
@@ -113,6 +132,7 @@ class QuantizationPipeline {
   const QuantRecord& record() const;
   const Simulation& simulation() const;
   const RunReport& report() const { return report_; }
+  double seconds_since_created() const;  // the run's wall time so far (report seconds "total")
   std::vector<std::string> files_written() const { return files_; }
 
  private:
@@ -120,23 +140,29 @@ class QuantizationPipeline {
   const T& need(const std::unique_ptr<T>& p, const char* what, const char* stage) const;
   void observe_and_reconstruct();
   void correct_biases(const QuantState& state, Graph& g);
+  void open_eval_data(const Graph& model, const Shape& sample_shape);
+  void record_method_settings();
   Provenance provenance() const;
-  Shape open_sample_shape();
+  Shape data_free_sample_shape() const;
   void report_transforms();
 
   PipelineConfig config_;
   std::unique_ptr<Dataset> calib_data_;
+  std::unique_ptr<Dataset> eval_data_;  // opened and checked by load()
+  std::vector<int64_t> eval_labels_;
   std::unique_ptr<FoldedModel> model_, prepared_;
   std::unique_ptr<Graph> calibrated_;  // the prepared graph with its biases corrected (the record's)
   TransformReport transforms_;
-  Shape sample_shape_;
+  Shape sample_shape_;  // of one sample, set by load
   std::unique_ptr<QuantPlan> plan_;
   std::unique_ptr<SampleStore> samples_;
   std::unique_ptr<QuantState> state_;
   std::unique_ptr<QuantRecord> record_;
   std::unique_ptr<Simulation> simulation_;
+  std::unique_ptr<TopOneEvaluator> evaluator_;  // caller-fed evaluation
   RunReport report_;
   std::vector<std::string> files_;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 };
 
 // The simulation recorded in a params.json, rebuilt for evaluation: the model loaded and folded, the
@@ -147,6 +173,9 @@ struct RecordedSimulation {
   QuantRecord record;
   Simulation simulation;
 };
+// Throws Error naming the params file and the first tensor the model quantizes (on the record's
+// backend, with its skipped layers) that the record lacks, or when it lists no tensor at all.
+void check_record_complete(const Graph& folded, const QuantRecord& record, const std::string& params);
 RecordedSimulation load_recorded_simulation(const std::string& model, const std::string& params,
                                             const Shape& sample_shape);
 

@@ -60,7 +60,7 @@ void validate(const PipelineConfig& c) {
   need_file(c.model, "--model");
   validate_data_free(c);
   validate_transforms(c.transforms);
-  if (!c.data_free.enabled) need_path(c.calib.path, "--calib");
+  if (!c.calib.path.empty()) need_path(c.calib.path, "--calib");  // empty: data-free, or the caller's batches
   if (c.calib_size <= 0) throw Error("--calib-size must be positive, got " + std::to_string(c.calib_size));
   if (c.batch_size <= 0 || c.batch_size > kMaxBatch)
     throw Error("--batch-size must be in 1.." + std::to_string(kMaxBatch) + ", got " + std::to_string(c.batch_size));
@@ -73,6 +73,12 @@ void validate(const PipelineConfig& c) {
     need_file(c.eval->labels, "--eval-labels");
   }
   if (c.eval_limit < 0) throw Error("--eval-limit must be >= 0, got " + std::to_string(c.eval_limit));
+  if (c.native.trt_version <= 0)
+    throw Error("--trt-version must be positive (major*1000 + minor*100 + patch, e.g. 8600), got " +
+                std::to_string(c.native.trt_version));
+  if (c.verify && !c.eval) throw Error("--verify needs evaluation data (--eval, --eval-labels)");
+  for (const std::string& e : c.exports)
+    if (e != "onnx") throw Error("--export '" + e + "': the known extra export is onnx (model.qdq.onnx)");
   if (!c.out_dir.empty()) check_output_folder(c.out_dir);
 }
 

@@ -88,12 +88,24 @@ std::vector<size_t> weighted_layers(const Graph& g) {
 
 namespace {
 
+// A layer an option names must be one of the model's conv / linear layers.
+void check_layer(const Graph& g, const std::string& option, const std::string& name) {
+  for (const Node& n : g.nodes())
+    if (n.name == name) {
+      if (is_weighted(n)) return;
+      throw Error(ErrorKind::Invalid,
+                  option + " '" + name + "': a " + std::string(op_name(n.kind)) + ", not a conv2d or linear layer");
+    }
+  throw Error(ErrorKind::Invalid, option + " '" + name + "': the model has no layer of that name");
+}
+
 void check_policy(const Graph& g, const LayerPolicy& policy) {
-  for (const std::string& s : policy.skip) g.find_node(s);  // throws naming an unknown layer
+  for (const std::string& s : policy.skip) check_layer(g, "--skip", s);
   for (const auto& kv : policy.layer_bits) {
-    g.find_node(kv.first);
+    check_layer(g, "--layer-bits", kv.first);
     if (kv.second < 2 || kv.second > 16)
-      throw Error("--layer-bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
+      throw Error(ErrorKind::Invalid,
+                  "--layer-bits " + kv.first + "=" + std::to_string(kv.second) + ": bits must be in 2..16");
   }
 }
 

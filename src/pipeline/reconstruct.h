@@ -4,6 +4,8 @@
 // Methods (the table in reconstruct_methods.cpp; one line adds one):
 //   nearest   no reconstruction: round to nearest (codes stay empty)
 //   adaround  layer-wise AdaRound (reconstruction/adaround.h), REFERENCE.md section 4
+//   brecq     block-wise rounding, then learned activation steps (block_recon_method.h), REFERENCE.md 4, 9
+//   qdrop     rounding and activation steps jointly with QDrop's drop (block_recon_method.h)
 // The pipeline runs a method after observe_weights; a method with needs_activation_params() runs after
 // observe_activations (it reads and may replace ActQuant params, marking them `learned`), any other
 // method before it (activation ranges then see the final weights). Every method reads calibration data
@@ -32,10 +34,16 @@ struct ReconstructOptions {
   float lambda = 0.01f;  // rounding regularizer weight
   int batch = 32;        // samples per iteration
   uint64_t seed = 0;
+  std::string granularity;  // "": the method's own; layer | block | stage | network where the method has units
   // RAM for every cached activation of the run, the sample store included (a method's caches get what the
   // store leaves: method_cache_budget); beyond it, spilled to a temporary file. < 0: unlimited.
   int64_t cache_budget_bytes = int64_t{1} << 30;
   std::string spill_dir;  // empty: $TMPDIR or /tmp
+  // brecq / qdrop (reconstruction/unit_methods.h); their own granularity is block
+  std::string loss = "mse";  // mse | fisher (BRECQ's Fisher-diagonal weighting)
+  int act_iters = 5000;      // brecq stage 2: activation-step iterations per unit
+  float drop_prob = 0.5f;    // qdrop: probability that an element takes its quantized value
+  float step_lr = 0.0f;      // Adam lr of the activation steps; 0: the method's (brecq 4e-4, qdrop 4e-5)
 };
 
 // (unit, unit index, unit count, iteration, loss, soft fraction).
@@ -50,6 +58,8 @@ struct ReconstructInputs {
   const ReconstructOptions& options;
   ReconstructProgress progress;
   std::function<std::vector<ActQuant>(const QuantState&)> observe;
+  // Records a method statistic (e.g. cache bytes spilled) into report.json's method settings.
+  std::function<void(const std::string&, double)> record_setting;
 };
 
 class ReconstructionMethod {

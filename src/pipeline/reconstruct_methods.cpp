@@ -3,6 +3,8 @@
 
 #include "core/error.h"
 #include "pipeline/adaround_method.h"
+#include "pipeline/block_recon_method.h"
+#include "reconstruction/unit.h"
 #include "pipeline/reconstruct.h"
 
 namespace mqcalib {
@@ -21,6 +23,10 @@ const std::vector<MethodInfo>& reconstruction_methods() {
   static const std::vector<MethodInfo> kMethods = {
       {"nearest", "round to nearest (plain calibration)", [] { return std::make_unique<NearestMethod>(); }},
       {"adaround", "layer-wise AdaRound on the calibration samples", [] { return std::make_unique<AdaRoundMethod>(); }},
+      {"brecq", "BRECQ: rounding per unit (--granularity, block by default), then learned activation steps",
+       [] { return std::make_unique<BlockReconMethod>(ReconMethod::Brecq); }},
+      {"qdrop", "QDrop: rounding and activation steps jointly per unit, with random drop of activation quantization",
+       [] { return std::make_unique<BlockReconMethod>(ReconMethod::QDrop); }},
   };
   return kMethods;
 }
@@ -47,10 +53,19 @@ int64_t method_cache_budget(const ReconstructOptions& o, const SampleStore& cali
 void validate(const ReconstructOptions& o) {
   find_method(o.method);
   if (o.method == "nearest") return;
+  if (o.method == "adaround" && !o.granularity.empty() && o.granularity != "layer")
+    throw Error(ErrorKind::Invalid, "--granularity '" + o.granularity + "': adaround reconstructs layer by layer only");
   if (o.iters <= 0) throw Error("--iters must be positive, got " + std::to_string(o.iters));
   if (o.batch <= 0) throw Error("--adaround-batch must be positive, got " + std::to_string(o.batch));
   if (!(o.lambda >= 0.0f)) throw Error("--lambda must be >= 0, got " + std::to_string(o.lambda));
   if (o.cache_budget_bytes < 0) throw Error("--cache-budget must be >= 0");
+  if (o.method != "brecq" && o.method != "qdrop") return;
+  if (!o.granularity.empty()) parse_unit_granularity(o.granularity);
+  parse_recon_loss(o.loss);
+  if (o.act_iters < 0) throw Error("--act-iters must be >= 0, got " + std::to_string(o.act_iters));
+  if (!(o.drop_prob > 0.0f && o.drop_prob <= 1.0f))
+    throw Error("--drop-prob must be in (0, 1], got " + std::to_string(o.drop_prob));
+  if (!(o.step_lr >= 0.0f)) throw Error("--step-lr must be >= 0, got " + std::to_string(o.step_lr));
 }
 
 }  // namespace mqcalib

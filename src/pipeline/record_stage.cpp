@@ -32,7 +32,8 @@ bool same_bits(const TensorF32& a, const TensorF32& b) {
 }
 
 void add_float(QuantRecord& rec, const std::string& tensor, const TensorF32& t) {
-  rec.float_weights[tensor] = FloatTensor{float_weight_file(tensor), t.shape(), t.vec()};
+  rec.float_weights[tensor] =
+      FloatTensor{float_weight_file(tensor), t.shape(), std::vector<float>(t.vec().begin(), t.vec().end())};
 }
 
 }  // namespace

@@ -49,19 +49,20 @@ SampleStore SampleStore::load(BatchProvider& provider, const SampleStoreOptions&
   while (provider.next(options.batch, x)) {
     const Shape per(x.shape().begin() + (x.rank() > 0 ? 1 : 0), x.shape().end());
     if (x.rank() < 1 || per != s.sample_shape_)
-      throw Error("calibration data " + s.description_ + ": a batch of shape " + shape_to_string(x.shape()) +
-                  ", expected [N, " + shape_to_string(s.sample_shape_).substr(1));
+      throw Error(ErrorKind::BadData, "calibration data " + s.description_ + ": a batch of shape " +
+                                          shape_to_string(x.shape()) + ", expected [N, " +
+                                          shape_to_string(s.sample_shape_).substr(1));
     if (x.dim(0) == 0) continue;
     const int64_t bad = first_non_finite(x);
     if (bad >= 0)
-      throw Error("calibration data " + s.description_ + ": sample " + std::to_string(s.size_ + bad) +
-                  " holds NaN or Inf");
+      throw Error(ErrorKind::BadData, "calibration data " + s.description_ + ": sample " +
+                                          std::to_string(s.size_ + bad) + " holds NaN or Inf");
     hash.update(x.data(), static_cast<size_t>(x.size()) * sizeof(float));
     s.cache_->append(kSamples, x.view());
     s.size_ += x.dim(0);
     if (progress) progress("read calibration data", s.size_, total);
   }
-  if (s.size_ == 0) throw Error("calibration data " + s.description_ + ": no sample");
+  if (s.size_ == 0) throw Error(ErrorKind::BadData, "calibration data " + s.description_ + ": no sample");
   s.sha256_ = hash.hex();
   return s;
 }

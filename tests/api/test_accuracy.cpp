@@ -44,7 +44,8 @@ mqcalib::QuantizeOptions base(const std::string& model) {
 
 TEST_CASE("accuracy: W8A8 drop <= 0.3 on the zoo for tensorrt/snpe/fbgemm/tvm/ncnn x kl/percentile/mse/minmax") {
   std::ofstream table(build_root() + "/accuracy_w8a8.md");
-  table << "| model | backend | a-observer | FP32 top-1 | W8A8 top-1 | drop | agreement |\n|---|---|---|---|---|---|---|\n";
+  table << "| model | backend | a-observer | FP32 top-1 | W8A8 top-1 | drop | agreement "
+           "|\n|---|---|---|---|---|---|---|\n";
   for (const char* model : {"resnet20", "mobilenetv2"}) {
     for (const char* backend : {"tensorrt", "snpe", "fbgemm", "tvm", "ncnn"}) {
       for (const char* obs : {"kl", "percentile", "mse", "minmax"}) {
@@ -62,8 +63,8 @@ TEST_CASE("accuracy: W8A8 drop <= 0.3 on the zoo for tensorrt/snpe/fbgemm/tvm/nc
         CAPTURE(model);
         CAPTURE(backend);
         CAPTURE(obs);
-        const bool per_channel_backend = std::string(backend) == "tensorrt" || std::string(backend) == "fbgemm" ||
-                                         std::string(backend) == "ncnn";
+        const bool per_channel_backend =
+            std::string(backend) == "tensorrt" || std::string(backend) == "fbgemm" || std::string(backend) == "ncnn";
         if (per_channel_backend) {
           CHECK(drop <= kMaxDropW8A8);
         } else if (drop > kMaxDropW8A8) {
@@ -117,8 +118,8 @@ TEST_CASE("accuracy: AdaRound W4/W3/W2 A8 vs nearest rounding (2000 iterations p
       REQUIRE(ada.eval);
       const double fp = ada.eval->fp_top1, n = nearest.eval->q_top1, a = ada.eval->q_top1;
       char line[256];
-      std::snprintf(line, sizeof line, "| %s | W%dA8 | %.2f | %.2f | %.2f | %.2f | %+.2f | %.0f |\n", model, bits, fp, n,
-                    a, fp - a, a - n, ada.seconds.at("adaround"));
+      std::snprintf(line, sizeof line, "| %s | W%dA8 | %.2f | %.2f | %.2f | %.2f | %+.2f | %.0f |\n", model, bits, fp,
+                    n, a, fp - a, a - n, ada.seconds.at("adaround"));
       table << line << std::flush;
       std::printf("%s", line);
       CAPTURE(model);

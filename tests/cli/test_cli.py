@@ -80,6 +80,8 @@ check(len(dfp["provenance"]["equalization"]["pairs"]) == 9, "resnet20: 9 equaliz
 check(dfp["float_weights"] and all(os.path.isfile(os.path.join(df_dir, f)) for f in dfp["float_weights"].values()),
       "folded FP weights written and listed")
 check("carry no weights" in out, "the output notes say the native files need the folded weights")
+check(os.path.isfile(os.path.join(df_dir, "model.qdq.onnx")) and "model.qdq.onnx carries them" in out,
+      "the QDQ model is written with the changed weights")
 df_q = [l for l in out.splitlines() if l.startswith("256 ")]
 rc2, out2, err2 = run(["eval", "--model", MODEL, "--params", os.path.join(df_dir, "params.json"), "--quiet"]
                       + common + ev)
@@ -96,6 +98,31 @@ for args, needle in [
                         "--quiet"] + args)
     check(rc != 0 and needle in err, "data-free error names %s: %s" % (needle, err.strip()))
     check(not os.path.exists(os.path.join(SCRATCH, "dfbad", "params.json")), "no params.json after %s" % needle)
+# tensorrt: model.qdq.onnx by default, --trt-version in calib.cache, --verify's block in report.json;
+# then `mqcalib verify` on the same record agrees with it and writes the same ONNX bytes.
+trt_dir = os.path.join(SCRATCH, "trt")
+rc, out, err = run(["quantize", "--model", MODEL, "--calib", DATA + "train-images-idx3-ubyte.gz",
+                    "--calib-size", "64", "--backend", "tensorrt", "--trt-version", "10300", "--verify",
+                    "--out", trt_dir, "--quiet"] + common + ev)
+check(rc == 0, "quantize --verify exits 0: " + err)
+check(os.path.isfile(os.path.join(trt_dir, "model.qdq.onnx")), "tensorrt writes model.qdq.onnx")
+check(open(os.path.join(trt_dir, "calib.cache")).readline().startswith("TRT-10300-"), "--trt-version in the header")
+rv = json.load(open(os.path.join(trt_dir, "report.json"))).get("verify", {})
+check(rv.get("samples") == 256 and rv.get("requant") == "float-multiplier", "report.json verify block: %s" % rv.get("samples"))
+check(rv.get("top1_agreement", 0) >= 95.0, "simulation and integer executor agree on top-1")
+onnx2 = os.path.join(SCRATCH, "again.onnx")
+rc, out, err = run(["verify", "--model", MODEL, "--params", os.path.join(trt_dir, "params.json"), "--onnx", onnx2,
+                    "--report", os.path.join(SCRATCH, "verify_report.json"), "--quiet"] + common + ev)
+check(rc == 0, "verify exits 0: " + err)
+check("first tensor where they part" in out, "verify prints where they part")
+check(open(onnx2, "rb").read() == open(os.path.join(trt_dir, "model.qdq.onnx"), "rb").read(),
+      "verify --onnx writes the bytes quantize wrote")
+rv2 = json.load(open(os.path.join(SCRATCH, "verify_report.json")))["verify"]
+check(rv2["top1_agreement"] == rv["top1_agreement"], "verify reproduces quantize --verify")
+rc, out, err = run(["quantize", "--model", MODEL, "--calib", DATA + "train-images-idx3-ubyte.gz", "--calib-size", "16",
+                    "--backend", "ncnn", "--export", "tflite", "--out", os.path.join(SCRATCH, "bad_export"), "--quiet"]
+                   + common)
+check(rc != 0 and "--export 'tflite'" in err, "unknown --export named: " + err.strip())
 
 # --config file with the same option names
 cfg = os.path.join(SCRATCH, "run.cfg")

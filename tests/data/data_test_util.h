@@ -128,18 +128,18 @@ inline bool mentions(const std::string& what, const std::string& needle) {
 }  // namespace data_test
 
 // CHECK that `expr` throws mqcalib::Error whose message contains every given string.
-#define CHECK_ERROR_MENTIONS(expr, ...)                                     \
-  do {                                                                      \
-    bool thrown_ = false;                                                   \
-    try {                                                                   \
-      (void)(expr);                                                         \
-    } catch (const mqcalib::Error& e_) {                                    \
-      thrown_ = true;                                                       \
-      for (const std::string& n_ : std::vector<std::string>{__VA_ARGS__}) { \
-        INFO("message: " << e_.what() << "  expected to mention: " << n_);  \
-        CHECK(data_test::mentions(e_.what(), n_));                          \
-      }                                                                     \
-    }                                                                       \
-    INFO("expression did not throw mqcalib::Error: " #expr);                \
-    CHECK(thrown_);                                                         \
+#define CHECK_ERROR_MENTIONS(expr, ...)                                                 \
+  do {                                                                                  \
+    bool thrown_ = false;                                                               \
+    try {                                                                               \
+      (void)(expr);                                                                     \
+    } catch (const mqcalib::Error& e_) {                                                \
+      thrown_ = true;                                                                   \
+      for (const std::string& n_ : std::vector<std::string>{__VA_ARGS__}) {             \
+        INFO("message: " << std::string(e_.what()) << "  expected to mention: " << n_); \
+        CHECK(data_test::mentions(e_.what(), n_));                                      \
+      }                                                                                 \
+    }                                                                                   \
+    INFO("expression did not throw mqcalib::Error: " #expr);                            \
+    CHECK(thrown_);                                                                     \
   } while (0)

@@ -104,8 +104,8 @@ TEST_CASE("malformed IDX files are errors naming the file and the problem") {
   // Header cut inside the dimensions.
   write_bytes(tmp.file("hdr-idx3-ubyte"), {0, 0, 8, 3, 0, 0});
   CHECK_ERROR_MENTIONS(open_dataset(tmp.file("hdr-idx3-ubyte"), Preprocess{}), "hdr-idx3-ubyte", "truncated");
-  // A gzip stream cut in half (the real file's first half).
-  auto gz = read_bytes(kFashionDir + "t10k-labels-idx1-ubyte.gz");
+  // A gzip stream cut in half (the real file's first half; the header is intact, the payload cut).
+  auto gz = read_bytes(kFashionDir + "t10k-images-idx3-ubyte.gz");
   gz.resize(gz.size() / 2);
   write_bytes(tmp.file("cut-idx3-ubyte.gz"), gz);
   CHECK_ERROR_MENTIONS(open_dataset(tmp.file("cut-idx3-ubyte.gz"), Preprocess{}), "cut-idx3-ubyte.gz", "gzip");
@@ -311,7 +311,7 @@ TEST_CASE("image folder: resize and center crop through the pipeline; JPEG decod
   pp.resize = 0;
   pp.center_crop = 2;
   const TensorF32 c = load_batch(*open_dataset(tmp.path, pp), {0});
-  CHECK(c.vec() == std::vector<float>{10, 20, 50, 60});
+  CHECK(c.to_vector() == std::vector<float>{10, 20, 50, 60});
   pp.center_crop = 3;  // larger than the 2-pixel height
   CHECK_ERROR_MENTIONS(open_dataset(tmp.path, pp), "--center-crop", "img.png");
 

@@ -38,8 +38,9 @@ struct Builder {
   }
 };
 
-Attrs conv_attrs(int64_t s, int64_t p, int64_t groups = 1) {
+Attrs conv_attrs(int64_t k, int64_t s, int64_t p, int64_t groups = 1) {
   Attrs a;
+  a.kernel = {k, k};
   a.stride = {s, s};
   a.padding = {p, p};
   a.groups = groups;
@@ -60,7 +61,7 @@ struct Net1 {
   ValueId in, relu1, fc;
   Net1() {
     in = b.input("input");
-    ValueId c1 = b.node(OpKind::Conv2d, "conv1", {in}, conv_attrs(1, 1), weights({8, 3, 3, 3}, {8}, 1));
+    ValueId c1 = b.node(OpKind::Conv2d, "conv1", {in}, conv_attrs(3, 1, 1), weights({8, 3, 3, 3}, {8}, 1));
     Params bn;
     bn.weight = random_tensor({8}, 2, 0.5f, 1.5f);
     bn.bias = random_tensor({8}, 3);
@@ -68,17 +69,19 @@ struct Net1 {
     bn.running_var = random_tensor({8}, 5, 0.2f, 2.0f);
     ValueId bn1 = b.node(OpKind::BatchNorm, "bn1", {c1}, Attrs{}, bn);
     relu1 = b.node(OpKind::Relu, "relu1", {bn1});
-    ValueId c2 = b.node(OpKind::Conv2d, "conv2", {relu1}, conv_attrs(1, 1, 2), weights({8, 4, 3, 3}, {}, 6));
+    ValueId c2 = b.node(OpKind::Conv2d, "conv2", {relu1}, conv_attrs(3, 1, 1, 2), weights({8, 4, 3, 3}, {}, 6));
     ValueId add = b.node(OpKind::Add, "add", {relu1, c2});
     Attrs mp;
     mp.kernel = {2, 2};
     mp.stride = {2, 2};
     ValueId pool = b.node(OpKind::MaxPool2d, "pool", {add}, mp);
-    ValueId dw = b.node(OpKind::Conv2d, "dw", {pool}, conv_attrs(2, 1, 8), weights({8, 1, 3, 3}, {8}, 7));
+    ValueId dw = b.node(OpKind::Conv2d, "dw", {pool}, conv_attrs(3, 2, 1, 8), weights({8, 1, 3, 3}, {8}, 7));
     Attrs ap;
     ap.output_size = {1, 1};
     ValueId gap = b.node(OpKind::AdaptiveAvgPool2d, "gap", {dw}, ap);
-    ValueId fl = b.node(OpKind::Flatten, "flatten", {gap});
+    Attrs fa;
+    fa.end_dim = 3;
+    ValueId fl = b.node(OpKind::Flatten, "flatten", {gap}, fa);
     fc = b.node(OpKind::Linear, "fc", {fl}, Attrs{}, weights({5, 8}, {5}, 8));
     b.g.outputs() = {fc, relu1};
   }
@@ -205,7 +208,7 @@ TEST_CASE("executor: bit-identical at 1 and 2 threads") {
 TEST_CASE("executor: squeeze-excite, channel shuffle, chunk/cat, reshape/transpose, avg pool, mean, softmax") {
   Builder b;
   ValueId in = b.input("input");
-  ValueId conv = b.node(OpKind::Conv2d, "conv", {in}, conv_attrs(1, 0), weights({8, 4, 1, 1}, {8}, 10));
+  ValueId conv = b.node(OpKind::Conv2d, "conv", {in}, conv_attrs(1, 1, 0), weights({8, 4, 1, 1}, {8}, 10));
   ValueId hs = b.node(OpKind::Hardswish, "hswish", {conv});
   Attrs md;
   md.dims = {2, 3};

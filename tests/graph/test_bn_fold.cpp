@@ -82,7 +82,7 @@ TEST_CASE("bn_fold: conv->bn folded equals conv then BN by hand, including a tin
       const Node bn0 = b.g.nodes()[1];
       const TensorF32 xin = b.randn({1, C, H, W});
 
-      std::vector<double> expect = conv_ref(xin.vec(), C, H, W, conv0);
+      std::vector<double> expect = conv_ref(xin.to_vector(), C, H, W, conv0);
       bn_ref(expect, O, bn0);
 
       const FoldReport rep = fold_batchnorm(b.g);
@@ -97,7 +97,7 @@ TEST_CASE("bn_fold: conv->bn folded equals conv then BN by hand, including a tin
       // The conv took over the BN's output value: downstream names are stable.
       CHECK(b.g.value(conv.outputs[0]).name == "bn1");
       CHECK(b.g.nodes()[1].inputs[0] == y);
-      const std::vector<double> got = conv_ref(xin.vec(), C, H, W, conv);
+      const std::vector<double> got = conv_ref(xin.to_vector(), C, H, W, conv);
       CHECK(max_rel_diff(got, expect) <= kFoldRelTol);
       // The tiny-var channel alone, relative to its own magnitude.
       std::vector<double> g3(got.begin() + 3 * H * W, got.begin() + 4 * H * W);

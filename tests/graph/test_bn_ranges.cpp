@@ -84,8 +84,8 @@ TEST_CASE("bn ranges: a conv without BN statistics: interval arithmetic through 
   GraphBuilder b;
   const ValueId in = b.input("input", {1, 2});
   Params p;
-  p.weight = TensorF32({2, 2}, {1.0f, -2.0f, 0.5f, 0.5f});
-  p.bias = TensorF32({2}, {0.25f, -1.0f});
+  p.weight = TensorF32({2, 2}, std::vector<float>{1.0f, -2.0f, 0.5f, 0.5f});
+  p.bias = TensorF32({2}, std::vector<float>{0.25f, -1.0f});
   const ValueId l = b.op(OpKind::Linear, "l", {in}, {}, p);
   b.output(l);
   InputRange ir{in, {-1.0f, 0.0f}, {1.0f, 3.0f}};

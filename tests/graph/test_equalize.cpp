@@ -47,6 +47,7 @@ Graph separable_chain(GraphBuilder& b) {
   v = b.conv("gc", v, 4, 6, 1, 2, true);
   Attrs fa;
   fa.start_dim = 1;
+  fa.end_dim = 3;  // canonical form (graph/ir.h): dims normalized, non-negative
   v = b.op(OpKind::Flatten, "flat", {v}, fa);
   v = b.linear("l1", v, 7, 4 * 25);
   v = b.unary(OpKind::Relu, "l1_relu", v);
@@ -87,9 +88,9 @@ TEST_CASE("equalize: a linear pair by hand (s = sqrt(r1 / r2))") {
   GraphBuilder b;
   const ValueId in = b.input("input", {1, 2});
   Params p1, p2;
-  p1.weight = TensorF32({2, 2}, {2.0f, 0.0f, 0.0f, 8.0f});
-  p1.bias = TensorF32({2}, {1.0f, 4.0f});
-  p2.weight = TensorF32({2, 2}, {1.0f, 0.5f, 2.0f, 0.5f});
+  p1.weight = TensorF32({2, 2}, std::vector<float>{2.0f, 0.0f, 0.0f, 8.0f});
+  p1.bias = TensorF32({2}, std::vector<float>{1.0f, 4.0f});
+  p2.weight = TensorF32({2, 2}, std::vector<float>{1.0f, 0.5f, 2.0f, 0.5f});
   const ValueId l1 = b.op(OpKind::Linear, "l1", {in}, {}, p1);
   const ValueId r = b.unary(OpKind::Relu, "r", l1);
   b.output(b.op(OpKind::Linear, "l2", {r}, {}, p2));

@@ -28,7 +28,7 @@ TEST_CASE("high bias: c = max(0, mean - 3 std) moved from a linear into the next
   b.output(b.linear("l2", b.unary(OpKind::Relu, "r", l1), 2, 3));
   Node& n1 = b.g.nodes()[0];
   n1.params.weight = b.uniform({3, 3}, -0.4f, 0.4f);  // |W x| <= 1.2 for x in [-1, 1]: every z_i >= c_i
-  n1.params.bias = TensorF32({3}, {10.0f, 0.5f, 6.0f});
+  n1.params.bias = TensorF32({3}, std::vector<float>{10.0f, 0.5f, 6.0f});
   n1.bn_stats = BnStats{{10.0f, 0.5f, 6.0f}, {1.0f, 1.0f, 0.5f}};
   const Graph before = b.g;
   const TensorF32 x = b.uniform({4, 3}, -1.0f, 1.0f);
@@ -52,7 +52,7 @@ TEST_CASE("high bias: a padded 3x3 conv's border gains the padded taps' share, t
   const ValueId a = b.conv("a", in, C, C, 1, 1, true);
   b.output(b.conv("c", b.unary(OpKind::Relu, "r", a), O, C, 3, 1, false));
   Node& n1 = b.g.nodes()[0];
-  n1.params.bias = TensorF32({C}, {5.0f, 8.0f});
+  n1.params.bias = TensorF32({C}, std::vector<float>{5.0f, 8.0f});
   n1.bn_stats = BnStats{{5.0f, 8.0f}, {1.0f, 2.0f}};  // c = 2, 2
   const Graph before = b.g;
   const TensorF32 x = b.uniform({1, C, H, W}, -1.0f, 1.0f);

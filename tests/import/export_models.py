@@ -42,6 +42,14 @@ TORCHVISION = {
 }
 
 
+def resnet18_28x28():
+    """torchvision resnet18 adapted to 1x28x28 inputs and 10 classes (first conv 3x3 stride 1), the
+    model of issue 15's measurements; exported for bench/forward only."""
+    m = torchvision.models.resnet18(num_classes=10)
+    m.conv1 = nn.Conv2d(1, 64, 3, stride=1, padding=1, bias=False)
+    return m
+
+
 class Act(nn.Module):
     """One nonlinearity alone: the test feeds inputs across its breakpoints."""
 
@@ -87,6 +95,19 @@ class FunctionalMix(nn.Module):
         z = z.mean(1)
         z.add_(2.0)
         return torch.softmax(z, dim=1)
+
+
+class BatchLiteralView(nn.Module):
+    """A reshape whose target holds the example's batch size as a literal (y.view(1, 72), as a
+    traced model records a batch size it computed): the imported graph must reshape any batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return torch.relu(y.view(1, 72))
 
 
 class Unsupported(nn.Module):
@@ -159,12 +180,17 @@ def main():
         model = ctor()
         calibrate_bn(model, shape)
         entries += export(model, name, shape, out_dir, "torchvision")
+    torch.manual_seed(SEED)
+    model = resnet18_28x28()
+    calibrate_bn(model, [1, 1, 28, 28])
+    entries += export(model, "resnet18_28x28", [1, 1, 28, 28], out_dir, "bench", modes=("scripted",))
     for kind in ACTIVATIONS:
         entries += export(Act(kind), "act_" + kind, ACT_SHAPE, out_dir, "activation")
     torch.manual_seed(SEED)
     mix = FunctionalMix()
     calibrate_bn(mix, [1, 4, 8, 8])
     entries += export(mix, "functional_mix", [1, 4, 8, 8], out_dir, "functional")
+    entries += export(BatchLiteralView(), "batch_literal_view", [1, 1, 8, 8], out_dir, "functional")
     entries += export(Unsupported(), "unsupported_op", [1, 1, 8, 8], out_dir, "error", modes=("scripted",))
     entries += export(DataDependentIf(), "data_dependent_if", [1, 1, 8, 8], out_dir, "error",
                       modes=("scripted",))

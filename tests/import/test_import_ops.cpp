@@ -75,6 +75,44 @@ TEST_CASE("import: functional ops (scalar add/mul, split, avg_pool2d, cat, permu
   }
 }
 
+namespace {
+
+void check_batch_literal_view(const ManifestEntry& e) {
+  const std::string path = models_dir() + "/" + e.file;
+  ImportOptions opt;
+  opt.input_shape = e.input_shape;
+  const Graph g = import_torchscript(path, opt);
+  REQUIRE(count_nodes(g, OpKind::Reshape) == 1);
+  for (const Node& n : g.nodes())
+    if (n.kind == OpKind::Reshape) CHECK(n.attrs.dims == std::vector<int64_t>{-1, 72});
+  constexpr int64_t kSamples = 3;
+  const TensorF32 x = normal_tensor({kSamples, 1, 8, 8}, 5);
+  const TensorF32 out = engine_forward(g, x);
+  REQUIRE(out.shape() == Shape{kSamples, 72});
+  const LibTorchModel ref(path);
+  for (int64_t s = 0; s < kSamples; ++s) {
+    TensorF32 xs({1, 1, 8, 8});
+    std::copy(x.data() + s * 64, x.data() + (s + 1) * 64, xs.data());
+    const TensorF32 ys = ref.forward(xs);
+    TensorF32 got({1, 72});
+    std::copy(out.data() + s * 72, out.data() + (s + 1) * 72, got.data());
+    CHECK(max_rel_diff(got, ys) <= kLogitsRelTol);
+  }
+}
+
+}  // namespace
+
+// y.view(1, 72) at batch 1: the literal batch size is written as -1 (the canonical reshape, ir.h), so
+// the engine runs any batch; each sample of a batch of 3 matches LibTorch's forward of that sample.
+// Both export modes build the target list from constants (prim::ListConstruct); ts_lower_shape.cpp
+// writes the literal batch size of a constant list and of a shadow-run target alike as -1.
+TEST_CASE("import: a reshape holding the example's batch size as a literal runs at any batch") {
+  for (const char* mode : {"traced", "scripted"}) {
+    CAPTURE(mode);
+    check_batch_literal_view(manifest_entry("batch_literal_view", mode));
+  }
+}
+
 TEST_CASE("import: an unsupported op fails naming the op, the node and the source") {
   const std::string path = models_dir() + "/" + manifest_entry("unsupported_op", "scripted").file;
   ImportOptions opt;

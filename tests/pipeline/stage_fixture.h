@@ -23,6 +23,7 @@ inline Graph stage_model() {
   const ValueId r2 = b.unary(OpKind::Relu, "r2", add);
   Attrs fa;
   fa.start_dim = 1;
+  fa.end_dim = 3;  // canonical form (graph/ir.h): dims normalized, non-negative
   const ValueId f = b.op(OpKind::Flatten, "f", {r2}, fa);
   const ValueId fc = b.linear("fc", f, 5, 4 * 6 * 6);
   b.output(fc);
@@ -47,6 +48,7 @@ inline Graph bn_stage_model() {
   v = b.bn("bn3", v, 6);
   Attrs fa;
   fa.start_dim = 1;
+  fa.end_dim = 3;  // canonical form (graph/ir.h): dims normalized, non-negative
   v = b.op(OpKind::Flatten, "f", {v}, fa, {}, {1, 216});
   b.output(b.linear("fc", v, 5, 216));
   b.g.nodes()[1].params.running_var[2] = 1e-4f;

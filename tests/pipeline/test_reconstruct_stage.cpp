@@ -31,7 +31,7 @@ struct Setup {
     o.iters = iters;
     o.batch = 8;
     o.cache_budget_bytes = budget;
-    const ReconstructInputs in{g, plan, store, o, {}, {}};
+    const ReconstructInputs in{g, plan, store, o, {}, {}, {}};
     return find_method(method).create()->run(in, st);
   }
 };
@@ -39,7 +39,7 @@ struct Setup {
 }  // namespace
 
 TEST_CASE("method table: names, lookup, validation naming the option") {
-  CHECK(method_names() == std::vector<std::string>{"nearest", "adaround"});
+  CHECK(method_names() == std::vector<std::string>{"nearest", "adaround", "brecq", "qdrop"});
   CHECK_THROWS_WITH(find_method("adaroundd"), doctest::Contains("adaroundd"));
   ReconstructOptions o;
   o.method = "adaround";
@@ -48,6 +48,19 @@ TEST_CASE("method table: names, lookup, validation naming the option") {
   o.iters = 10;
   o.batch = 0;
   CHECK_THROWS_WITH(validate(o), doctest::Contains("--adaround-batch"));
+  o.batch = 32;
+  o.method = "brecq";
+  o.granularity = "blocks";
+  CHECK_THROWS_WITH(validate(o), doctest::Contains("granularity 'blocks'"));
+  o.granularity = "stage";
+  o.loss = "kl";
+  CHECK_THROWS_WITH(validate(o), doctest::Contains("loss 'kl'"));
+  o.loss = "fisher";
+  o.method = "qdrop";
+  o.drop_prob = 0.0f;
+  CHECK_THROWS_WITH(validate(o), doctest::Contains("--drop-prob"));
+  o.drop_prob = 0.5f;
+  CHECK_NOTHROW(validate(o));
   o.method = "nearest";
   CHECK_NOTHROW(validate(o));
 }
@@ -79,5 +92,38 @@ TEST_CASE(
     CHECK(ra[k].loss_after <= ra[k].loss_before * 1.0001);
     CHECK(w.codes == b.st.weights[k].codes);
     CHECK(ra[k].loss_after == rb[k].loss_after);
+  }
+}
+
+TEST_CASE("brecq / qdrop through the stage: codes on the grid, learned steps marked, the last observation kept") {
+  for (const char* m : {"brecq", "qdrop"}) {
+    CAPTURE(m);
+    Setup s;
+    ReconstructOptions o;
+    o.method = m;
+    o.iters = 60;
+    o.act_iters = 40;
+    o.batch = 8;
+    int observed = 0;
+    const std::function<std::vector<ActQuant>(const QuantState&)> observe = [&](const QuantState& st) {
+      ++observed;
+      return observe_activations(with_quantized_weights(s.g, st), s.plan, s.store, ObserverChoice{"minmax", {}});
+    };
+    s.st.activations = observe(s.st);
+    std::vector<std::pair<std::string, double>> settings;
+    const ReconstructInputs in{
+        s.g, s.plan, s.store, o, {}, observe, [&](const std::string& k, double v) { settings.emplace_back(k, v); }};
+    const std::vector<UnitReport> r = find_method(m).create()->run(in, s.st);
+    CHECK(observed == 2);  // the stage's own, then brecq after stage 1 / qdrop on nearest weights
+    CHECK(!r.empty());
+    for (const UnitReport& u : r) CHECK(u.loss_after <= u.loss_before * 1.0001);
+    for (const WeightQuant& w : s.st.weights) {
+      REQUIRE(w.codes.size() == static_cast<size_t>(s.g.nodes().at(w.point.node).params.weight.size()));
+      for (int32_t c : w.codes) CHECK((c >= w.params.qmin && c <= w.params.qmax));
+    }
+    bool any_learned = false;
+    for (const ActQuant& a : s.st.activations) any_learned = any_learned || a.learned;
+    CHECK(any_learned);
+    CHECK(settings.size() == 2);  // cache statistics
   }
 }

@@ -71,7 +71,7 @@ TEST_CASE("build_simulation: the record alone gives the weights, codes, biases a
   // biases on the int32 grid
   std::vector<float> b1(static_cast<size_t>(c1.params.bias.size()));
   fake_quantize_bias_f32(c1.params.bias.data(), c1.params.bias.size(), r.st.weights[0].bias, b1.data());
-  CHECK(sim.graph.nodes().at(r.st.weights[0].point.node).params.bias.vec() == b1);
+  CHECK(sim.graph.nodes().at(r.st.weights[0].point.node).params.bias.to_vector() == b1);
   // activations: the hook fake-quantizes exactly the planned values
   CHECK(sim.activations.size() == r.st.activations.size());
   TensorF32 x = r.store.read(0, 2), ref = x;

@@ -31,7 +31,7 @@ TEST_CASE("sample store: one pass over the provider, hash of the float32 samples
   int64_t i = 0;
   for (; b(i, x); ++i) seen.insert(seen.end(), x.vec().begin(), x.vec().end());
   CHECK(i == 4);  // 30, 30, 30, 10
-  CHECK(seen == all.vec());
+  CHECK(seen == all.to_vector());
   const BatchSource f = s.first(40, 16);
   int64_t n = 0;
   for (i = 0; f(i, x); ++i) n += x.dim(0);

@@ -15,9 +15,9 @@
 #include "reconstruction/add_backward.h"
 #include "reconstruction/fake_quant_backward.h"
 #include "reconstruction/grad_check.h"
-#include "reconstruction/recon_test_util.h"
 #include "reconstruction/linear_backward.h"
 #include "reconstruction/pool_backward.h"
+#include "reconstruction/recon_test_util.h"
 
 using namespace mqcalib;
 using namespace mqcalib::test;
@@ -108,11 +108,11 @@ TEST_CASE("activation backward at the kinks follows PyTorch's subgradients") {
   const TensorF32 gy({6}, 1.0f);
   TensorF32 g({6});
   activation_backward_f32(Activation::Relu, x, gy, g.mut_view());
-  CHECK(g.vec() == std::vector<float>{0, 0, 1, 1, 0, 1});
+  CHECK(g.to_vector() == std::vector<float>{0, 0, 1, 1, 0, 1});
   activation_backward_f32(Activation::Relu6, x, gy, g.mut_view());
-  CHECK(g.vec() == std::vector<float>{0, 0, 1, 0, 0, 0});
+  CHECK(g.to_vector() == std::vector<float>{0, 0, 1, 0, 0, 0});
   activation_backward_f32(Activation::Hardswish, x, gy, g.mut_view());
-  CHECK(g.vec() == std::vector<float>{-0.5f, 0.5f, 1.5f, 1, (2.0f * -1.0f + 3.0f) / 6.0f, 1});
+  CHECK(g.to_vector() == std::vector<float>{-0.5f, 0.5f, 1.5f, 1, (2.0f * -1.0f + 3.0f) / 6.0f, 1});
   CHECK_THROWS_WITH_AS(activation_backward_f32(Activation::GeluErf, x, gy, g.mut_view()), doctest::Contains("GELU"),
                        Error);
 }

@@ -1,0 +1,81 @@
+// mqcalib/src/exec/conv_gemm.h: internal to src/exec. The GEMM formulation of conv2d (and of
+// linear, a 1x1 convolution) behind conv2d_nchw_f32, and its epilogue (conv_epilogue.cpp).
+//
+// Phase planes. The batch x [N, C, H, W] is zero-padded and split by stride phase into
+// sh * sw planes per channel, all samples of a (channel, phase) stacked:
+//   plane(c, a, b)[(n * Hq + r) * Wq + q] = padded x[n][c][r * sh + a][q * sw + b]
+// (Hq = ceil(Hp / sh), Wq = ceil(Wp / sw)). On the planes' grid m = (n * Hq + oh) * Wq + ow (a
+// "wide" column: an output when oh < OH and ow < OW, junk otherwise), tap k = (c, i, j) of output m
+// reads plane(c, (i dh) % sh, (j dw) % sw) at m + ((i dh) / sh) Wq + (j dw) / sw: for every k the
+// taps of consecutive columns are consecutive floats, at koff[k] + m.
+//   wide   the micro-kernel reads the planes in place, columns m (junk computed and dropped): used
+//          when most of the grid are outputs (large maps);
+//   packed per panel of consecutive outputs q = (n, oh, ow), the panel [K][nr] is gathered from the
+//          planes (small maps, where the wide grid is mostly padding).
+// Either way every output is the fma chain of gemm_kernel.h: the mode never changes a bit.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "exec/kernels.h"
+
+namespace mqcalib::exec_detail {
+
+// Sizes of a conv and of its input's phase planes (one kernel window per output: taps KH x KW
+// at dilation, groups G of Cg input and Og output channels, K = Cg * KH * KW taps per output).
+struct ConvGeom {
+  int64_t N, C, H, W, O, KH, KW, OH, OW, G, Cg, Og, K;
+  Conv2dParams p;
+  int64_t Hq, Wq, phases, plane;  // per-sample grid Hq x Wq, sh * sw phases, plane = N * Hq * Wq floats
+  int64_t max_tap;                // largest in-plane offset of a tap
+};
+
+// x [N,C,H,W], w [O, Cg, KH, KW], y [N, O, OH, OW].
+ConvGeom conv_geom(const Shape& x, const Shape& w, const Conv2dParams& p, const Shape& y);
+
+// koff[(c * KH + i) * KW + j] = offset of tap (i, j) of input channel c in the planes (group g's
+// taps are koff[g * K ...]).
+std::vector<int64_t> tap_offsets(const ConvGeom& g);
+
+// The planes of the batch x (padding = pad_value), plus `slack` floats of pad_value after them that
+// junk columns may read; `planes` grows as needed. Parallel over (channel, sample).
+void build_planes(const ConvGeom& g, const float* x, int64_t slack, float pad_value, std::vector<float>& planes);
+
+// The planes of input channel c alone (all samples, every phase) into out[phases * plane + slack]:
+// out's layout is the channel's block of build_planes' (tap offsets relative to the channel:
+// koff[k] - c * phases * plane). Serial: for tasks that consume one channel at a time.
+void build_channel_planes(const ConvGeom& g, const float* x, int64_t c, float pad_value, float* out);
+
+// Output offsets of grid columns [m0, m0 + len): dst[j] = y offset n * O * OH * OW + oh * OW + ow
+// of column m0 + j's output (channel 0), -1 for a junk column or one past the grid; src[j] (when
+// src is not null) = m0 + j for an output, -1 otherwise. Counted incrementally (no division per column).
+void grid_columns(const ConvGeom& g, int64_t m0, int64_t len, int64_t* dst, int64_t* src = nullptr);
+
+// The depthwise path for one output channel per input channel (conv_depthwise_cl.cpp): per sample,
+// channels-last and vectorized over the channels, no junk positions.
+void conv2d_depthwise_cl_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams& p, MutViewF32 y);
+// Small maps, where most of the planes' grid would be padding (less than half of it outputs).
+bool depthwise_prefers_channels_last(const Shape& x, const Shape& w, const Conv2dParams& p, const Shape& y);
+
+// The depthwise path of conv2d_nchw_f32 for channel multipliers > 1 (conv_depthwise.cpp): on the same planes, each
+// output channel a vector loop over the grid per tap.
+void conv2d_depthwise_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams& p, MutViewF32 y);
+
+// The GEMM path of conv2d_nchw_f32 (groups >= 1; used for everything but depthwise).
+void conv2d_gemm_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams& p, MutViewF32 y);
+
+// Epilogue of one panel: c [rows][nr] holds the sums of output channels o0.. for the panel's
+// columns; column j goes to y + dst[j] + o * plane (dst[j] < 0: junk, dropped). `scratch` holds
+// rows * nr floats (the gathered residual).
+void conv_epilogue_panel(const ConvEpilogue& ep, float* c, int64_t rows, int64_t o0, int64_t nr, const int64_t* dst,
+                         int64_t plane, float* scratch, float* y);
+
+// The steps after the bias on n contiguous values v, with `residual` the n matching residual values
+// (ignored when ep.residual is null; must not alias v). For kernels that add the bias themselves.
+void conv_epilogue_values(const ConvEpilogue& ep, float* v, const float* residual, int64_t n);
+
+// True when the epilogue has a step after the bias.
+bool has_post_bias_steps(const ConvEpilogue& ep);
+
+}  // namespace mqcalib::exec_detail

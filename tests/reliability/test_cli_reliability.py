@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""The `mqcalib` executable under bad inputs and for determinism (issue 14; suite torch, stdlib only):
+option bounds (--threads, --calib-size, --adaround-batch), every input validated before any work
+(evaluation labels outside the model's classes or of the wrong count), records that would evaluate
+silently wrong (no tensors, a missing entry), --config naming a directory, an option value holding a
+Boost placeholder (would hang), SIGTERM during a run (exit 143, nothing left), and params.json
+byte-identical at 1, 2 and 3 threads for nearest and adaround.
+
+usage: test_cli_reliability.py MQCALIB_EXE SOURCE_ROOT SCRATCH_DIR"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+EXE, ROOT, SCRATCH = sys.argv[1], sys.argv[2], sys.argv[3]
+DATA = "/usr/share/datasets/fashion-mnist/"
+MODEL = os.path.join(ROOT, "examples/zoo/resnet20.pt")
+CALIB = DATA + "t10k-images-idx3-ubyte.gz"
+LABELS = DATA + "t10k-labels-idx1-ubyte.gz"
+PRE = ["--mean", "0.2860", "--std", "0.3530"]
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(args, env_extra=None, timeout=600):
+    env = dict(os.environ, **(env_extra or {}))
+    p = subprocess.run([EXE] + args, capture_output=True, text=True, env=env, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def quantize(out, extra, env_extra=None):
+    return run(["quantize", "--model", MODEL, "--calib", CALIB, "--out", out, "--quiet"] + PRE + extra, env_extra)
+
+
+def refused(args, needles, what, t_max=None):
+    t0 = time.time()
+    rc, _out, err = run(args, timeout=120)
+    took = time.time() - t0
+    check(rc != 0, what + ": exits non-zero")
+    for n in needles:
+        check(n in err, what + ": message mentions %r: %s" % (n, err.strip()))
+    if t_max is not None:
+        check(took < t_max, what + ": refused before any work (%.1f s)" % took)
+
+
+shutil.rmtree(SCRATCH, ignore_errors=True)
+os.makedirs(SCRATCH)
+q = ["quantize", "--model", MODEL, "--calib", CALIB, "--quiet"] + PRE
+
+# Option bounds.
+refused(q + ["--out", os.path.join(SCRATCH, "t"), "--threads", "10000"], ["--threads 10000", "must be"], "--threads 10000")
+refused(q + ["--out", os.path.join(SCRATCH, "t"), "--threads", "-1"], ["--threads -1"], "--threads -1")
+refused(q + ["--out", os.path.join(SCRATCH, "t"), "--calib-size", "20000"], ["--calib-size 20000", "10000 samples"],
+        "--calib-size above the data")
+refused(q + ["--out", os.path.join(SCRATCH, "t"), "--calib-size", "64", "--method", "adaround", "--adaround-batch",
+             "5000"], ["--adaround-batch 5000", "64 calibration samples"], "--adaround-batch above --calib-size")
+refused(q + ["--out", os.path.join(SCRATCH, "t"), "--resize", "100000"], ["--resize"], "--resize 100000")
+check(not os.path.exists(os.path.join(SCRATCH, "t")), "refused runs leave no output folder")
+
+# Every input validated before any work: evaluation labels outside the classes / of the wrong count.
+bad = os.path.join(SCRATCH, "labels12.txt")
+with open(bad, "w") as f:
+    f.write("3\n12\n" + "1\n" * 9998)
+few = os.path.join(SCRATCH, "labels_few.txt")
+with open(few, "w") as f:
+    f.write("1\n" * 10)
+slow = ["--method", "adaround", "--iters", "20000", "--calib-size", "256"]  # minutes of work if not refused first
+refused(q + ["--out", os.path.join(SCRATCH, "t"), "--eval", CALIB, "--eval-labels", bad] + slow,
+        ["labels12.txt", "label 12 of sample 1", "10 classes"], "labels outside the model's classes", t_max=60)
+refused(q + ["--out", os.path.join(SCRATCH, "t"), "--eval", CALIB, "--eval-labels", few] + slow,
+        ["labels_few.txt", "10 labels", "10000 samples"], "too few labels", t_max=60)
+refused(q + ["--out", os.path.join(SCRATCH, "t"), "--config", SCRATCH], ["--config", "directory"], "--config directory")
+refused(q + ["--out", os.path.join(SCRATCH, "t"), "--iters", "%value%x"], ["%value%"], "Boost placeholder in a value",
+        t_max=30)
+refused(["quantize", "--model", SCRATCH, "--calib", CALIB, "--out", os.path.join(SCRATCH, "t")], ["--model", SCRATCH],
+        "--model a directory")
+
+# Records that would evaluate silently wrong.
+base = os.path.join(SCRATCH, "base")
+rc, _o, err = quantize(base, ["--calib-size", "64"])
+check(rc == 0, "small nearest run: " + err)
+params = json.load(open(os.path.join(base, "params.json")))
+for name, edit, needle in [("empty", lambda p: p.update(tensors=[]), "lists no tensors"),
+                           ("missing", lambda p: p["tensors"].pop(3), "no entry for")]:
+    d = os.path.join(SCRATCH, name)
+    shutil.copytree(base, d)
+    p = json.loads(json.dumps(params))
+    edit(p)
+    with open(os.path.join(d, "params.json"), "w") as f:
+        json.dump(p, f, indent=2)
+    refused(["eval", "--model", MODEL, "--params", os.path.join(d, "params.json"), "--eval", CALIB, "--eval-labels",
+             LABELS, "--eval-limit", "64", "--quiet"] + PRE, [needle, "params.json"], "eval of a record: " + name)
+
+# SIGTERM during a run: exit 143, the output folder absent (first run) and no staging folder left.
+sig_out = os.path.join(SCRATCH, "sig")
+p = subprocess.Popen([EXE] + q + ["--out", sig_out, "--method", "adaround", "--iters", "20000", "--calib-size", "128"],
+                     stderr=subprocess.DEVNULL)
+time.sleep(4)
+p.send_signal(signal.SIGTERM)
+check(p.wait(timeout=60) == 143, "SIGTERM gives exit 143")
+check(not os.path.exists(sig_out), "SIGTERM before export: no output folder")
+check(not [f for f in os.listdir(SCRATCH) if f.startswith(".sig.new-")], "SIGTERM: no staging folder left")
+
+# Determinism: params.json (and the weight codes) byte-identical at 1, 2 and 3 threads.
+for method, extra in [("nearest", []), ("adaround", ["--method", "adaround", "--iters", "30"])]:
+    outs = []
+    d = os.path.join(SCRATCH, "det_" + method)  # one path: the command line is recorded in params.json
+    for t in (1, 2, 3):
+        shutil.rmtree(d, ignore_errors=True)
+        rc, _o, err = quantize(d, ["--calib-size", "64", "--seed", "7"] + extra, {"OMP_NUM_THREADS": str(t)})
+        check(rc == 0, "determinism %s at %d threads: %s" % (method, t, err))
+        files = {}
+        for root, _dirs, names in os.walk(d):
+            for n in names:
+                if n != "report.json":  # timings and peak memory differ by nature
+                    rel = os.path.relpath(os.path.join(root, n), d)
+                    files[rel] = open(os.path.join(root, n), "rb").read()
+        outs.append(files)
+    check(outs[0] == outs[1] == outs[2], "%s: every file but report.json byte-identical at 1, 2, 3 threads" % method)
+    check("params.json" in outs[0], "%s: params.json written" % method)
+
+print("%d failure(s)" % len(failures))
+sys.exit(1 if failures else 0)
