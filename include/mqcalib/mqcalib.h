@@ -91,6 +91,16 @@ struct QuantizeOptions {
   bool equalize = false;                // cross-layer equalization, then high-bias absorption
   std::string equalize_relu6 = "relu";  // relu: relu6 of an equalized pair becomes relu (DFQ) | skip: no such pairs
   bool bias_correction = false;         // analytic from BN statistics (data-free) or empirical on the samples
+  // Data-free with synthetic images (ZeroQ): `synthesize` images optimised (Adam) so that every BN
+  // layer's batch statistics match its running ones; then any observer and method run on them. Seeded
+  // by `seed`. 0: off (BN-statistics ranges).
+  int64_t synthesize = 0;
+  int synth_iters = 500;          // Adam iterations per batch (ZeroQ's 500)
+  int64_t synth_batch = 32;       // images optimised together (their batch statistics)
+  float synth_lr = 0.5f;          // Adam lr (ZeroQ's), reduced x0.1 on plateaus
+  float synth_smoothness = 0.0f;  // total-variation prior weight (0: off)
+  bool synth_targets = false;     // also push image i to class i mod K (cross-entropy)
+  std::string save_synthetic;     // write the images to this .npy (float32 [N, C, H, W])
   // brecq / qdrop: block-wise reconstruction (REFERENCE.md sections 4 and 9); adaround_iters,
   // adaround_lambda and adaround_batch apply to them too (rounding iterations per unit), and their
   // granularity is block unless set.

@@ -117,6 +117,14 @@ PipelineConfig to_config(const QuantizeOptions& o) {
   c.transforms.equalize = o.equalize;
   c.transforms.equalization.relu6 = parse_relu6_policy(o.equalize_relu6);
   c.transforms.bias_correction = o.bias_correction;
+  c.data_free.synthesis.samples = o.synthesize;
+  c.data_free.synthesis.iterations = o.synth_iters;
+  c.data_free.synthesis.batch = o.synth_batch;
+  c.data_free.synthesis.lr = o.synth_lr;
+  c.data_free.synthesis.smoothness = o.synth_smoothness;
+  c.data_free.synthesis.target_classes = o.synth_targets;
+  c.data_free.synthesis.seed = o.seed;
+  c.data_free.save_synthetic = o.save_synthetic;
   c.calib = to_source(o.calib);
   c.calib_size = o.calib_size;
   c.seed = o.seed;
@@ -131,14 +139,19 @@ PipelineConfig to_config(const QuantizeOptions& o) {
   c.progress = o.progress;
   const ProgressCallback progress = o.progress;
   const auto detail = o.adaround_detail;
-  const int iters = o.adaround_iters, act_iters = o.act_iters;
+  const int iters = o.adaround_iters, act_iters = o.act_iters, synth_iters = o.synth_iters;
   const std::string method = o.method;
-  c.reconstruct_progress = [progress, detail, iters, act_iters, method](const std::string& unit, size_t k, size_t n,
-                                                                        int it, float loss, float soft) {
+  c.reconstruct_progress = [progress, detail, iters, act_iters, synth_iters, method](
+                               const std::string& unit, size_t k, size_t n, int it, float loss, float soft) {
     if (detail) detail(unit, it, loss, soft);
+    const std::string of = " " + std::to_string(k + 1) + "/" + std::to_string(n);
+    if (unit == kSynthesisUnit) {  // the synthesis: batch k of n, its BN-statistics loss (soft: NaN)
+      if (progress) progress(unit + of, it, synth_iters);
+      return;
+    }
     // block methods label units "<phase> <unit>"; BRECQ's stage 2 ("steps") runs act_iters
     const int total = unit.rfind("steps ", 0) == 0 ? act_iters : iters;
-    if (progress) progress(method + " " + std::to_string(k + 1) + "/" + std::to_string(n) + " " + unit, it, total);
+    if (progress) progress(method + of + " " + unit, it, total);
   };
   return c;
 }

@@ -94,6 +94,8 @@ void Pipeline::calibrate() {
     p.read_samples(*caller);
   else if (!p.config().data_free.enabled)
     p.read_samples();
+  else if (p.config().data_free.synthesis.samples > 0)
+    p.synthesize_samples();
   p.calibrate();
   p.analyse();
 }

@@ -101,7 +101,18 @@ int run_quantize(const std::vector<std::string>& args) {
       "relu: an equalized pair's relu6 becomes relu (DFQ) | skip: pairs joined by relu6 stay as they are")(
       "bias-correction", po::bool_switch(&o.bias_correction),
       "subtract the quantized weights' mean output error: analytic from BN statistics with --data-free, "
-      "empirical on the calibration data otherwise");
+      "empirical on the calibration data otherwise")(
+      "synthesize", po::value(&o.synthesize)->default_value(0),
+      "data-free: calibrate on N images synthesized so that every BN layer's batch statistics match its running "
+      "ones (ZeroQ; seeded by --seed); then any observer and --method run on them (0: BN ranges)")(
+      "synth-iters", po::value(&o.synth_iters)->default_value(o.synth_iters), "synthesis: Adam iterations per batch")(
+      "synth-batch", po::value(&o.synth_batch)->default_value(o.synth_batch), "synthesis: images optimised together")(
+      "synth-lr", po::value(&o.synth_lr)->default_value(o.synth_lr, "0.5"),
+      "synthesis: Adam lr (x0.1 on plateaus, ZeroQ)")(
+      "synth-smoothness", po::value(&o.synth_smoothness)->default_value(o.synth_smoothness, "0"),
+      "synthesis: total-variation prior weight (0: off)")("synth-targets", po::bool_switch(&o.synth_targets),
+                                                          "synthesis: push image i to class i mod K (cross-entropy)")(
+      "save-synthetic", po::value(&o.save_synthetic), "synthesis: write the images to FILE.npy (float32 N,C,H,W)");
   po::options_description data("Data");
   data.add_options()("calib-size", po::value(&o.calib_size)->default_value(o.calib_size),
                      "calibration samples drawn from --calib")("seed", po::value(&o.seed)->default_value(o.seed),
@@ -173,7 +184,10 @@ int run_quantize(const std::vector<std::string>& args) {
   o.progress = [&progress](const std::string& p, int64_t d, int64_t t) { progress(p, d, t); };
   o.adaround_detail = [&progress](const std::string&, int, double loss, double soft) {
     char b[64];
-    std::snprintf(b, sizeof b, "loss %.4g, soft %.1f%%", loss, 100.0 * soft);
+    if (std::isnan(soft))  // the synthesis: its BN-statistics loss
+      std::snprintf(b, sizeof b, "BN loss %.4g", loss);
+    else
+      std::snprintf(b, sizeof b, "loss %.4g, soft %.1f%%", loss, 100.0 * soft);
     progress.set_detail(b);
   };
 
@@ -181,7 +195,9 @@ int run_quantize(const std::vector<std::string>& args) {
   progress.finish();
 
   const std::string source =
-      o.data_free ? std::string("data-free (BN statistics)") : "calib " + std::to_string(o.calib_size) + " samples";
+      o.data_free ? (o.synthesize > 0 ? "data-free (" + std::to_string(o.synthesize) + " synthetic images)"
+                                      : std::string("data-free (BN statistics)"))
+                  : "calib " + std::to_string(o.calib_size) + " samples";
   std::printf("\nmqcalib %s  model %s  backend %s  observers w=%s a=%s  %s\n", version().c_str(), o.model.c_str(),
               r.backend.c_str(), o.w_observer.c_str(), o.data_free ? "bn_stats" : o.a_observer.c_str(), source.c_str());
   std::printf("\n%-28s %6s %6s %14s %14s\n", "layer", "w-bits", "a-bits", "weight SQNR dB", "input SQNR dB");

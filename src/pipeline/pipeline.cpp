@@ -91,6 +91,8 @@ void QuantizationPipeline::load(const Shape& sample_shape) {
     loaded = load_model(config_.model, sample_shape);
     if (config_.eval) open_eval_data(loaded.graph, sample_shape);
   }
+  if (config_.data_free.enabled && config_.data_free.synthesis.samples > 0)
+    unfolded_ = std::make_unique<Graph>(loaded.graph);
   {
     PhaseTimer t(report_, "fold");
     model_ = std::make_unique<FoldedModel>(fold_model(std::move(loaded)));
@@ -146,7 +148,7 @@ void QuantizationPipeline::observe_and_reconstruct() {
     st->weights = observe_weights(prepared, plan, config_.w_observer);
   }
   record_method_settings();
-  if (!config_.data_free.enabled) samples();  // the stage it needs
+  if (!config_.data_free.enabled || config_.data_free.synthesis.samples > 0) samples();  // the stage it needs
   if (!samples_) {  // data-free: nearest rounding (validate), activation ranges from BN statistics
     correct_biases(*st, prepared);
     PhaseTimer t(report_, "observe_activations");
@@ -191,11 +193,12 @@ void QuantizationPipeline::calibrate() {
 
 void QuantizationPipeline::record_method_settings() {
   const ReconstructOptions& r = config_.reconstruct;
-  report_.method_settings.clear();
+  report_.method_settings = synthesis_settings_;  // the synthesis's losses, when it ran
   report_.method_choices.clear();
   if (r.method == "nearest") return;
-  report_.method_settings = {
-      {"iters", r.iters}, {"lambda", r.lambda}, {"batch", r.batch}, {"seed", static_cast<double>(r.seed)}};
+  for (const auto& kv : std::vector<std::pair<std::string, double>>{
+           {"iters", r.iters}, {"lambda", r.lambda}, {"batch", r.batch}, {"seed", static_cast<double>(r.seed)}})
+    report_.method_settings.push_back(kv);
   if (r.method != "brecq" && r.method != "qdrop") return;
   report_.method_settings.emplace_back("act_iters", r.method == "brecq" ? r.act_iters : 0);
   if (r.method == "qdrop") report_.method_settings.emplace_back("drop_prob", r.drop_prob);
@@ -317,7 +320,10 @@ double QuantizationPipeline::seconds_since_created() const {
 void QuantizationPipeline::run() {
   load();
   plan();
-  if (!config_.data_free.enabled) read_samples();
+  if (!config_.data_free.enabled)
+    read_samples();
+  else if (config_.data_free.synthesis.samples > 0)
+    synthesize_samples();
   calibrate();
   analyse();
   if (config_.eval) evaluate();

@@ -10,6 +10,7 @@
 //                                                                    absorption; else the folded model itself)
 //   plan             plan_quantization     (quant_plan.h)            QuantPlan: points, value -> point map
 //   read samples     SampleStore::load     (sample_store.h)          SampleStore: samples decoded once, hashed
+//     (synthesize)   synthesize_inputs     (reconstruction/synthesis.h) ... of images made from BN statistics
 //   observe weights  observe_weights       (observe.h)               QuantState.weights: ranges, params
 //   reconstruct      a ReconstructionMethod (reconstruct.h)          QuantState: codes (learned steps)
 //   bias correction  correct_biases_*      (transform_stage.h)       the prepared model's biases (--bias-correction)
@@ -48,6 +49,7 @@
 #include "pipeline/sample_store.h"
 #include "pipeline/simulation.h"
 #include "pipeline/transform_stage.h"
+#include "reconstruction/synthesis.h"
 
 namespace mqcalib {
 
@@ -59,11 +61,20 @@ struct DataSource {
   std::string labels;                  // evaluation only
 };
 
+// The unit name the synthesis reports through PipelineConfig::reconstruct_progress (batch k of n, the
+// iteration, its BN-statistics loss; soft NaN).
+inline constexpr const char* kSynthesisUnit = "synthesize";
+
 // --data-free (docs/data_free.md): no calibration data; activation ranges from the BN statistics.
 struct DataFreeOptions {
   bool enabled = false;
   double range_sigmas = 6.0;  // --bn-range-sigmas: a BN-normal channel's range is beta +- n |gamma|
   Shape input_shape;          // --input-shape [C, H, W]; empty: the evaluation data's sample shape
+  // --synthesize N (synthesis.samples > 0): calibrate on N images synthesized from the BN statistics
+  // (ZeroQ, reconstruction/synthesis.h; its seed is the run's --seed) instead of BN ranges; then any
+  // observer and method run on them as on real samples.
+  SynthesisOptions synthesis;
+  std::string save_synthetic;  // --save-synthetic FILE.npy: the images, float32 [N, C, H, W] (written atomically)
 };
 
 struct PipelineConfig {
@@ -112,7 +123,8 @@ class QuantizationPipeline {
   void read_samples();                   // the sample store, from config.calib (calib_size samples drawn with seed);
                                          // not data-free
   void read_samples(BatchProvider& provider);  // ... from any provider (caller memory, callbacks)
-  void calibrate();                            // observe weights, reconstruct, observe activations, biases, record
+  void synthesize_samples();  // data-free --synthesize: the sample store from images synthesized from BN statistics
+  void calibrate();           // observe weights, reconstruct, observe activations, biases, record
   void analyse();
   void evaluate();  // on config.eval
   // One caller-fed evaluation batch [n, C, H, W] with its labels; accumulates into report().eval.
@@ -151,6 +163,8 @@ class QuantizationPipeline {
   std::unique_ptr<Dataset> eval_data_;  // opened and checked by load()
   std::vector<int64_t> eval_labels_;
   std::unique_ptr<FoldedModel> model_, prepared_;
+  std::vector<std::pair<std::string, double>> synthesis_settings_;  // report.json method_settings
+  std::unique_ptr<Graph> unfolded_;    // the model as imported (its BN layers), kept by load for synthesize_samples
   std::unique_ptr<Graph> calibrated_;  // the prepared graph with its biases corrected (the record's)
   TransformReport transforms_;
   Shape sample_shape_;  // of one sample, set by load

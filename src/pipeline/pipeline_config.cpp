@@ -25,6 +25,16 @@ void need_file(const std::string& path, const std::string& option) {
   if (std::filesystem::is_directory(path, ec)) throw Error(option + " '" + path + "': is a folder, not a file");
 }
 
+// A file the run will write: its folder exists and it is not a folder itself.
+void need_writable_file(const std::string& path, const std::string& option) {
+  const std::filesystem::path p(path);
+  std::error_code ec;
+  const std::filesystem::path dir = p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path();
+  if (!std::filesystem::is_directory(dir, ec))
+    throw Error(option + " '" + path + "': the folder '" + dir.string() + "' does not exist");
+  if (std::filesystem::is_directory(p, ec)) throw Error(option + " '" + path + "': is a folder, not a file");
+}
+
 // The data-free options: no --calib, a sample shape from somewhere, only what needs no samples.
 void validate_data_free(const PipelineConfig& c) {
   const DataFreeOptions& d = c.data_free;
@@ -32,12 +42,24 @@ void validate_data_free(const PipelineConfig& c) {
     throw Error("--bn-range-sigmas must be in (0, 1000], got " + std::to_string(d.range_sigmas));
   if (!d.enabled) {
     if (!d.input_shape.empty()) throw Error("--input-shape is for --data-free (the calibration data gives the shape)");
+    if (d.synthesis.samples != 0) throw Error("--synthesize is for --data-free (there is calibration data)");
+    if (!d.save_synthetic.empty()) throw Error("--save-synthetic is for --data-free --synthesize");
     return;
   }
   if (!c.calib.path.empty())
     throw Error("--data-free takes no --calib (its activation ranges come from BN statistics)");
-  if (c.reconstruct.method != "nearest")
-    throw Error("--method " + c.reconstruct.method + " learns from calibration samples: --data-free has none");
+  if (d.synthesis.samples == 0) {
+    if (!d.save_synthetic.empty()) throw Error("--save-synthetic needs --synthesize N");
+    if (c.reconstruct.method != "nearest")
+      throw Error("--method " + c.reconstruct.method +
+                  " learns from calibration samples: --data-free has none (add --synthesize N)");
+  } else {
+    validate(d.synthesis);
+    if (c.reconstruct.method != "nearest" && c.reconstruct.batch > d.synthesis.samples)
+      throw Error("--adaround-batch " + std::to_string(c.reconstruct.batch) + " is more than the " +
+                  std::to_string(d.synthesis.samples) + " synthesized samples (--synthesize)");
+    if (!d.save_synthetic.empty()) need_writable_file(d.save_synthetic, "--save-synthetic");
+  }
   if (d.input_shape.empty() && !c.eval)
     throw Error("--data-free needs --input-shape C,H,W (or --eval data to take it from)");
   if (!d.input_shape.empty()) {

@@ -1,7 +1,13 @@
 // mqcalib/src/pipeline/pipeline_transforms.cpp: the QuantizationPipeline members about data-free runs
-// and the DFQ weight transforms (docs/data_free.md): the data-free sample shape, bias correction, the
-// report's transform summary and the provenance that records them (stage sequencing: pipeline.cpp).
+// and the DFQ weight transforms (docs/data_free.md): the data-free sample shape, the synthetic samples,
+// bias correction, the report's transform summary and the provenance that records them (stage
+// sequencing: pipeline.cpp).
+#include <cmath>
+#include <limits>
+
 #include "core/error.h"
+#include "export/npy_f32.h"
+#include "pipeline/batch_providers.h"
 #include "pipeline/bn_range_stage.h"
 #include "pipeline/phase_timer.h"
 #include "pipeline/pipeline.h"
@@ -12,6 +18,38 @@ Shape QuantizationPipeline::data_free_sample_shape() const {
   if (!config_.data_free.input_shape.empty()) return config_.data_free.input_shape;
   MQCALIB_ASSERT(config_.eval.has_value(), "data-free needs --input-shape or --eval (validate)");
   return open_dataset(config_.eval->path, config_.eval->preprocess)->sample_shape();
+}
+
+void QuantizationPipeline::synthesize_samples() {
+  const SynthesisOptions& so = config_.data_free.synthesis;
+  if (!config_.data_free.enabled || so.samples <= 0)
+    throw Error("pipeline: synthesize_samples needs --data-free --synthesize N");
+  if (!unfolded_) throw Error("pipeline: the imported model is not there yet: run the load stage first");
+  const Graph& unfolded = *unfolded_;
+  SynthesisResult r;
+  {
+    PhaseTimer t(report_, "synthesize");
+    r = synthesize_inputs(unfolded, sample_shape_, so, [this](int64_t b, int64_t n, int it, const SynthesisLoss& l) {
+      if (config_.reconstruct_progress)
+        config_.reconstruct_progress(kSynthesisUnit, static_cast<size_t>(b), static_cast<size_t>(n), it,
+                                     static_cast<float>(l.bn), std::numeric_limits<float>::quiet_NaN());
+    });
+  }
+  synthesis_settings_.clear();
+  double first = 0.0, last = 0.0;
+  for (size_t b = 0; b < r.final_loss.size(); ++b) {
+    first += r.initial_loss[b];
+    last += r.final_loss[b];
+  }
+  synthesis_settings_.emplace_back("synthesis_bn_loss_initial", first / static_cast<double>(r.final_loss.size()));
+  synthesis_settings_.emplace_back("synthesis_bn_loss_final", last / static_cast<double>(r.final_loss.size()));
+  synthesis_settings_.emplace_back("synthesis_bn_layers", static_cast<double>(r.bn_layers));
+  if (!config_.data_free.save_synthetic.empty())
+    write_npy_f32(config_.data_free.save_synthetic, r.images.shape(), r.images.data());
+  unfolded_.reset();
+  MemoryBatches images("synthetic images (ZeroQ, BN statistics of the model)");
+  images.add(std::move(r.images));
+  read_samples(images);
 }
 
 void QuantizationPipeline::correct_biases(const QuantState& state, Graph& g) {
@@ -71,6 +109,11 @@ Provenance QuantizationPipeline::provenance() const {
   if (!samples_) {
     p.activation_ranges = kBnRangeObserver;
     p.range_sigmas = config_.data_free.range_sigmas;
+  }
+  if (config_.data_free.enabled && config_.data_free.synthesis.samples > 0) {
+    p.synthetic_samples = config_.data_free.synthesis.samples;
+    p.synthesis_seed = config_.data_free.synthesis.seed;
+    p.synthesis_iterations = config_.data_free.synthesis.iterations;
   }
   if (config_.transforms.equalize) {
     p.relu6_policy = std::string(to_string(config_.transforms.equalization.relu6));
