@@ -98,6 +98,38 @@ for args, needle in [
                         "--quiet"] + args)
     check(rc != 0 and needle in err, "data-free error names %s: %s" % (needle, err.strip()))
     check(not os.path.exists(os.path.join(SCRATCH, "dfbad", "params.json")), "no params.json after %s" % needle)
+# data-free with synthetic images (ZeroQ): the ordinary pipeline (here AdaRound) runs on them; the images
+# are saved as .npy; provenance records the synthesis; eval reproduces the run from the folder
+syn_dir, syn_npy = os.path.join(SCRATCH, "syn"), os.path.join(SCRATCH, "syn.npy")
+rc, out, err = run(["quantize", "--model", MODEL, "--data-free", "--input-shape", "1,28,28", "--synthesize", "16",
+                    "--synth-iters", "3", "--synth-batch", "8", "--save-synthetic", syn_npy, "--method", "adaround",
+                    "--iters", "5", "--adaround-batch", "8", "--backend", "fbgemm", "--out", syn_dir, "--quiet"]
+                   + common + ev)
+check(rc == 0, "quantize --data-free --synthesize exits 0: " + err)
+if rc == 0:
+    sp = json.load(open(os.path.join(syn_dir, "params.json")))["provenance"]
+    check(sp["data_free"]["synthetic_samples"] == 16 and sp["data_free"]["synthesis_iterations"] == 3,
+          "provenance records the synthesis: %s" % sp["data_free"])
+    check(sp["calib_samples"] == 16 and sp["weight_rounding"] == "adaround", "AdaRound ran on the 16 images")
+    with open(syn_npy, "rb") as f:
+        head = f.read(128)
+    check(head.startswith(b"\x93NUMPY") and b"'shape': (16, 1, 28, 28)" in head and b"<f4" in head,
+          "--save-synthetic writes float32 [16, 1, 28, 28]: %r" % head[:80])
+    syn_q = [l for l in out.splitlines() if l.startswith("256 ")]
+    rc2, out2, err2 = run(["eval", "--model", MODEL, "--params", os.path.join(syn_dir, "params.json"), "--quiet"]
+                          + common + ev)
+    check(rc2 == 0 and syn_q and syn_q == [l for l in out2.splitlines() if l.startswith("256 ")],
+          "eval reproduces the synthetic run: %s / %s" % (syn_q, out2 + err2))
+for args, needle in [
+    (["--calib", DATA + "train-images-idx3-ubyte.gz", "--synthesize", "8"], "--synthesize"),
+    (["--data-free", "--input-shape", "1,28,28", "--save-synthetic", syn_npy], "--save-synthetic"),
+    (["--data-free", "--input-shape", "1,28,28", "--synthesize", "8", "--synth-iters", "0"], "--synth-iters"),
+    (["--data-free", "--input-shape", "1,28,28", "--synthesize", "8", "--save-synthetic", "/nonexistent/x.npy"],
+     "--save-synthetic"),
+]:
+    rc, out, err = run(["quantize", "--model", MODEL, "--out", os.path.join(SCRATCH, "synbad"), "--quiet"] + args)
+    check(rc != 0 and needle in err, "synthesis error names %s: %s" % (needle, err.strip()))
+    check(not os.path.exists(os.path.join(SCRATCH, "synbad", "params.json")), "no params.json after %s" % needle)
 # tensorrt: model.qdq.onnx by default, --trt-version in calib.cache, --verify's block in report.json;
 # then `mqcalib verify` on the same record agrees with it and writes the same ONNX bytes.
 trt_dir = os.path.join(SCRATCH, "trt")
