@@ -81,20 +81,41 @@ struct QuantizeOptions {
   // RAM for cached activations (reconstruction caches, the calibration samples); beyond it they are
   // spilled to a temporary file (results do not depend on it).
   int64_t cache_budget_mib = 1024;
+  // Data-free mode (docs/data_free.md): no calibration data (calib.path empty); activation ranges from the
+  // BN statistics (beta +- bn_range_sigmas |gamma|, clipped by the activations), the input's range from
+  // calib.mean / calib.std (pixels in [0, 1]); only method "nearest".
+  bool data_free = false;
+  double bn_range_sigmas = 6.0;
+  std::vector<int64_t> input_shape;  // C, H, W of one sample (data-free; default: the eval data's)
+  // DFQ's weight transforms (Nagel et al. 2019), with or without data. They change the FP weights:
+  // the output folder carries them (folded/*.npy) and every native file needs them.
+  bool equalize = false;                // cross-layer equalization, then high-bias absorption
+  std::string equalize_relu6 = "relu";  // relu: relu6 of an equalized pair becomes relu (DFQ) | skip: no such pairs
+  bool bias_correction = false;         // analytic from BN statistics (data-free) or empirical on the samples
+  // Data-free with synthetic images (ZeroQ): `synthesize` images optimised (Adam) so that every BN
+  // layer's batch statistics match its running ones; then any observer and method run on them. Seeded
+  // by `seed`. 0: off (BN-statistics ranges).
+  int64_t synthesize = 0;
+  int synth_iters = 500;          // Adam iterations per batch (ZeroQ's 500)
+  int64_t synth_batch = 32;       // images optimised together (their batch statistics)
+  float synth_lr = 0.5f;          // Adam lr (ZeroQ's), reduced x0.1 on plateaus
+  float synth_smoothness = 0.0f;  // total-variation prior weight (0: off)
+  bool synth_targets = false;     // also push image i to class i mod K (cross-entropy)
+  std::string save_synthetic;     // write the images to this .npy (float32 [N, C, H, W])
   // brecq / qdrop: block-wise reconstruction (REFERENCE.md sections 4 and 9); adaround_iters,
   // adaround_lambda and adaround_batch apply to them too (rounding iterations per unit), and their
   // granularity is block unless set.
-  std::string recon_loss = "mse";  // mse | fisher (BRECQ's Fisher-diagonal weighting)
-  int act_iters = 5000;            // brecq stage 2: activation-step iterations per unit
-  float drop_prob = 0.5f;          // qdrop: probability that an element takes its quantized value
-  float step_lr = 0.0f;            // activation-step Adam lr; 0: the method's (brecq 4e-4, qdrop 4e-5)
-  std::optional<DataOptions> eval;  // evaluate FP and quantized top-1 when set
-  int64_t eval_limit = 0;           // 0: the whole evaluation set
-  bool verify = false;              // also compare the simulation with the integer executor (needs eval)
+  std::string recon_loss = "mse";    // mse | fisher (BRECQ's Fisher-diagonal weighting)
+  int act_iters = 5000;              // brecq stage 2: activation-step iterations per unit
+  float drop_prob = 0.5f;            // qdrop: probability that an element takes its quantized value
+  float step_lr = 0.0f;              // activation-step Adam lr; 0: the method's (brecq 4e-4, qdrop 4e-5)
+  std::optional<DataOptions> eval;   // evaluate FP and quantized top-1 when set
+  int64_t eval_limit = 0;            // 0: the whole evaluation set
+  bool verify = false;               // also compare the simulation with the integer executor (needs eval)
   std::vector<std::string> exports;  // extra exports: "onnx" (model.qdq.onnx; default for ort/tensorrt/openvino)
-  int trt_version = 8600;           // TensorRT calib.cache header version (major*1000 + minor*100 + patch)
-  std::string out_dir;              // written atomically; empty: write nothing
-  int threads = 0;                  // 0: OpenMP default
+  int trt_version = 8600;            // TensorRT calib.cache header version (major*1000 + minor*100 + patch)
+  std::string out_dir;               // written atomically; empty: write nothing
+  int threads = 0;                   // 0: OpenMP default
   int batch_size = 64;
   std::string command_line;  // recorded in params.json provenance
   ProgressCallback progress;
@@ -115,7 +136,7 @@ struct QuantizeOptions {
 struct LayerSummary {
   std::string layer;
   double weight_sqnr_db = 0;  // quantized weight vs folded FP weight
-  double input_sqnr_db = 0;   // its input activation's quantization SQNR (calibration data)
+  double input_sqnr_db = 0;   // its input activation's quantization SQNR (calibration data; NaN: data-free)
   int w_bits = 0, a_bits = 0;
 };
 
@@ -137,6 +158,7 @@ struct ReconstructionSummary {
 struct EvalSummary {
   int64_t samples = 0;
   double fp_top1 = 0, q_top1 = 0, agreement = 0;  // percent
+  double fp_top1_op_changes = -1;                 // FP top-1 with equalization's relu6 -> relu alone; -1: no op changed
 };
 
 struct LayerBitsSummary {

@@ -44,7 +44,7 @@ EvalSummary evaluate(const EvalOptions& o) {
                     o.eval.labels, [&](const std::string& phase, int64_t done, int64_t) {
                       if (o.progress) o.progress(phase, done, total);
                     });
-  return EvalSummary{er.samples, er.fp_top1(), er.q_top1(), er.agreement()};
+  return EvalSummary{er.samples, er.fp_top1(), er.q_top1(), er.agreement(), -1.0};
 }
 
 }  // namespace mqcalib

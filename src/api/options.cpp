@@ -66,6 +66,39 @@ Granularity parse_granularity(const std::string& s) {
   throw Error("--w-granularity '" + s + "': expected per-tensor or per-channel");
 }
 
+Relu6Policy parse_relu6_policy(const std::string& s) {
+  if (s == "relu") return Relu6Policy::ReplaceByRelu;
+  if (s == "skip") return Relu6Policy::Skip;
+  throw Error("--equalize-relu6 '" + s + "': expected relu (replace relu6 by relu, as DFQ) or skip");
+}
+
+// One note line per transform that ran (the CLI prints the notes).
+std::vector<std::string> transform_notes(const TransformSummary& t) {
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  std::vector<std::string> n;
+  if (t.activation_ranges != "observer")
+    n.push_back("data-free: activation ranges from BN statistics (beta +- " + std::to_string(t.range_sigmas) +
+                " |gamma|, clipped by the activations)");
+  if (!t.equalized_pairs.empty())
+    n.push_back("equalization: " + std::to_string(t.equalized_pairs.size()) + " layer pairs, " +
+                std::to_string(t.equalization_sweeps) + " sweeps; high bias absorbed in " +
+                std::to_string(t.absorbed.size()) + " pairs");
+  if (!t.relu6_replaced.empty())
+    n.push_back("equalization replaced relu6 by relu (the FP network changes where an activation exceeded 6) at: " +
+                list(t.relu6_replaced));
+  if (!t.relu6_skipped.empty()) n.push_back("equalization skipped the relu6 pairs: " + list(t.relu6_skipped));
+  if (t.bias_correction != "none") {
+    std::string s = t.bias_correction + " bias correction: " + std::to_string(t.bias_corrected.size()) + " layers";
+    for (const auto& [layer, why] : t.bias_correction_skipped) s += "; " + layer + " not corrected: " + why;
+    n.push_back(s);
+  }
+  return n;
+}
+
 ResolvedBackend backend_of(const QuantizeOptions& o) {
   BackendOverrides ov;
   if (o.w_bits) ov.w_bits = o.w_bits;
@@ -104,6 +137,20 @@ PipelineConfig to_config(const QuantizeOptions& o) {
     throw Error("--cache-budget must be in 0.." + std::to_string(int64_t{1} << 30) + " MiB, got " +
                 std::to_string(o.cache_budget_mib));
   c.reconstruct.cache_budget_bytes = o.cache_budget_mib << 20;
+  c.data_free.enabled = o.data_free;
+  c.data_free.range_sigmas = o.bn_range_sigmas;
+  c.data_free.input_shape = o.input_shape;
+  c.transforms.equalize = o.equalize;
+  c.transforms.equalization.relu6 = parse_relu6_policy(o.equalize_relu6);
+  c.transforms.bias_correction = o.bias_correction;
+  c.data_free.synthesis.samples = o.synthesize;
+  c.data_free.synthesis.iterations = o.synth_iters;
+  c.data_free.synthesis.batch = o.synth_batch;
+  c.data_free.synthesis.lr = o.synth_lr;
+  c.data_free.synthesis.smoothness = o.synth_smoothness;
+  c.data_free.synthesis.target_classes = o.synth_targets;
+  c.data_free.synthesis.seed = o.seed;
+  c.data_free.save_synthetic = o.save_synthetic;
   c.calib = to_source(o.calib);
   c.calib_size = o.calib_size;
   c.seed = o.seed;
@@ -118,14 +165,19 @@ PipelineConfig to_config(const QuantizeOptions& o) {
   c.progress = o.progress;
   const ProgressCallback progress = o.progress;
   const auto detail = o.adaround_detail;
-  const int iters = o.adaround_iters, act_iters = o.act_iters;
+  const int iters = o.adaround_iters, act_iters = o.act_iters, synth_iters = o.synth_iters;
   const std::string method = o.method;
-  c.reconstruct_progress = [progress, detail, iters, act_iters, method](const std::string& unit, size_t k, size_t n,
-                                                                       int it, float loss, float soft) {
+  c.reconstruct_progress = [progress, detail, iters, act_iters, synth_iters, method](
+                               const std::string& unit, size_t k, size_t n, int it, float loss, float soft) {
     if (detail) detail(unit, it, loss, soft);
+    const std::string of = " " + std::to_string(k + 1) + "/" + std::to_string(n);
+    if (unit == kSynthesisUnit) {  // the synthesis: batch k of n, its BN-statistics loss (soft: NaN)
+      if (progress) progress(unit + of, it, synth_iters);
+      return;
+    }
     // block methods label units "<phase> <unit>"; BRECQ's stage 2 ("steps") runs act_iters
     const int total = unit.rfind("steps ", 0) == 0 ? act_iters : iters;
-    if (progress) progress(method + " " + std::to_string(k + 1) + "/" + std::to_string(n) + " " + unit, it, total);
+    if (progress) progress(method + of + " " + unit, it, total);
   };
   apply_diagnose_options(o, c);
   return c;
@@ -139,9 +191,12 @@ QuantizeResult to_result(const RunReport& r, const std::vector<std::string>& fil
   for (const OutlierFinding& f : r.outliers) q.outliers.push_back({f.layer, f.kind, f.explanation, f.advice});
   for (const UnitReport& u : r.reconstruction)
     q.reconstruction.push_back({u.unit, u.bits, u.loss_before, u.loss_after, u.soft_fraction, u.seconds});
-  if (r.eval) q.eval = EvalSummary{r.eval->samples, r.eval->fp_top1, r.eval->quant_top1, r.eval->agreement};
+  if (r.eval)
+    q.eval = EvalSummary{r.eval->samples, r.eval->fp_top1, r.eval->quant_top1, r.eval->agreement,
+                         r.eval->fp_top1_op_changes.value_or(-1.0)};
   q.files = files;
   q.notes = r.backend_notes;
+  for (std::string& n : transform_notes(r.transforms)) q.notes.push_back(std::move(n));
   q.notes.insert(q.notes.end(), r.export_notes.begin(), r.export_notes.end());
   q.seconds = r.seconds;
   add_diagnose_results(r, q);

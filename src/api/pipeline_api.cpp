@@ -83,6 +83,8 @@ void Pipeline::calibrate() {
   BatchProvider* caller = impl_->callback          ? static_cast<BatchProvider*>(impl_->callback.get())
                           : !impl_->memory.empty() ? static_cast<BatchProvider*>(&impl_->memory)
                                                    : nullptr;
+  if (caller && p.config().data_free.enabled)
+    throw Error("calibrate: a data-free pipeline takes no calibration batches (its ranges come from BN statistics)");
   if (caller)
     p.load(caller->sample_shape());
   else
@@ -90,8 +92,10 @@ void Pipeline::calibrate() {
   p.plan();
   if (caller)
     p.read_samples(*caller);
-  else
+  else if (!p.config().data_free.enabled)
     p.read_samples();
+  else if (p.config().data_free.synthesis.samples > 0)
+    p.synthesize_samples();
   if (!p.config().mixed.budget.empty()) {  // per-layer bits chosen on the samples, then the plan again
     p.allocate_bits();
     p.plan();
@@ -161,8 +165,8 @@ void Pipeline::write_file(const std::string& file_name, const std::string& path)
     return;
   }
   std::vector<std::string> notes;
-  for (const auto& [name, bytes] : render_native_formats(rec, impl_->pipeline.config().backend.name, &notes,
-                                                        impl_->pipeline.config().native))
+  for (const auto& [name, bytes] :
+       render_native_formats(rec, impl_->pipeline.config().backend.name, &notes, impl_->pipeline.config().native))
     if (name == file_name) {
       write_file_atomic(path, bytes);
       return;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/config_file.h"
@@ -27,6 +28,7 @@ std::string join(const std::vector<std::string>& v) {
 
 std::string db(double v) {
   char b[32];
+  if (std::isnan(v)) return "-";  // not measured (data-free: no samples)
   if (!std::isfinite(v)) return "exact";
   std::snprintf(b, sizeof b, "%.1f", v);
   return b;
@@ -37,7 +39,7 @@ std::string db(double v) {
 int run_quantize(const std::vector<std::string>& args) {
   QuantizeOptions o;
   PreprocessArgs pre;
-  std::string calib, eval, eval_labels, config;
+  std::string calib, eval, eval_labels, config, input_shape;
   std::vector<std::string> layer_bits;
   bool quiet = false;
   DiagnoseArgs diagnose;
@@ -47,8 +49,8 @@ int run_quantize(const std::vector<std::string>& args) {
   po::options_description required("Required");
   required.add_options()("model", po::value(&o.model)->required(),
                          "TorchScript model file (scripted or traced), e.g. examples/zoo/resnet20.pt")(
-      "calib", po::value(&calib)->required(),
-      "calibration data: IDX file (.gz ok), .npy, or a folder of PNG/JPEG images")(
+      "calib", po::value(&calib),
+      "calibration data: IDX file (.gz ok), .npy, or a folder of PNG/JPEG images (not with --data-free)")(
       "out", po::value(&o.out_dir)->required(),
       "output folder: params.json, report.json, report.html and the backend's native files");
   po::options_description quant("Quantization");
@@ -74,7 +76,8 @@ int run_quantize(const std::vector<std::string>& args) {
       "rounding regularizer weight (BRECQ / QDrop use 0.1 on MobileNetV2)")(
       "adaround-batch", po::value(&o.adaround_batch)->default_value(o.adaround_batch),
       "samples per reconstruction iteration")(
-      "granularity", po::value(&o.granularity), "brecq / qdrop: reconstruction units, layer | block | stage | network (block)")(
+      "granularity", po::value(&o.granularity),
+      "brecq / qdrop: reconstruction units, layer | block | stage | network (block)")(
       "loss", po::value(&o.recon_loss)->default_value(o.recon_loss),
       "brecq / qdrop: mse (Lp output loss) | fisher (BRECQ's Fisher-diagonal weighting)")(
       "act-iters", po::value(&o.act_iters)->default_value(o.act_iters),
@@ -87,6 +90,33 @@ int run_quantize(const std::vector<std::string>& args) {
       "MiB of RAM for cached activations and calibration samples; the rest is spilled to a temporary file");
   po::options_description where("Where accuracy goes (report.html)");
   diagnose.add_to(where);
+  po::options_description dfq(
+      "Data-free and DFQ (docs/data_free.md); the DFQ recipe: --data-free --equalize "
+      "--bias-correction");
+  dfq.add_options()("data-free", po::bool_switch(&o.data_free),
+                    "no calibration data: activation ranges from the BN statistics (beta +- n|gamma|), the "
+                    "input's from --mean/--std")("bn-range-sigmas",
+                                                 po::value(&o.bn_range_sigmas)->default_value(o.bn_range_sigmas, "6"),
+                                                 "data-free: n of the BN ranges")(
+      "input-shape", po::value(&input_shape), "data-free: one sample's shape C,H,W (default: the --eval data's)")(
+      "equalize", po::bool_switch(&o.equalize),
+      "cross-layer equalization of consecutive conv/linear layers, then high-bias absorption")(
+      "equalize-relu6", po::value(&o.equalize_relu6)->default_value(o.equalize_relu6),
+      "relu: an equalized pair's relu6 becomes relu (DFQ) | skip: pairs joined by relu6 stay as they are")(
+      "bias-correction", po::bool_switch(&o.bias_correction),
+      "subtract the quantized weights' mean output error: analytic from BN statistics with --data-free, "
+      "empirical on the calibration data otherwise")(
+      "synthesize", po::value(&o.synthesize)->default_value(0),
+      "data-free: calibrate on N images synthesized so that every BN layer's batch statistics match its running "
+      "ones (ZeroQ; seeded by --seed); then any observer and --method run on them (0: BN ranges)")(
+      "synth-iters", po::value(&o.synth_iters)->default_value(o.synth_iters), "synthesis: Adam iterations per batch")(
+      "synth-batch", po::value(&o.synth_batch)->default_value(o.synth_batch), "synthesis: images optimised together")(
+      "synth-lr", po::value(&o.synth_lr)->default_value(o.synth_lr, "0.5"),
+      "synthesis: Adam lr (x0.1 on plateaus, ZeroQ)")(
+      "synth-smoothness", po::value(&o.synth_smoothness)->default_value(o.synth_smoothness, "0"),
+      "synthesis: total-variation prior weight (0: off)")("synth-targets", po::bool_switch(&o.synth_targets),
+                                                          "synthesis: push image i to class i mod K (cross-entropy)")(
+      "save-synthetic", po::value(&o.save_synthetic), "synthesis: write the images to FILE.npy (float32 N,C,H,W)");
   po::options_description data("Data");
   data.add_options()("calib-size", po::value(&o.calib_size)->default_value(o.calib_size),
                      "calibration samples drawn from --calib")("seed", po::value(&o.seed)->default_value(o.seed),
@@ -114,7 +144,7 @@ int run_quantize(const std::vector<std::string>& args) {
       "    --mean 0.2860 --std 0.3530 --backend tensorrt \\\n"
       "    --eval /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \\\n"
       "    --eval-labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz --out out\n\nOptions");
-  all.add(required).add(quant).add(recon).add(where).add(data).add(run);
+  all.add(required).add(quant).add(recon).add(where).add(dfq).add(data).add(run);
 
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).run(), vm);
@@ -123,11 +153,22 @@ int run_quantize(const std::vector<std::string>& args) {
     return 0;
   }
   if (vm.count("config")) store_config_file(vm["config"].as<std::string>(), all, vm);
+  // --calib is required unless --data-free: a usage error like the other required options.
+  if (!vm["data-free"].as<bool>() && !vm.count("calib")) throw po::required_option("--calib");
   po::notify(vm);
 
   o.layer_bits = parse_layer_bits(layer_bits);
   diagnose.apply(o);
   o.calib = pre.to_data(calib, "");
+  if (!input_shape.empty()) {
+    std::stringstream ss(input_shape);
+    std::string tok;
+    try {
+      while (std::getline(ss, tok, ',')) o.input_shape.push_back(std::stoll(tok));
+    } catch (const std::exception&) {
+      throw Error("--input-shape '" + input_shape + "': expected C,H,W, e.g. 1,28,28");
+    }
+  }
   if (!eval.empty()) {
     if (eval_labels.empty()) throw Error("--eval needs --eval-labels");
     o.eval = pre.to_data(eval, eval_labels);
@@ -137,16 +178,22 @@ int run_quantize(const std::vector<std::string>& args) {
   o.progress = [&progress](const std::string& p, int64_t d, int64_t t) { progress(p, d, t); };
   o.adaround_detail = [&progress](const std::string&, int, double loss, double soft) {
     char b[64];
-    std::snprintf(b, sizeof b, "loss %.4g, soft %.1f%%", loss, 100.0 * soft);
+    if (std::isnan(soft))  // the synthesis: its BN-statistics loss
+      std::snprintf(b, sizeof b, "BN loss %.4g", loss);
+    else
+      std::snprintf(b, sizeof b, "loss %.4g, soft %.1f%%", loss, 100.0 * soft);
     progress.set_detail(b);
   };
 
   const QuantizeResult r = quantize(o);
   progress.finish();
 
-  std::printf("\nmqcalib %s  model %s  backend %s  observers w=%s a=%s  calib %lld samples\n", version().c_str(),
-              o.model.c_str(), r.backend.c_str(), o.w_observer.c_str(), o.a_observer.c_str(),
-              static_cast<long long>(o.calib_size));
+  const std::string source =
+      o.data_free ? (o.synthesize > 0 ? "data-free (" + std::to_string(o.synthesize) + " synthetic images)"
+                                      : std::string("data-free (BN statistics)"))
+                  : "calib " + std::to_string(o.calib_size) + " samples";
+  std::printf("\nmqcalib %s  model %s  backend %s  observers w=%s a=%s  %s\n", version().c_str(), o.model.c_str(),
+              r.backend.c_str(), o.w_observer.c_str(), o.data_free ? "bn_stats" : o.a_observer.c_str(), source.c_str());
   std::printf("\n%-28s %6s %6s %14s %14s\n", "layer", "w-bits", "a-bits", "weight SQNR dB", "input SQNR dB");
   for (const LayerSummary& l : r.layers)
     std::printf("%-28s %6d %6d %14s %14s\n", l.layer.c_str(), l.w_bits, l.a_bits, db(l.weight_sqnr_db).c_str(),
@@ -163,8 +210,8 @@ int run_quantize(const std::vector<std::string>& args) {
   }
   for (const std::string& n : r.notes) std::printf("note: %s\n", n.c_str());
   if (!r.reconstruction.empty()) {
-    std::printf("\n%-28s %5s %14s %14s %8s %8s\n", (o.method + " unit").c_str(), "bits", "loss before", "loss after", "soft",
-                "seconds");
+    std::printf("\n%-28s %5s %14s %14s %8s %8s\n", (o.method + " unit").c_str(), "bits", "loss before", "loss after",
+                "soft", "seconds");
     for (const ReconstructionSummary& l : r.reconstruction)
       std::printf("%-28s %5d %14.4g %14.4g %7.1f%% %8.1f\n", l.layer.c_str(), l.bits, l.loss_nearest, l.loss_adaround,
                   100.0 * l.soft_fraction, l.seconds);
@@ -174,6 +221,9 @@ int run_quantize(const std::vector<std::string>& args) {
     std::printf("\n%-10s %10s %12s %8s %10s\n", "samples", "FP32 top-1", "quant top-1", "drop", "agreement");
     std::printf("%-10lld %9.2f%% %11.2f%% %8.2f %9.2f%%\n", static_cast<long long>(r.eval->samples), r.eval->fp_top1,
                 r.eval->q_top1, r.eval->fp_top1 - r.eval->q_top1, r.eval->agreement);
+    if (r.eval->fp_top1_op_changes >= 0)
+      std::printf("FP32 top-1 with relu6 -> relu (equalization's op changes alone): %.2f%%\n",
+                  r.eval->fp_top1_op_changes);
   }
   if (!r.files.empty()) {
     std::printf("\nwrote %s/: ", o.out_dir.c_str());

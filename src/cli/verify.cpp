@@ -157,7 +157,9 @@ int run_verify(const std::vector<std::string>& args) {
                 "')");
   const Graph& folded = fm.graph;
   const std::string dir = std::filesystem::path(a.params).parent_path().string();
-  const IntModel im = int_model_from_record(folded, rec, backend);
+  // the integer model of the recorded FP weights (equalization, bias correction) and op changes
+  const Graph recorded = recorded_fp_graph(folded, rec);  // the IntModel keeps a reference to it
+  const IntModel im = int_model_from_record(recorded, rec, backend);
   const Simulation sim = build_simulation(folded, rec);
   if (!a.onnx.empty()) write_qdq_onnx(im, a.onnx, QdqOnnxOptions{!a.dump_codes.empty()});
 

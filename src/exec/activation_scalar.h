@@ -51,7 +51,10 @@ inline float exp_f32(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
   const int32_t n1 = ni >> 1;  // ni in [-150, 129]: 2^n1 and 2^(ni - n1) are normal floats
-  return p * bits_to_f32((n1 + 127) << 23) * bits_to_f32((ni - n1 + 127) << 23);
+  // The exponent fields are shifted as unsigned: a NaN x gives a meaningless ni (the result is NaN
+  // through p all the same), whose signed shift would be undefined (UBSan).
+  auto pow2 = [](int32_t e) { return bits_to_f32(static_cast<int32_t>(static_cast<uint32_t>(e + 127) << 23)); };
+  return p * pow2(n1) * pow2(ni - n1);
 }
 
 inline float activation_scalar_f32(Activation a, float v, const ActivationParams& p) {

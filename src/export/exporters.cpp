@@ -79,6 +79,29 @@ std::vector<std::pair<std::string, std::string>> render_native_formats(const Qua
   return files;
 }
 
+std::string deployment_weights_note(const QuantRecord& rec, const std::vector<std::string>& native_files) {
+  if (rec.float_weights.empty() && rec.op_changes.empty()) return "";
+  std::string causes;
+  const Provenance& p = rec.provenance;
+  auto add = [&causes](const std::string& c) { causes += (causes.empty() ? "" : ", ") + c; };
+  if (!p.equalization.empty()) add("cross-layer equalization");
+  if (p.high_bias_sigmas > 0 && !p.equalization.empty()) add("high-bias absorption");
+  if (p.bias_correction != "none") add(p.bias_correction + " bias correction");
+  if (!rec.weight_codes.empty()) add(p.weight_rounding + " rounding");
+  std::string note = std::to_string(rec.float_weights.size()) + " folded FP weights/biases changed by " +
+                     (causes.empty() ? std::string("the run") : causes) +
+                     " are in folded/*.npy (params.json float_weights)";
+  if (!rec.op_changes.empty())
+    note += "; " + std::to_string(rec.op_changes.size()) + " nodes run another op (params.json op_changes, e.g. " +
+            rec.op_changes.begin()->first + " as " + rec.op_changes.begin()->second + ")";
+  std::string files;
+  for (const std::string& f : native_files) files += (files.empty() ? "" : ", ") + f;
+  note += files.empty() ? ": deploy a model built with them (the model file's own weights give another network)"
+                        : ": " + files + " carry no weights and are valid only for a model built with them " +
+                              "(the model file's own weights give another network)";
+  return note;
+}
+
 std::vector<std::string> write_native_formats(const QuantRecord& rec, std::string_view backend, const std::string& dir,
                                               std::vector<std::string>* notes) {
   const std::vector<std::pair<std::string, std::string>> files = render_native_formats(rec, backend, notes);

@@ -37,6 +37,13 @@ std::vector<std::pair<std::string, std::string>> render_native_formats(const Qua
                                                                        std::vector<std::string>* notes = nullptr,
                                                                        const NativeFormatOptions& options = {});
 
+// The output note for a record whose result needs FP weights other than the model file's
+// (QuantRecord::float_weights, op_changes: equalization, bias correction, AdaRound): none of the native
+// formats carries weights (a TensorRT calibration cache, clip ranges, SNPE encodings and an ncnn table
+// hold only ranges and scales), so each native file written (`native_files`) is valid only for a model
+// built with those weights. "" when the record needs none.
+std::string deployment_weights_note(const QuantRecord& record, const std::vector<std::string>& native_files);
+
 // Writes the backend's native files into `dir` (which must exist) and returns their file names.
 // All files are rendered before any is written. A record a format cannot express (e.g. 4-bit layers
 // for TensorRT/ncnn, asymmetric activations for TensorRT) throws mqcalib::Error naming the tensor

@@ -10,6 +10,7 @@
 #include "core/input_file.h"
 #include "export/atomic_file.h"
 #include "export/format_util.h"
+#include "export/params_json_transforms.h"
 
 namespace mqcalib {
 
@@ -85,10 +86,11 @@ class Reader {
 
   // Every key of `j` must be in `keys`, and every key in `keys` must be present.
   // `keys` must all be there; `optional` keys may be.
+  template <class Optional = std::initializer_list<const char*>>
   void expect_keys(const FloatJson& j, const std::string& path, std::initializer_list<const char*> keys,
-                   std::initializer_list<const char*> optional = {}) const {
+                   const Optional& optional = {}) const {
     if (!j.is_object()) fail(path.empty() ? "<root>" : path, "expected an object, got " + std::string(j.type_name()));
-    std::set<std::string> allowed(optional.begin(), optional.end());
+    std::set<std::string> allowed(std::begin(optional), std::end(optional));
     for (const char* k : keys) {
       allowed.insert(k);
       if (!j.contains(k)) fail(join(path, k), "missing");
@@ -278,9 +280,12 @@ std::string params_json_text(const QuantRecord& rec) {
   p["model_sha256"] = pv.model_sha256;
   p["backend"] = pv.backend;
   p["preprocessing"] = pv.preprocessing;
-  p["preprocess"] = {{"mean", pv.preprocess.mean},     {"std", pv.preprocess.std},
-                     {"color", pv.preprocess.color},   {"resize", pv.preprocess.resize},
-                     {"center_crop", pv.preprocess.center_crop}, {"layout", pv.preprocess.layout}};
+  p["preprocess"] = {{"mean", pv.preprocess.mean},
+                     {"std", pv.preprocess.std},
+                     {"color", pv.preprocess.color},
+                     {"resize", pv.preprocess.resize},
+                     {"center_crop", pv.preprocess.center_crop},
+                     {"layout", pv.preprocess.layout}};
   p["layout"] = pv.layout;
   p["seed"] = pv.seed;
   p["calib_samples"] = pv.calib_samples;
@@ -296,6 +301,8 @@ std::string params_json_text(const QuantRecord& rec) {
   }
   p["command_line"] = pv.command_line;
   p["weight_rounding"] = pv.weight_rounding;
+  FloatJson transforms;
+  detail::write_transforms(rec, p, transforms);
   root["provenance"] = p;
   FloatJson li = FloatJson::object();
   for (const auto& kv : rec.layer_inputs) li[kv.first] = kv.second;
@@ -303,6 +310,7 @@ std::string params_json_text(const QuantRecord& rec) {
   FloatJson wc = FloatJson::object();
   for (const auto& kv : rec.weight_codes) wc[kv.first] = kv.second.file;
   root["weight_codes"] = wc;
+  for (auto it = transforms.begin(); it != transforms.end(); ++it) root[it.key()] = it.value();
   FloatJson tensors = FloatJson::array();
   for (const TensorQuant& t : rec.tensors) tensors.push_back(tensor_json(t));
   root["tensors"] = tensors;
@@ -332,13 +340,15 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
   if (version != kParamsFormatVersion)
     r.fail("format_version", std::to_string(version) + " is not supported (this build reads version " +
                                  std::to_string(kParamsFormatVersion) + ")");
-  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "weight_codes", "tensors"});
+  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "weight_codes", "tensors"},
+                detail::kTransformRootKeys);
   QuantRecord rec;
   const FloatJson& pj = root["provenance"];
-  r.expect_keys(pj, "provenance",
-                {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "preprocess", "layout", "seed",
-                 "calib_samples", "calib_sha256", "skipped_layers", "layer_bits", "command_line", "weight_rounding"},
-                {"layer_a_bits"});
+  r.expect_keys(
+      pj, "provenance",
+      {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "preprocess", "layout", "seed",
+       "calib_samples", "calib_sha256", "skipped_layers", "layer_bits", "command_line", "weight_rounding"},
+      detail::kTransformProvenanceKeys);
   Provenance& pv = rec.provenance;
   pv.tool_version = r.str(pj["tool_version"], "provenance.tool_version");
   pv.model_path = r.str(pj["model_path"], "provenance.model_path");
@@ -369,6 +379,7 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
                            });
   if (!method_name)
     r.fail("provenance.weight_rounding", "\"" + pv.weight_rounding + "\" is not a method name ([a-z0-9_-], 1 to 32)");
+  detail::read_transforms(pj, root, r.source(), rec);
   const FloatJson& wc = root["weight_codes"];
   if (!wc.is_object()) r.fail("weight_codes", "expected an object {weight tensor: .npy file}");
   for (auto it = wc.begin(); it != wc.end(); ++it)

@@ -9,8 +9,17 @@
 //     "provenance": {"tool_version", "model_path", "model_sha256", "backend", "preprocessing",
 //                    "layout", "seed", "calib_samples", "calib_sha256", "skipped_layers": [..],
 //                    "layer_bits": {layer: bits}, "layer_a_bits": {layer: input bits} (optional: only
-//                    when mixed precision chose input bits apart from the weight's), "command_line"},
+//                    when mixed precision chose input bits apart from the weight's), "command_line", "weight_rounding",
+
+//                    "data_free": {"activation_ranges": "observer" | "bn_stats", "range_sigmas",
+//                                  "synthetic_samples", "synthesis_seed", "synthesis_iterations"},
+//                    "equalization": {"relu6": "" | "relu" | "skip",
+//                                     "pairs": [{"first", "second", "join", "scales": [..]}]},
+//                    "high_bias_sigmas", "bias_correction": "none" | "analytic" | "empirical"},
 //     "layer_inputs": {layer: activation tensor},
+//     "weight_codes": {weight tensor: "weights/<tensor>.npy"},
+//     "float_weights": {weight or bias tensor: "folded/<tensor>.npy"},
+//     "op_changes": {node: the op it runs as, e.g. "relu" for an equalized relu6},
 //     "tensors": [{
 //        "tensor", "layer", "role", "observer",
 //        "scheme": {"bits", "signed": bool, "symmetric": bool, "narrow_range", "reduce_range",
@@ -19,6 +28,8 @@
 //                   "zero_point": [..]},
 //        "observed": {"min": [..], "max": [..]}}]
 //   }
+// The data-free keys of "provenance" and "float_weights" / "op_changes" are optional on reading (a file
+// written before they existed is a run on real data whose weights are the model's own, BN folded).
 // scheme.qmin/qmax are the grid the simulation clamps to (QParams::qmin/qmax). Floats are written as
 // the shortest decimal that reads back to the same float32; "scale_bits" repeats every scale as the
 // 8 hex digits of its float32 bit pattern (big-endian), so a reader without correct decimal->float

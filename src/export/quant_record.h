@@ -36,6 +36,13 @@ struct TensorQuant {
   std::string observer;  // observer name ("kl", "minmax", ...) or how the params were derived
 };
 
+// One equalized layer pair (DFQ cross-layer equalization, graph/equalize.h).
+struct EqualizationRecord {
+  std::string first, second;  // layer names
+  std::string join;           // as found: "none" | "relu" | "relu6" (replaced by relu, see op_changes)
+  std::vector<float> scales;  // s_i: first's output row i was divided by it, second's input channel i multiplied
+};
+
 // The data preprocessing the record was calibrated with, as fields (`mqcalib eval` takes it from here
 // and refuses options that contradict it). Names as the public DataOptions spell them.
 struct PreprocessRecord {
@@ -46,8 +53,8 @@ struct PreprocessRecord {
   int center_crop = 0;          // image folders: center crop (0: none)
   std::string layout = "nchw";  // .npy: nchw | nhwc
   bool operator==(const PreprocessRecord& o) const {
-    return mean == o.mean && std == o.std && color == o.color && resize == o.resize &&
-           center_crop == o.center_crop && layout == o.layout;
+    return mean == o.mean && std == o.std && color == o.color && resize == o.resize && center_crop == o.center_crop &&
+           layout == o.layout;
   }
 };
 
@@ -56,9 +63,9 @@ struct Provenance {
   std::string model_path;
   std::string model_sha256;  // hex, of the model file
   std::string backend;
-  std::string preprocessing;  // e.g. "scale 1/255, mean [0.286], std [0.353]"
+  std::string preprocessing;    // e.g. "scale 1/255, mean [0.286], std [0.353]"
   PreprocessRecord preprocess;  // the same as fields
-  std::string layout;         // e.g. "NCHW [1, 28, 28]"
+  std::string layout;           // e.g. "NCHW [1, 28, 28]"
   uint64_t seed = 0;
   int64_t calib_samples = 0;
   std::string calib_sha256;                 // hex, of the preprocessed float32 calibration samples in order
@@ -68,6 +75,16 @@ struct Provenance {
   std::string command_line;
   std::string weight_rounding = "nearest";  // the reconstruction method: "nearest", "adaround", ... (its
                                             // integer codes are in QuantRecord::weight_codes)
+  // How the run got along without calibration data (docs/data_free.md); defaults: a run on real data.
+  std::string activation_ranges = "observer";  // "observer" (on calibration samples) | "bn_stats"
+  double range_sigmas = 0.0;                   // n of the bn_stats ranges (beta +- n |gamma|); 0: unused
+  int64_t synthetic_samples = 0;               // images synthesized from BN statistics (0: none)
+  uint64_t synthesis_seed = 0;
+  int synthesis_iterations = 0;
+  std::vector<EqualizationRecord> equalization;  // empty: not equalized
+  std::string relu6_policy;                      // equalization across relu6: "relu" (replaced) | "skip"; "" unused
+  double high_bias_sigmas = 0.0;                 // high-bias absorption's c = max(0, beta - n gamma); 0: none
+  std::string bias_correction = "none";          // "none" | "analytic" (BN statistics) | "empirical" (data)
 };
 
 // The integer codes of a weight rounded other than to nearest of its FP value (AdaRound, the block
@@ -77,6 +94,18 @@ struct WeightCodes {
   std::string file;            // relative to params.json's folder, "weights/<tensor>.npy"
   Shape shape;                 // the weight's shape
   std::vector<int32_t> codes;  // numel(shape) codes; empty in a record parsed from text until loaded
+};
+
+// A folded FP weight or bias the result was computed with where it differs from the model file's plain
+// BN fold (equalization, high-bias absorption, bias correction), or, for a weight rounded other than to
+// nearest (AdaRound...), the weight s * (code - zp) whose nearest rounding with the recorded params gives
+// the codes back. Stored beside params.json as a float32 .npy (export/npy_f32.h). A runtime that takes
+// the model's own weights (a TensorRT engine built with calib.cache, SNPE with encodings.json) runs
+// another network unless these replace them.
+struct FloatTensor {
+  std::string file;           // relative to params.json's folder, "folded/<tensor>.npy"
+  Shape shape;                // the tensor's shape
+  std::vector<float> values;  // numel(shape) values; empty in a record parsed from text until loaded
 };
 
 struct QuantRecord {
@@ -89,6 +118,11 @@ struct QuantRecord {
   // Weight tensor -> its integer codes, for weights whose rounding is not round-to-nearest of the FP
   // weight. Weights not listed: nearest. params.json lists tensor -> file.
   std::map<std::string, WeightCodes> weight_codes;
+  // Weight / bias tensor ("<layer>.weight", "<layer>.bias") -> the folded FP values the result needs
+  // (FloatTensor). Tensors not listed: the model file's own, BN folded.
+  std::map<std::string, FloatTensor> float_weights;
+  // Node -> the op it runs as instead of the model's (equalization's relu6 -> relu: "relu").
+  std::map<std::string, std::string> op_changes;
 };
 
 }  // namespace mqcalib

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "export/npy_f32.h"
 #include "export/npy_i32.h"
 #include "export/params_json.h"
 
@@ -12,6 +13,7 @@ namespace mqcalib {
 namespace fs = std::filesystem;
 
 std::string weight_codes_file(const std::string& tensor) { return "weights/" + tensor + ".npy"; }
+std::string float_weight_file(const std::string& tensor) { return "folded/" + tensor + ".npy"; }
 
 std::vector<std::pair<std::string, std::string>> record_files(const QuantRecord& record) {
   std::vector<std::pair<std::string, std::string>> files;
@@ -24,6 +26,15 @@ std::vector<std::pair<std::string, std::string>> record_files(const QuantRecord&
       throw Error("weight codes of '" + tensor + "': file '" + wc.file + "', expected '" + weight_codes_file(tensor) +
                   "'");
     files.emplace_back(wc.file, npy_i32_bytes(wc.shape, wc.codes.data()));
+  }
+  for (const auto& [tensor, fw] : record.float_weights) {
+    if (static_cast<int64_t>(fw.values.size()) != numel(fw.shape))
+      throw Error("folded FP values of '" + tensor + "': " + std::to_string(fw.values.size()) + " values for shape " +
+                  shape_to_string(fw.shape));
+    if (fw.file != float_weight_file(tensor))
+      throw Error("folded FP values of '" + tensor + "': file '" + fw.file + "', expected '" +
+                  float_weight_file(tensor) + "'");
+    files.emplace_back(fw.file, npy_f32_bytes(fw.shape, fw.values.data()));
   }
   return files;
 }
@@ -59,6 +70,11 @@ QuantRecord load_record(const std::string& params_path) {
     const std::string path =
         resolve_inside_folder(dir.string(), wc.file, "params file '" + params_path + "': weight codes of " + tensor);
     wc.codes = read_npy_i32(path, &wc.shape);  // a regular file, sized against its header before reading
+  }
+  for (auto& [tensor, fw] : rec.float_weights) {
+    const std::string path = resolve_inside_folder(dir.string(), fw.file,
+                                                   "params file '" + params_path + "': folded FP values of " + tensor);
+    fw.values = read_npy_f32(path, "folded FP values", &fw.shape);
   }
   return rec;
 }

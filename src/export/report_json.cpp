@@ -11,7 +11,28 @@ namespace {
 
 constexpr double kExactSqnrDb = 999.0;  // how report.json writes an exact (infinite) SQNR
 
-double db(double v) { return std::isinf(v) && v > 0 ? kExactSqnrDb : v; }
+// An SQNR measured on no data (data-free without samples) is NaN: null in report.json.
+nlohmann::json db(double v) {
+  if (std::isnan(v)) return nullptr;
+  return std::isinf(v) && v > 0 ? kExactSqnrDb : v;
+}
+
+nlohmann::json transforms_json(const TransformSummary& t) {
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const auto& [layer, reason] : t.bias_correction_skipped)
+    skipped.push_back({{"layer", layer}, {"reason", reason}});
+  return {{"activation_ranges", t.activation_ranges},
+          {"range_sigmas", t.range_sigmas},
+          {"equalized_pairs", t.equalized_pairs},
+          {"equalization_sweeps", t.equalization_sweeps},
+          {"equalization_last_change", t.equalization_last_change},
+          {"relu6_replaced", t.relu6_replaced},
+          {"relu6_skipped", t.relu6_skipped},
+          {"high_bias_absorbed", t.absorbed},
+          {"bias_correction", t.bias_correction},
+          {"bias_corrected", t.bias_corrected},
+          {"bias_correction_skipped", skipped}};
+}
 
 void check_finite(const nlohmann::json& j, const std::string& path) {
   if (j.is_number_float() && !std::isfinite(j.get<double>()))
@@ -106,6 +127,7 @@ nlohmann::json report_json(const RunReport& r) {
     rep[r.method] = settings;
     rep["reconstruction"] = reconstruction_json(r);
   }
+  rep["transforms"] = transforms_json(r.transforms);
   nlohmann::json unf = nlohmann::json::array();
   for (const auto& [bn, reason] : r.unfolded_bn) unf.push_back({{"bn", bn}, {"reason", reason}});
   rep["unfolded_bn"] = unf;
@@ -118,6 +140,7 @@ nlohmann::json report_json(const RunReport& r) {
                    {"quant_top1", r.eval->quant_top1},
                    {"drop", r.eval->fp_top1 - r.eval->quant_top1},
                    {"agreement", r.eval->agreement}};
+  if (r.eval && r.eval->fp_top1_op_changes) rep["eval"]["fp_top1_op_changes"] = *r.eval->fp_top1_op_changes;
   rep = analysis_json(r, std::move(rep));
   rep = report_sections_json(r, std::move(rep));
   rep["seconds"] = r.seconds;

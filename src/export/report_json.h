@@ -5,8 +5,13 @@
 //    "<method>": {setting: value},                                   (methods other than nearest)
 //    "reconstruction": [{"unit", "layers", "bits", "loss_before", "loss_after", "soft_fraction",
 //                        "iterations", "seconds"}],                  (methods other than nearest)
+//    "transforms": {"activation_ranges": "observer" | "bn_stats", "range_sigmas", "equalized_pairs": [..],
+//                   "equalization_sweeps", "equalization_last_change", "relu6_replaced": [..],
+//                   "relu6_skipped": [..], "high_bias_absorbed": [..], "bias_correction",
+//                   "bias_corrected": [..], "bias_correction_skipped": [{"layer", "reason"}]},
 //    "unfolded_bn": [{"bn", "reason"}], "placement_notes": [..], "export_notes": [..],
-//    "eval": {"samples", "fp_top1", "quant_top1", "drop", "agreement"},        (when evaluated)
+//    "eval": {"samples", "fp_top1", "quant_top1", "drop", "agreement",        (when evaluated)
+//             "fp_top1_op_changes"},                  (FP with the record's relu6 -> relu only, when any)
 //    "verify": {"backend", "requant", "samples", "sim_top1", "int_top1", "top1_agreement",
 //               "first_parting", "first_over_one_lsb", "float_ops": [..], "float_output_convs": [..],
 //               "tensors": [{"tensor", "origin", "elements", "max_lsb", "frac_differ"}]}  (when verified)
@@ -22,7 +27,8 @@
 //                       "a_bits", "fixed", "sensitivity"}]},          (--bits-budget)
 //    "outlier_fix": {"actions": [{"layer", "kinds", "action"}], "logits_sqnr_before_db",
 //                    "logits_sqnr_after_db", "top1_before"?, "top1_after"?}}   (--fix-outliers)
-// An exact SQNR (+inf) is written as 999 dB. Any other non-finite number throws Error naming its path.
+// An exact SQNR (+inf) is written as 999 dB; one measured on no data (NaN: data-free) as null. Any other non-finite
+// number throws Error naming its path.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -54,6 +54,22 @@ struct UnitReport {
 struct EvalReport {
   int64_t samples = 0;
   double fp_top1 = 0, quant_top1 = 0, agreement = 0;  // percent
+  std::optional<double> fp_top1_op_changes;           // FP with the record's op changes (relu6 -> relu) only
+};
+
+// Where activation ranges came from and what changed the FP weights (docs/data_free.md).
+struct TransformSummary {
+  std::string activation_ranges = "observer";  // "observer" (calibration samples) | "bn_stats" (data-free)
+  double range_sigmas = 0;                     // n of the bn_stats ranges
+  std::vector<std::string> equalized_pairs;    // "first -> second (join)"
+  int equalization_sweeps = 0;
+  double equalization_last_change = 0;      // max |s - 1| of the last sweep
+  std::vector<std::string> relu6_replaced;  // nodes now relu
+  std::vector<std::string> relu6_skipped;   // pairs left alone
+  std::vector<std::string> absorbed;        // "first -> second" with a high bias absorbed
+  std::string bias_correction = "none";     // none | analytic | empirical
+  std::vector<std::string> bias_corrected;  // layers
+  std::vector<std::pair<std::string, std::string>> bias_correction_skipped;  // (layer, reason)
 };
 
 // The simulation against the integer executor (pipeline/verify.h, `mqcalib verify`).
@@ -90,6 +106,7 @@ struct RunReport {
   std::vector<std::pair<std::string, double>> method_settings;   // e.g. iters, lambda, batch, seed
   std::vector<std::pair<std::string, std::string>> method_choices;  // e.g. granularity, loss
   std::vector<UnitReport> reconstruction;
+  TransformSummary transforms;
   std::vector<std::string> placement_notes, export_notes;
   std::optional<EvalReport> eval;
   std::optional<VerifyReport> verify;

@@ -67,6 +67,8 @@ void fold_into(Node& conv, const Node& bn) {
                 std::to_string(out_ch));
   float* w = conv.params.weight.data();
   float* b = conv.params.bias.data();
+  conv.bn_stats.mean.assign(static_cast<size_t>(out_ch), 0.0f);
+  conv.bn_stats.std.assign(static_cast<size_t>(out_ch), 1.0f);
   for (int64_t c = 0; c < out_ch; ++c) {
     const double gamma = bp.weight.empty() ? 1.0 : static_cast<double>(bp.weight[c]);
     const double beta = bp.bias.empty() ? 0.0 : static_cast<double>(bp.bias[c]);
@@ -80,6 +82,8 @@ void fold_into(Node& conv, const Node& bn) {
       wk = static_cast<float>(static_cast<double>(wk) * s);
     }
     b[c] = static_cast<float>((static_cast<double>(b[c]) - mean) * s + beta);
+    conv.bn_stats.mean[static_cast<size_t>(c)] = static_cast<float>(beta);
+    conv.bn_stats.std[static_cast<size_t>(c)] = static_cast<float>(std::fabs(gamma));
   }
 }
 

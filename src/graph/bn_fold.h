@@ -9,8 +9,9 @@
 // A BN is folded when its input is produced by a conv2d / linear whose output is read by that BN
 // only (and is not a graph output), and the channel counts agree. The conv node then takes over the
 // BN's output value (tensor names downstream stay stable: the folded conv writes e.g. "layer1.0.bn1")
-// and records the BN's name in Node::folded. Any other BN stays in the graph as an op and is reported
-// with the reason.
+// and records the BN's name in Node::folded and the BN's output statistics in Node::bn_stats
+// (mean = beta, std = |gamma|: the folded conv's output channel c is ~ N(beta[c], gamma[c]^2)). Any other BN stays in
+// the graph as an op and is reported with the reason.
 #pragma once
 
 #include <string>

@@ -142,6 +142,17 @@ struct Params {
   TensorF32 running_var;
 };
 
+// The distribution of a conv2d / linear output channel under the statistics of the BN folded into it
+// (DFQ, Nagel et al. 2019; docs/data_free.md): channel c ~ N(mean[c], std[c]^2) with mean = the BN's
+// beta and std = |gamma| (the BN normalises its input to mean 0, variance 1, then scales and shifts).
+// Filled by fold_batchnorm; passes that rescale or shift an output channel (cross-layer
+// equalization, high-bias absorption) keep it current. Empty: no BN was folded into the node.
+struct BnStats {
+  std::vector<float> mean;  // beta[c]
+  std::vector<float> std;   // |gamma[c]|
+  bool empty() const { return mean.empty(); }
+};
+
 struct Node {
   OpKind kind = OpKind::Identity;
   std::string name;    // module path based, see the naming rule above
@@ -152,6 +163,7 @@ struct Node {
   Params params;
   // Provenance of folds: names of BN nodes folded into this conv/linear (filled by the BN fold pass).
   std::vector<std::string> folded;
+  BnStats bn_stats;  // output-channel statistics of the folded BN (conv2d / linear only)
 };
 
 class Graph {

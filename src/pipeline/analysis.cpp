@@ -11,8 +11,10 @@ namespace mqcalib {
 
 namespace {
 
-std::vector<SqnrSums> activation_sqnr(const Simulation& sim, const SampleStore& calib) {
+std::vector<SqnrSums> activation_sqnr(const Simulation& sim, const SampleStore* store) {
   std::vector<SqnrSums> sums(sim.activations.size());
+  if (!store) return sums;
+  const SampleStore& calib = *store;
   const Executor ex(sim.graph);
   const ValueHook hook = sim.activations.hook(&sums);
   const BatchSource src = calib.first(kSqnrSamples, calib.batch());
@@ -24,7 +26,7 @@ std::vector<SqnrSums> activation_sqnr(const Simulation& sim, const SampleStore& 
 }  // namespace
 
 Analysis analyse(const Graph& folded, const QuantPlan& plan, const QuantState& state, const Simulation& sim,
-                 const SampleStore& calib, const std::vector<WeightStats>& weight_stats,
+                 const SampleStore* calib, const std::vector<WeightStats>& weight_stats,
                  const BackendProfile& backend) {
   if (sim.activations.size() != state.activations.size())
     throw Error("analyse: the simulation has " + std::to_string(sim.activations.size()) +
@@ -39,14 +41,17 @@ Analysis analyse(const Graph& folded, const QuantPlan& plan, const QuantState& s
     l.w_bits = w.point.scheme.bits;
     l.weight_sqnr_db = sqnr_db(fw.data(), qw.data(), fw.size());
     const int in = plan.act_index(w.point.input);
-    l.input_sqnr_db = in >= 0 ? sums[static_cast<size_t>(in)].db() : std::numeric_limits<double>::infinity();
+    l.input_sqnr_db = in < 0  ? std::numeric_limits<double>::infinity()
+                      : calib ? sums[static_cast<size_t>(in)].db()
+                              : std::numeric_limits<double>::quiet_NaN();
     l.a_bits = in >= 0 ? plan.activations[static_cast<size_t>(in)].scheme.bits : 32;
     a.layers.push_back(l);
   }
   std::vector<ActivationStats> astats;
   for (size_t k = 0; k < state.activations.size(); ++k) {
     const ActQuant& q = state.activations[k];
-    a.activations.push_back({q.point.tensor, sums[k].db(), q.stats.min, q.stats.max, q.range.min[0], q.range.max[0]});
+    const double sqnr = calib ? sums[k].db() : std::numeric_limits<double>::quiet_NaN();
+    a.activations.push_back({q.point.tensor, sqnr, q.stats.min, q.stats.max, q.range.min[0], q.range.max[0]});
     astats.push_back({q.point.tensor, q.point.layer, q.stats.min, q.stats.max, q.stats.rms, q.range.min[0],
                       q.range.max[0], q.observer});
   }

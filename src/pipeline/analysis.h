@@ -30,8 +30,14 @@ struct Analysis {
   std::vector<OutlierFinding> findings;
 };
 
-// `sim` is built from the record of `state` (same point order).
+// `sim` is built from the record of `state` (same point order). Without samples (`calib` null: data-free)
+// the activation SQNRs are NaN (not measured) and the findings come from the weights and the ranges.
 Analysis analyse(const Graph& folded, const QuantPlan& plan, const QuantState& state, const Simulation& sim,
-                 const SampleStore& calib, const std::vector<WeightStats>& weight_stats, const BackendProfile& backend);
+                 const SampleStore* calib, const std::vector<WeightStats>& weight_stats, const BackendProfile& backend);
+inline Analysis analyse(const Graph& folded, const QuantPlan& plan, const QuantState& state, const Simulation& sim,
+                        const SampleStore& calib, const std::vector<WeightStats>& weight_stats,
+                        const BackendProfile& backend) {
+  return analyse(folded, plan, state, sim, &calib, weight_stats, backend);
+}
 
 }  // namespace mqcalib

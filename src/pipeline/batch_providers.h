@@ -15,15 +15,17 @@ namespace mqcalib {
 // Batches added before calibration, each [n, C, H, W] with one sample shape. Re-batched on reading.
 class MemoryBatches : public BatchProvider {
  public:
+  explicit MemoryBatches(std::string description = "caller batches") : description_(std::move(description)) {}
   // Throws Error naming the batch when its shape differs from the first one or n < 1.
   void add(TensorF32 batch);
   bool empty() const { return batches_.empty(); }
   Shape sample_shape() const override;
   int64_t size() const override { return samples_; }
   bool next(int64_t max_samples, TensorF32& x) override;
-  std::string description() const override { return "caller batches"; }
+  std::string description() const override { return description_; }
 
  private:
+  std::string description_;
   std::vector<TensorF32> batches_;
   int64_t samples_ = 0;
   size_t batch_ = 0;  // reading position: batch, sample within it

@@ -38,13 +38,15 @@ LabeledBatchSource labeled_batches(const Dataset& ds, const std::vector<int64_t>
   };
 }
 
-TopOneEvaluator::TopOneEvaluator(const Graph& fp, const Simulation& sim)
-    : fp_(fp), q_(sim.graph), hook_(sim.activations.hook()) {}
+TopOneEvaluator::TopOneEvaluator(const Graph& fp, const Simulation* sim)
+    : fp_(fp),
+      q_(sim ? std::make_unique<Executor>(sim->graph) : nullptr),
+      hook_(sim ? sim->activations.hook() : ValueHook{}) {}
 
 void TopOneEvaluator::add(const TensorF32& x, const std::vector<int64_t>& labels, const std::string& labels_name) {
   const TensorF32 logits = fp_.run({x}).at(0);
   const std::vector<int64_t> pf = argmax_rows(logits);
-  const std::vector<int64_t> pq = argmax_rows(q_.run({x}, hook_).at(0));
+  const std::vector<int64_t> pq = q_ ? argmax_rows(q_->run({x}, hook_).at(0)) : pf;
   if (pf.size() != labels.size())
     throw Error("evaluate: batch of " + std::to_string(pf.size()) + " predictions but " +
                 std::to_string(labels.size()) + " labels");
@@ -64,6 +66,11 @@ void TopOneEvaluator::add(const TensorF32& x, const std::vector<int64_t>& labels
 }
 
 EvalResult evaluate_top1(const Graph& fp, const Simulation& sim, const LabeledBatchSource& next_batch,
+                         const std::string& labels_name, const ProgressFn& progress) {
+  return evaluate_top1(fp, &sim, next_batch, labels_name, progress);
+}
+
+EvalResult evaluate_top1(const Graph& fp, const Simulation* sim, const LabeledBatchSource& next_batch,
                          const std::string& labels_name, const ProgressFn& progress) {
   TopOneEvaluator ev(fp, sim);
   TensorF32 x;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,21 +43,27 @@ void check_labels_in_classes(const Graph& model, const std::vector<int64_t>& lab
 
 // Top-1 of the FP model and the simulation, accumulated batch by batch (caller-fed evaluation). Keeps
 // references to `fp` and `sim`: both must outlive it. A label outside the model's classes ([0, K) of its
-// [N, K] output) throws Error naming `labels_name` and the sample.
+// [N, K] output) throws Error naming `labels_name` and the sample. With `sim` null: the FP graph alone
+// (q_correct = fp_correct), one forward per batch.
 class TopOneEvaluator {
  public:
-  TopOneEvaluator(const Graph& fp, const Simulation& sim);
+  TopOneEvaluator(const Graph& fp, const Simulation& sim) : TopOneEvaluator(fp, &sim) {}
+  TopOneEvaluator(const Graph& fp, const Simulation* sim);
   void add(const TensorF32& x, const std::vector<int64_t>& labels, const std::string& labels_name);
   const EvalResult& result() const { return r_; }
 
  private:
-  Executor fp_, q_;
+  Executor fp_;
+  std::unique_ptr<Executor> q_;  // null: FP alone
   ValueHook hook_;
   EvalResult r_;
 };
 
 // Runs `fp` and `sim` on every batch (a TopOneEvaluator over the source).
 EvalResult evaluate_top1(const Graph& fp, const Simulation& sim, const LabeledBatchSource& next_batch,
+                         const std::string& labels_name, const ProgressFn& progress = {});
+// ... with `sim` null: the FP graph alone (q_correct = fp_correct), one forward per batch.
+EvalResult evaluate_top1(const Graph& fp, const Simulation* sim, const LabeledBatchSource& next_batch,
                          const std::string& labels_name, const ProgressFn& progress = {});
 
 }  // namespace mqcalib

@@ -36,7 +36,8 @@ std::vector<OutlierFinding> find_weight_outliers(const std::vector<WeightStats>&
                                "(--layer-bits " +
                                    s.node + "=8 / --skip " + s.node +
                                    "), choose a per-channel "
-                                   "backend, or equalize the channels (cross-layer equalization) before quantizing";
+                                   "backend, or equalize the channels before quantizing (--equalize: cross-layer "
+                                   "equalization)";
       out.push_back(std::move(f));
     }
     if (s.absmax_over_std > kMaxOverStd) {
@@ -55,7 +56,7 @@ std::vector<OutlierFinding> find_weight_outliers(const std::vector<WeightStats>&
       f.explanation = fmt("the widest output channel's range is %.1fx the median channel's", s.channel_range_spread);
       f.advice = per_channel ? "per-channel weights (this backend) absorb it"
                              : "per-tensor weights lose the narrow channels: keep this layer at 8 bits or fp32, "
-                               "or equalize channels before quantizing";
+                               "or equalize channels before quantizing (--equalize)";
       out.push_back(std::move(f));
     }
   }

@@ -14,6 +14,7 @@
 #include "export/record_files.h"
 #include "export/report_html.h"
 #include "export/report_json.h"
+#include "pipeline/bn_range_stage.h"
 #include "pipeline/phase_timer.h"
 #include "pipeline/record_stage.h"
 #include "pipeline/report_detail.h"
@@ -56,6 +57,7 @@ const T& QuantizationPipeline::need(const std::unique_ptr<T>& p, const char* wha
 }
 
 const FoldedModel& QuantizationPipeline::model() const { return need(model_, "the model", "load"); }
+const FoldedModel& QuantizationPipeline::prepared_model() const { return need(prepared_, "the model", "load"); }
 const QuantPlan& QuantizationPipeline::quant_plan() const { return need(plan_, "the plan", "plan"); }
 const SampleStore& QuantizationPipeline::samples() const { return need(samples_, "the sample store", "read_samples"); }
 const QuantState& QuantizationPipeline::state() const { return need(state_, "the quantization state", "calibrate"); }
@@ -63,6 +65,10 @@ const QuantRecord& QuantizationPipeline::record() const { return need(record_, "
 const Simulation& QuantizationPipeline::simulation() const { return need(simulation_, "the simulation", "calibrate"); }
 
 void QuantizationPipeline::load() {
+  if (config_.data_free.enabled) {
+    load(data_free_sample_shape());
+    return;
+  }
   if (config_.calib.path.empty()) throw Error("pipeline: load() needs --calib (or load(sample_shape) for caller data)");
   {
     PhaseTimer t(report_, "load");
@@ -80,17 +86,25 @@ void QuantizationPipeline::load() {
 }
 
 void QuantizationPipeline::load(const Shape& sample_shape) {
+  sample_shape_ = sample_shape;
   LoadedModel loaded;
   {
     PhaseTimer t(report_, "load");
     loaded = load_model(config_.model, sample_shape);
     if (config_.eval) open_eval_data(loaded.graph, sample_shape);
   }
-  PhaseTimer t(report_, "fold");
-  model_ = std::make_unique<FoldedModel>(fold_model(std::move(loaded)));
+  if (config_.data_free.enabled && config_.data_free.synthesis.samples > 0)
+    unfolded_ = std::make_unique<Graph>(loaded.graph);
+  {
+    PhaseTimer t(report_, "fold");
+    model_ = std::make_unique<FoldedModel>(fold_model(std::move(loaded)));
+  }
   report_.folded_bn = static_cast<int64_t>(model_->folds.folded.size());
   report_.unfolded_bn.clear();
   for (const UnfoldedBn& u : model_->folds.unfolded) report_.unfolded_bn.emplace_back(u.bn, u.reason);
+  PhaseTimer t(report_, "equalize");
+  transforms_ = TransformReport{};
+  prepared_ = std::make_unique<FoldedModel>(equalize_model(*model_, config_.transforms, transforms_));
 }
 
 void QuantizationPipeline::open_eval_data(const Graph& model, const Shape& sample_shape) {
@@ -103,11 +117,13 @@ void QuantizationPipeline::open_eval_data(const Graph& model, const Shape& sampl
 }
 
 void QuantizationPipeline::plan() {
-  plan_ = std::make_unique<QuantPlan>(plan_quantization(model().graph, config_.backend, config_.policy));
+  plan_ = std::make_unique<QuantPlan>(plan_quantization(prepared_model().graph, config_.backend, config_.policy));
   report_.placement_notes = plan_->notes;
 }
 
 void QuantizationPipeline::read_samples() {
+  if (config_.data_free.enabled)
+    throw Error("pipeline: a data-free run has no calibration data to read (give read_samples a BatchProvider)");
   if (!calib_data_) throw Error("pipeline: the calibration data is not open yet: run the load stage first");
   DatasetBatches provider(*calib_data_, sample_indices(calib_data_->size(), config_.calib_size, config_.seed));
   read_samples(provider);
@@ -124,46 +140,67 @@ void QuantizationPipeline::read_samples(BatchProvider& provider) {
 }
 
 void QuantizationPipeline::observe_and_reconstruct() {
-  const Graph& folded = model().graph;
+  // The graph quantized: the prepared model, biases corrected below (a copy: calibrate can run again).
+  auto calibrated = std::make_unique<Graph>(prepared_model().graph);
+  Graph& prepared = *calibrated;
   const QuantPlan& plan = quant_plan();
-  const SampleStore& calib = samples();
   auto st = std::make_unique<QuantState>();
   {
     PhaseTimer t(report_, "observe_weights");
-    st->weights = observe_weights(folded, plan, config_.w_observer);
+    st->weights = observe_weights(prepared, plan, config_.w_observer);
   }
-  const std::unique_ptr<ReconstructionMethod> method = find_method(config_.reconstruct.method).create();
-  auto observe = [&](const QuantState& s) {
-    PhaseTimer t(report_, "observe_activations");
-    return observe_activations(with_quantized_weights(folded, s), plan, calib, config_.a_observer, config_.progress);
-  };
   record_method_settings();
-  const ReconstructInputs in{folded, plan, calib, config_.reconstruct, config_.reconstruct_progress, observe,
-                             [this](const std::string& k, double v) { report_.method_settings.emplace_back(k, v); }};
-  if (method->needs_activation_params()) st->activations = observe(*st);
-  {
-    PhaseTimer t(report_, "reconstruct");
-    report_.reconstruction = method->run(in, *st);
+  if (!config_.data_free.enabled || config_.data_free.synthesis.samples > 0) samples();  // the stage it needs
+  if (!samples_) {  // data-free: nearest rounding (validate), activation ranges from BN statistics
+    correct_biases(*st, prepared);
+    PhaseTimer t(report_, "observe_activations");
+    st->activations = bn_range_activations(prepared, plan, input_ranges(prepared, config_.calib.preprocess),
+                                           config_.data_free.range_sigmas);
+  } else {
+    const SampleStore& calib = *samples_;
+    const std::unique_ptr<ReconstructionMethod> method = find_method(config_.reconstruct.method).create();
+    auto observe = [&](const QuantState& s) {
+      PhaseTimer t(report_, "observe_activations");
+      return observe_activations(with_quantized_weights(prepared, s), plan, calib, config_.a_observer,
+                                 config_.progress);
+    };
+    const ReconstructInputs in{prepared,
+                               plan,
+                               calib,
+                               config_.reconstruct,
+                               config_.reconstruct_progress,
+                               observe,
+                               [this](const std::string& k, double v) { report_.method_settings.emplace_back(k, v); }};
+    if (method->needs_activation_params()) st->activations = observe(*st);
+    {
+      PhaseTimer t(report_, "reconstruct");
+      report_.reconstruction = method->run(in, *st);
+    }
+    correct_biases(*st, prepared);
+    if (!method->needs_activation_params()) st->activations = observe(*st);
   }
-  if (!method->needs_activation_params()) st->activations = observe(*st);
-  quantize_biases(*st, folded, plan, config_.backend.weight.rounding);
+  quantize_biases(*st, prepared, plan, config_.backend.weight.rounding);
   state_ = std::move(st);
+  calibrated_ = std::move(calibrated);
 }
 
 void QuantizationPipeline::calibrate() {
   observe_and_reconstruct();
   PhaseTimer t(report_, "record");
-  record_ = std::make_unique<QuantRecord>(make_record(model().graph, quant_plan(), state(), provenance()));
+  record_ = std::make_unique<QuantRecord>(make_record(*calibrated_, quant_plan(), state(), provenance()));
+  record_weight_changes(*record_, model().graph, *calibrated_, state());
   simulation_ = std::make_unique<Simulation>(build_simulation(model().graph, *record_));
+  report_transforms();
 }
 
 void QuantizationPipeline::record_method_settings() {
   const ReconstructOptions& r = config_.reconstruct;
-  report_.method_settings.clear();
+  report_.method_settings = synthesis_settings_;  // the synthesis's losses, when it ran
   report_.method_choices.clear();
   if (r.method == "nearest") return;
-  report_.method_settings = {
-      {"iters", r.iters}, {"lambda", r.lambda}, {"batch", r.batch}, {"seed", static_cast<double>(r.seed)}};
+  for (const auto& kv : std::vector<std::pair<std::string, double>>{
+           {"iters", r.iters}, {"lambda", r.lambda}, {"batch", r.batch}, {"seed", static_cast<double>(r.seed)}})
+    report_.method_settings.push_back(kv);
   if (r.method != "brecq" && r.method != "qdrop") return;
   report_.method_settings.emplace_back("act_iters", r.method == "brecq" ? r.act_iters : 0);
   if (r.method == "qdrop") report_.method_settings.emplace_back("drop_prob", r.drop_prob);
@@ -172,30 +209,10 @@ void QuantizationPipeline::record_method_settings() {
   report_.method_choices = {{"granularity", r.granularity.empty() ? "block" : r.granularity}, {"loss", r.loss}};
 }
 
-Provenance QuantizationPipeline::provenance() const {
-  Provenance p;
-  p.tool_version = MQCALIB_VERSION;
-  p.model_path = config_.model;
-  p.model_sha256 = model().sha256;
-  p.backend = config_.backend.name;
-  p.preprocessing = config_.calib.preprocess_description;
-  p.preprocess = config_.calib.recorded;
-  p.layout = "NCHW " + shape_to_string(samples().sample_shape());
-  p.seed = config_.seed;
-  p.calib_samples = samples().size();
-  p.calib_sha256 = samples().sha256();
-  p.skipped_layers.assign(config_.policy.skip.begin(), config_.policy.skip.end());
-  p.layer_bits = config_.policy.layer_bits;
-  p.layer_a_bits = config_.policy.layer_a_bits;
-  p.command_line = config_.command_line;
-  p.weight_rounding = config_.reconstruct.method;
-  return p;
-}
-
 void QuantizationPipeline::analyse() {
   PhaseTimer t(report_, "analyse");
-  Analysis a = mqcalib::analyse(model().graph, quant_plan(), state(), simulation(), samples(), model().weight_stats,
-                                config_.backend);
+  Analysis a = mqcalib::analyse(prepared_model().graph, quant_plan(), state(), simulation(), samples_.get(),
+                                prepared_model().weight_stats, config_.backend);
   report_.layers = std::move(a.layers);
   report_.activations = std::move(a.activations);
   report_.outliers = std::move(a.findings);
@@ -211,7 +228,7 @@ void QuantizationPipeline::evaluate() {
   const DataSource& e = *config_.eval;
   if (!eval_data_) {  // a pipeline driven stage by stage, with samples from a provider
     eval_data_ = open_dataset(e.path, e.preprocess);
-    check_sample_shape(*eval_data_, samples().sample_shape());
+    check_sample_shape(*eval_data_, sample_shape_);
     eval_labels_ = load_labels(e.labels);
     check_labels(*eval_data_, eval_labels_, e.labels);
     check_labels_in_classes(model().graph, eval_labels_, e.labels);
@@ -225,7 +242,16 @@ void QuantizationPipeline::evaluate() {
   const EvalResult r =
       evaluate_top1(model().graph, simulation(), labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size),
                     e.labels, progress);
-  report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement()};
+  report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement(), std::nullopt};
+  if (!record().op_changes.empty()) {  // the float network with only the op changes (relu6 -> relu): their cost
+    QuantRecord ops;
+    ops.op_changes = record().op_changes;
+    const Graph changed = recorded_fp_graph(model().graph, ops);
+    report_.eval->fp_top1_op_changes =
+        evaluate_top1(changed, nullptr, labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size), e.labels,
+                      progress)
+            .fp_top1();
+  }
 }
 
 void QuantizationPipeline::evaluate_batch(const TensorF32& x, const std::vector<int64_t>& labels) {
@@ -233,7 +259,7 @@ void QuantizationPipeline::evaluate_batch(const TensorF32& x, const std::vector<
   PhaseTimer t(report_, "eval");
   evaluator_->add(x, labels, "labels");
   const EvalResult& r = evaluator_->result();
-  report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement()};
+  report_.eval = EvalReport{r.samples, r.fp_top1(), r.q_top1(), r.agreement(), std::nullopt};
 }
 
 void QuantizationPipeline::verify() {
@@ -241,15 +267,19 @@ void QuantizationPipeline::verify() {
   PhaseTimer t(report_, "verify");
   const DataSource& e = *config_.eval;
   const std::unique_ptr<Dataset> ds = open_dataset(e.path, e.preprocess);
-  check_sample_shape(*ds, samples().sample_shape());
+  check_sample_shape(*ds, sample_shape_);
   const std::vector<int64_t> labels = load_labels(e.labels);
   check_labels(*ds, labels, e.labels);
   const int64_t total = config_.eval_limit > 0 ? std::min(config_.eval_limit, ds->size()) : ds->size();
-  const IntModel im = int_model_from_record(model().graph, record(), config_.backend);
-  report_.verify = verify_integer(simulation(), im, labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size),
-                                  [this, total](int64_t done) {
-                                    if (config_.progress) config_.progress("verify", done, total);
-                                  });
+  // the integer model of the recorded FP weights (equalized, bias-corrected) and op changes; it keeps a
+  // reference to the graph
+  const Graph fp = recorded_fp_graph(model().graph, record());
+  const IntModel im = int_model_from_record(fp, record(), config_.backend);
+  report_.verify =
+      verify_integer(simulation(), im, labeled_batches(*ds, labels, config_.eval_limit, config_.batch_size),
+                     [this, total](int64_t done) {
+                       if (config_.progress) config_.progress("verify", done, total);
+                     });
 }
 
 void QuantizationPipeline::write_outputs() {
@@ -262,15 +292,23 @@ void QuantizationPipeline::write_outputs(const std::string& dir) {
   const auto t0 = Clock::now();
   OutputFiles files = record_files(record());
   report_.export_notes.clear();
-  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes, config_.native))
+  std::vector<std::string> native;
+  for (auto& f : render_native_formats(record(), config_.backend.name, &report_.export_notes, config_.native)) {
+    native.push_back(f.first);
     files.push_back(std::move(f));
+  }
+  bool qdq_written = false;
   if (writes_qdq_onnx(config_.backend.name, config_.exports)) {
-    try {
-      files.emplace_back(kQdqOnnxFile, qdq_onnx_bytes(int_model_from_record(model().graph, record(), config_.backend)));
+    try {  // the QDQ model carries the recorded FP weights (equalized, bias-corrected) and op changes
+      const Graph fp = recorded_fp_graph(model().graph, record());
+      files.emplace_back(kQdqOnnxFile, qdq_onnx_bytes(int_model_from_record(fp, record(), config_.backend)));
+      qdq_written = true;
     } catch (const Error& e) {
       report_.export_notes.push_back(std::string(kQdqOnnxFile) + " not written: " + e.what());
     }
   }
+  if (const std::string note = deployment_weights_note(record(), native); !note.empty())
+    report_.export_notes.push_back(note + (qdq_written ? std::string("; ") + kQdqOnnxFile + " carries them" : ""));
   report_.seconds["export"] = std::chrono::duration<double>(Clock::now() - t0).count();
   report_.peak_memory_bytes = peak_rss_bytes();
   report_.seconds["total"] = seconds_since_created();
@@ -279,7 +317,7 @@ void QuantizationPipeline::write_outputs(const std::string& dir) {
   write_output_folder(dir, files);
   files_.clear();
   for (const auto& f : files)
-    if (f.first.compare(0, 8, "weights/") != 0) files_.push_back(f.first);
+    if (f.first.compare(0, 8, "weights/") != 0 && f.first.compare(0, 7, "folded/") != 0) files_.push_back(f.first);
 }
 
 double QuantizationPipeline::seconds_since_created() const {
@@ -288,7 +326,10 @@ double QuantizationPipeline::seconds_since_created() const {
 
 void QuantizationPipeline::run() {
   load();
-  read_samples();
+  if (!config_.data_free.enabled)
+    read_samples();
+  else if (config_.data_free.synthesis.samples > 0)
+    synthesize_samples();
   if (!config_.mixed.budget.empty()) allocate_bits();
   plan();
   calibrate();

@@ -6,11 +6,16 @@
 //   stage            function (header)                              hands on
 //   load             load_model            (model_stage.h)           LoadedModel: Graph + file SHA-256
 //   fold             fold_model            (model_stage.h)           FoldedModel: folded Graph, folds, weight stats
+//   equalize         equalize_model        (transform_stage.h)       the prepared model (--equalize: CLE, high-bias
+//                                                                    absorption; else the folded model itself)
 //   plan             plan_quantization     (quant_plan.h)            QuantPlan: points, value -> point map
 //   read samples     SampleStore::load     (sample_store.h)          SampleStore: samples decoded once, hashed
+//     (synthesize)   synthesize_inputs     (reconstruction/synthesis.h) ... of images made from BN statistics
 //   observe weights  observe_weights       (observe.h)               QuantState.weights: ranges, params
 //   reconstruct      a ReconstructionMethod (reconstruct.h)          QuantState: codes (learned steps)
+//   bias correction  correct_biases_*      (transform_stage.h)       the prepared model's biases (--bias-correction)
 //   observe acts     observe_activations   (observe.h)               QuantState.activations: ranges, params, stats
+//     (data-free)    bn_range_activations  (bn_range_stage.h)        ... from BN statistics, no sample store
 //   biases           quantize_biases       (observe.h)               QuantState.weights[].bias
 //   record           make_record           (record_stage.h)          QuantRecord (+ Simulation, simulation.h)
 //   analyse          analyse               (analysis.h)              Analysis: SQNR, outlier findings
@@ -49,6 +54,8 @@
 #include "pipeline/sample_store.h"
 #include "pipeline/sensitivity.h"
 #include "pipeline/simulation.h"
+#include "pipeline/transform_stage.h"
+#include "reconstruction/synthesis.h"
 
 namespace mqcalib {
 
@@ -61,6 +68,22 @@ struct DataSource {
   std::string labels;                  // evaluation only
 };
 
+// The unit name the synthesis reports through PipelineConfig::reconstruct_progress (batch k of n, the
+// iteration, its BN-statistics loss; soft NaN).
+inline constexpr const char* kSynthesisUnit = "synthesize";
+
+// --data-free (docs/data_free.md): no calibration data; activation ranges from the BN statistics.
+struct DataFreeOptions {
+  bool enabled = false;
+  double range_sigmas = 6.0;  // --bn-range-sigmas: a BN-normal channel's range is beta +- n |gamma|
+  Shape input_shape;          // --input-shape [C, H, W]; empty: the evaluation data's sample shape
+  // --synthesize N (synthesis.samples > 0): calibrate on N images synthesized from the BN statistics
+  // (ZeroQ, reconstruction/synthesis.h; its seed is the run's --seed) instead of BN ranges; then any
+  // observer and method run on them as on real samples.
+  SynthesisOptions synthesis;
+  std::string save_synthetic;  // --save-synthetic FILE.npy: the images, float32 [N, C, H, W] (written atomically)
+};
+
 struct PipelineConfig {
   std::string model;
   BackendProfile backend;                  // overrides applied (resolve_backend)
@@ -68,7 +91,9 @@ struct PipelineConfig {
   LayerPolicy policy;
   ObserverChoice w_observer, a_observer;
   ReconstructOptions reconstruct;
-  DataSource calib;
+  TransformOptions transforms;  // --equalize, --bias-correction
+  DataFreeOptions data_free;
+  DataSource calib;  // with data_free: no path, the preprocessing gives the input's range
   int64_t calib_size = 1024;
   uint64_t seed = 0;
   int64_t batch_size = 64;
@@ -79,7 +104,7 @@ struct PipelineConfig {
   // Extra exports beyond the backend's own files: "onnx" (model.qdq.onnx, export/onnx_qdq.h).
   std::vector<std::string> exports;
   NativeFormatOptions native;  // e.g. the TensorRT cache header version (--trt-version)
-  std::string out_dir;     // empty: write nothing
+  std::string out_dir;         // empty: write nothing
   std::string command_line;
   ProgressFn progress;
   ReconstructProgress reconstruct_progress;
@@ -100,15 +125,18 @@ class QuantizationPipeline {
   explicit QuantizationPipeline(PipelineConfig config);  // validates
   ~QuantizationPipeline();
 
-  // Opens the calibration data (its sample shape; --calib-size checked against its size), loads and
-  // folds the model, and opens the evaluation data and labels (checked against the calibration
-  // samples' shape, their count and the model's classes): every input is validated before any work.
+  // Opens the calibration data (its sample shape; --calib-size checked against its size; data-free:
+  // --input-shape or the evaluation data's), loads, folds and prepares (equalizes) the model, and opens
+  // the evaluation data and labels (checked against the sample shape, their count and the model's
+  // classes): every input is validated before any work.
   void load();
   void load(const Shape& sample_shape);  // ... for data the caller provides (read_samples(provider))
   void plan();                           // quantizer placement
-  void read_samples();                   // the sample store, from config.calib (calib_size samples drawn with seed)
+  void read_samples();                   // the sample store, from config.calib (calib_size samples drawn with seed);
+                                         // not data-free
   void read_samples(BatchProvider& provider);  // ... from any provider (caller memory, callbacks)
-  void calibrate();                            // observe weights, reconstruct, observe activations, biases, record
+  void synthesize_samples();  // data-free --synthesize: the sample store from images synthesized from BN statistics
+  void calibrate();           // observe weights, reconstruct, observe activations, biases, record
   void analyse();
   void evaluate();  // on config.eval
   // One caller-fed evaluation batch [n, C, H, W] with its labels; accumulates into report().eval.
@@ -122,7 +150,9 @@ class QuantizationPipeline {
   void run();     // every stage the config asks for, in order
 
   const PipelineConfig& config() const { return config_; }
-  const FoldedModel& model() const;
+  const FoldedModel& model() const;           // the model file's plain BN fold (FP evaluation, the record's base)
+  const FoldedModel& prepared_model() const;  // the model quantized: equalized (biases corrected in calibrate)
+  const TransformReport& transforms() const { return transforms_; }
   const QuantPlan& quant_plan() const;
   const SampleStore& samples() const;
   const QuantState& state() const;
@@ -136,15 +166,23 @@ class QuantizationPipeline {
   template <class T>
   const T& need(const std::unique_ptr<T>& p, const char* what, const char* stage) const;
   void observe_and_reconstruct();
+  void correct_biases(const QuantState& state, Graph& g);
   void open_eval_data(const Graph& model, const Shape& sample_shape);
   void record_method_settings();
   Provenance provenance() const;
+  Shape data_free_sample_shape() const;
+  void report_transforms();
 
   PipelineConfig config_;
   std::unique_ptr<Dataset> calib_data_;
   std::unique_ptr<Dataset> eval_data_;  // opened and checked by load()
   std::vector<int64_t> eval_labels_;
-  std::unique_ptr<FoldedModel> model_;
+  std::unique_ptr<FoldedModel> model_, prepared_;
+  std::vector<std::pair<std::string, double>> synthesis_settings_;  // report.json method_settings
+  std::unique_ptr<Graph> unfolded_;    // the model as imported (its BN layers), kept by load for synthesize_samples
+  std::unique_ptr<Graph> calibrated_;  // the prepared graph with its biases corrected (the record's)
+  TransformReport transforms_;
+  Shape sample_shape_;  // of one sample, set by load
   std::unique_ptr<QuantPlan> plan_;
   std::unique_ptr<SampleStore> samples_;
   std::unique_ptr<QuantState> state_;

@@ -15,4 +15,11 @@ namespace mqcalib {
 // `state` is aligned with `plan` (quant_state.h).
 QuantRecord make_record(const Graph& folded, const QuantPlan& plan, const QuantState& state, Provenance provenance);
 
+// The FP tensors a deployment needs besides the model file (QuantRecord::float_weights, op_changes):
+// every weight and bias of `prepared` (the graph the state was computed on) that differs bit for bit
+// from `original` (the model file's plain BN fold: equalization, high-bias absorption, bias
+// correction), every weight rounded other than to nearest as s * (code - zp), and every node whose op
+// changed (relu6 -> relu). Both graphs have the same nodes in the same order.
+void record_weight_changes(QuantRecord& record, const Graph& original, const Graph& prepared, const QuantState& state);
+
 }  // namespace mqcalib

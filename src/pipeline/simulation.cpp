@@ -92,11 +92,48 @@ Node& node_of(Graph& g, const std::unordered_map<std::string, size_t>& nodes, co
   return n;
 }
 
+// "<layer>.weight" / "<layer>.bias" -> the parameter of `g` it names.
+TensorF32& parameter_of(Graph& g, const std::unordered_map<std::string, size_t>& nodes, const std::string& tensor) {
+  const size_t dot = tensor.rfind('.');
+  const std::string layer = dot == std::string::npos ? "" : tensor.substr(0, dot), kind = tensor.substr(dot + 1);
+  const auto it = nodes.find(layer);
+  if (dot == std::string::npos || (kind != "weight" && kind != "bias") || it == nodes.end())
+    throw Error("folded FP values of '" + tensor + "': the model has no such weight or bias");
+  Node& n = g.nodes()[it->second];
+  if (n.kind != OpKind::Conv2d && n.kind != OpKind::Linear)
+    throw Error("folded FP values of '" + tensor + "': layer '" + layer + "' is a " + std::string(op_name(n.kind)));
+  return kind == "weight" ? n.params.weight : n.params.bias;
+}
+
 }  // namespace
 
-Simulation build_simulation(const Graph& folded, const QuantRecord& record) {
+Graph recorded_fp_graph(const Graph& folded, const QuantRecord& record) {
+  Graph g = folded;
+  const auto nodes = node_index(g);
+  for (const auto& [tensor, fw] : record.float_weights) {
+    TensorF32& p = parameter_of(g, nodes, tensor);
+    if (static_cast<int64_t>(fw.values.size()) != numel(fw.shape) || (!p.empty() && fw.shape != p.shape()))
+      throw Error("folded FP values of '" + tensor + "' (" + fw.file + "): shape " + shape_to_string(fw.shape) +
+                  " with " + std::to_string(fw.values.size()) + " values for a tensor of shape " +
+                  shape_to_string(p.shape()));
+    p = TensorF32(fw.shape, fw.values);  // a bias the model did not have (bias correction) is added
+  }
+  for (const auto& [node, op] : record.op_changes) {
+    const auto it = nodes.find(node);
+    if (it == nodes.end()) throw Error("op change of '" + node + "': the model has no such node");
+    Node& n = g.nodes()[it->second];
+    if (n.kind != OpKind::Relu6 || op != op_name(OpKind::Relu))
+      throw Error("op change of '" + node + "' to '" + op + "': the node is a " + std::string(op_name(n.kind)) +
+                  "; a record may only change relu6 into relu (equalization)");
+    n.kind = OpKind::Relu;
+  }
+  return g;
+}
+
+Simulation build_simulation(const Graph& folded_model, const QuantRecord& record) {
   Simulation sim;
-  sim.graph = folded;
+  sim.graph = recorded_fp_graph(folded_model, record);
+  const Graph& folded = sim.graph;
   const auto nodes = node_index(folded);
   const auto values = value_index(folded);
   std::vector<ValueId> act_values;

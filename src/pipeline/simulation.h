@@ -56,8 +56,16 @@ struct Simulation {
   ActivationQuantizers activations;  // in record order
 };
 
-// Throws Error naming the record's tensor when it refers to no node or value of `folded`, when codes
-// do not match the weight's shape, or when an activation is listed twice.
+// The FP graph a record was computed on: `folded` (the model file's plain BN fold) with the record's
+// folded FP weights and biases (QuantRecord::float_weights: equalization, high-bias absorption, bias
+// correction) and op changes (equalization's relu6 -> relu) applied. Throws Error naming the tensor or
+// node of the record that `folded` does not have, a shape that differs, or an op change other than
+// relu6 -> relu.
+Graph recorded_fp_graph(const Graph& folded, const QuantRecord& record);
+
+// The simulation of recorded_fp_graph(folded, record). Throws Error naming the record's tensor when it
+// refers to no node or value of `folded`, when codes do not match the weight's shape, or when an
+// activation is listed twice.
 Simulation build_simulation(const Graph& folded, const QuantRecord& record);
 
 }  // namespace mqcalib

@@ -67,6 +67,69 @@ check(q_line and q_line == e_line, "eval reproduces quantize's line: %s vs %s" %
 check(abs(report["eval"]["quant_top1"] - float(q_line[0].split()[2].rstrip("%"))) < 0.01 if q_line else False,
       "report.json holds the printed quantized top-1")
 
+# data-free (issue 11): no --calib; the DFQ recipe; params.json records it; eval reproduces it from the
+# folder (params.json + folded/*.npy)
+df_dir = os.path.join(SCRATCH, "df")
+rc, out, err = run(["quantize", "--model", MODEL, "--data-free", "--equalize", "--bias-correction",
+                    "--backend", "tensorrt", "--out", df_dir, "--quiet"] + common + ev)
+check(rc == 0, "quantize --data-free exits 0: " + err)
+dfp = json.load(open(os.path.join(df_dir, "params.json")))
+check(dfp["provenance"]["data_free"]["activation_ranges"] == "bn_stats", "data-free provenance")
+check(dfp["provenance"]["bias_correction"] == "analytic", "analytic bias correction recorded")
+check(len(dfp["provenance"]["equalization"]["pairs"]) == 9, "resnet20: 9 equalized pairs")
+check(dfp["float_weights"] and all(os.path.isfile(os.path.join(df_dir, f)) for f in dfp["float_weights"].values()),
+      "folded FP weights written and listed")
+check("carry no weights" in out, "the output notes say the native files need the folded weights")
+check(os.path.isfile(os.path.join(df_dir, "model.qdq.onnx")) and "model.qdq.onnx carries them" in out,
+      "the QDQ model is written with the changed weights")
+df_q = [l for l in out.splitlines() if l.startswith("256 ")]
+rc2, out2, err2 = run(["eval", "--model", MODEL, "--params", os.path.join(df_dir, "params.json"), "--quiet"]
+                      + common + ev)
+check(rc2 == 0 and df_q and df_q == [l for l in out2.splitlines() if l.startswith("256 ")],
+      "eval reproduces the data-free run: %s / %s" % (df_q, out2 + err2))
+for args, needle in [
+    (["--data-free", "--calib", DATA + "train-images-idx3-ubyte.gz"], "--calib"),
+    (["--data-free"], "--input-shape"),
+    (["--data-free", "--input-shape", "1,28"], "--input-shape"),
+    (["--data-free", "--input-shape", "1,28,28", "--method", "adaround"], "adaround"),
+    (["--data-free", "--input-shape", "1,28,28", "--equalize", "--equalize-relu6", "clip"], "clip"),
+]:
+    rc, out, err = run(["quantize", "--model", MODEL, "--out", os.path.join(SCRATCH, "dfbad"),
+                        "--quiet"] + args)
+    check(rc != 0 and needle in err, "data-free error names %s: %s" % (needle, err.strip()))
+    check(not os.path.exists(os.path.join(SCRATCH, "dfbad", "params.json")), "no params.json after %s" % needle)
+# data-free with synthetic images (ZeroQ): the ordinary pipeline (here AdaRound) runs on them; the images
+# are saved as .npy; provenance records the synthesis; eval reproduces the run from the folder
+syn_dir, syn_npy = os.path.join(SCRATCH, "syn"), os.path.join(SCRATCH, "syn.npy")
+rc, out, err = run(["quantize", "--model", MODEL, "--data-free", "--input-shape", "1,28,28", "--synthesize", "16",
+                    "--synth-iters", "3", "--synth-batch", "8", "--save-synthetic", syn_npy, "--method", "adaround",
+                    "--iters", "5", "--adaround-batch", "8", "--backend", "fbgemm", "--out", syn_dir, "--quiet"]
+                   + common + ev)
+check(rc == 0, "quantize --data-free --synthesize exits 0: " + err)
+if rc == 0:
+    sp = json.load(open(os.path.join(syn_dir, "params.json")))["provenance"]
+    check(sp["data_free"]["synthetic_samples"] == 16 and sp["data_free"]["synthesis_iterations"] == 3,
+          "provenance records the synthesis: %s" % sp["data_free"])
+    check(sp["calib_samples"] == 16 and sp["weight_rounding"] == "adaround", "AdaRound ran on the 16 images")
+    with open(syn_npy, "rb") as f:
+        head = f.read(128)
+    check(head.startswith(b"\x93NUMPY") and b"'shape': (16, 1, 28, 28)" in head and b"<f4" in head,
+          "--save-synthetic writes float32 [16, 1, 28, 28]: %r" % head[:80])
+    syn_q = [l for l in out.splitlines() if l.startswith("256 ")]
+    rc2, out2, err2 = run(["eval", "--model", MODEL, "--params", os.path.join(syn_dir, "params.json"), "--quiet"]
+                          + common + ev)
+    check(rc2 == 0 and syn_q and syn_q == [l for l in out2.splitlines() if l.startswith("256 ")],
+          "eval reproduces the synthetic run: %s / %s" % (syn_q, out2 + err2))
+for args, needle in [
+    (["--calib", DATA + "train-images-idx3-ubyte.gz", "--synthesize", "8"], "--synthesize"),
+    (["--data-free", "--input-shape", "1,28,28", "--save-synthetic", syn_npy], "--save-synthetic"),
+    (["--data-free", "--input-shape", "1,28,28", "--synthesize", "8", "--synth-iters", "0"], "--synth-iters"),
+    (["--data-free", "--input-shape", "1,28,28", "--synthesize", "8", "--save-synthetic", "/nonexistent/x.npy"],
+     "--save-synthetic"),
+]:
+    rc, out, err = run(["quantize", "--model", MODEL, "--out", os.path.join(SCRATCH, "synbad"), "--quiet"] + args)
+    check(rc != 0 and needle in err, "synthesis error names %s: %s" % (needle, err.strip()))
+    check(not os.path.exists(os.path.join(SCRATCH, "synbad", "params.json")), "no params.json after %s" % needle)
 # tensorrt: model.qdq.onnx by default, --trt-version in calib.cache, --verify's block in report.json;
 # then `mqcalib verify` on the same record agrees with it and writes the same ONNX bytes.
 trt_dir = os.path.join(SCRATCH, "trt")

@@ -233,3 +233,63 @@ TEST_CASE("params.json strict reader: unknown keys, inconsistent values, not JSO
   msg = error_message([&] { read_params_json(dir.file("absent.params.json")); });
   CHECK(names(msg, dir.file("absent.params.json")));
 }
+
+TEST_CASE("params.json: the data-free and weight-change keys round-trip; absent they read as a plain run") {
+  TempDir dir;
+  QuantRecord rec = full_record();
+  Provenance& p = rec.provenance;
+  p.activation_ranges = "bn_stats";
+  p.range_sigmas = 6.0;
+  p.synthetic_samples = 1024;
+  p.synthesis_seed = 7;
+  p.synthesis_iterations = 500;
+  p.equalization = {{"conv1", "conv2", "relu6", {0.5f, 2.0f, 0.333333343f}}};
+  p.relu6_policy = "relu";
+  p.high_bias_sigmas = 3.0;
+  p.bias_correction = "analytic";
+  rec.float_weights["conv1.weight"].file = "folded/conv1.weight.npy";
+  rec.op_changes["relu1"] = "relu";
+  const std::string path = dir.file("params.json");
+  write_params_json(rec, path);
+  const QuantRecord back = read_params_json(path);
+  check_record_equal(rec, back);
+  const Provenance& q = back.provenance;
+  CHECK(q.activation_ranges == "bn_stats");
+  CHECK(q.range_sigmas == 6.0);
+  CHECK(q.synthetic_samples == 1024);
+  CHECK(q.synthesis_seed == 7);
+  CHECK(q.synthesis_iterations == 500);
+  REQUIRE(q.equalization.size() == 1);
+  CHECK(q.equalization[0].first == "conv1");
+  CHECK(q.equalization[0].join == "relu6");
+  CHECK(bits_of(q.equalization[0].scales) == bits_of(p.equalization[0].scales));
+  CHECK(q.relu6_policy == "relu");
+  CHECK(q.high_bias_sigmas == 3.0);
+  CHECK(q.bias_correction == "analytic");
+  CHECK(back.float_weights.at("conv1.weight").file == "folded/conv1.weight.npy");
+  CHECK(back.op_changes == rec.op_changes);
+  CHECK(params_json_text(back) == read_text(path));  // a fixed point
+
+  // A file written before these keys existed: a run on real data, nothing changed.
+  auto j = nlohmann::ordered_json::parse(read_text(path));
+  for (const char* k : {"data_free", "equalization", "high_bias_sigmas", "bias_correction"}) j["provenance"].erase(k);
+  j.erase("float_weights");
+  j.erase("op_changes");
+  write_text(path, j.dump(2));
+  const QuantRecord old = read_params_json(path);
+  CHECK(old.provenance.activation_ranges == "observer");
+  CHECK(old.provenance.bias_correction == "none");
+  CHECK(old.provenance.equalization.empty());
+  CHECK(old.float_weights.empty());
+
+  // Their values are checked like the rest, naming the key.
+  j = nlohmann::ordered_json::parse(params_json_text(rec));
+  j["provenance"]["bias_correction"] = "magic";
+  CHECK(names(read_error(dir, j), "provenance.bias_correction"));
+  j = nlohmann::ordered_json::parse(params_json_text(rec));
+  j["provenance"]["equalization"]["pairs"][0]["scales"][1] = -1.0;
+  CHECK(names(read_error(dir, j), "provenance.equalization.pairs[0].scales[1]"));
+  j = nlohmann::ordered_json::parse(params_json_text(rec));
+  j["provenance"]["data_free"]["activation_ranges"] = 3;
+  CHECK(names(read_error(dir, j), "provenance.data_free.activation_ranges"));
+}

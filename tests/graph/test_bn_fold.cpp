@@ -178,3 +178,57 @@ TEST_CASE("bn_fold: malformed BN parameters are an error naming the node") {
   b.g.nodes()[1].params.running_var = TensorF32(Shape{3}, 1.0f);
   CHECK_THROWS_WITH_AS(fold_batchnorm(b.g), doctest::Contains("bad_bn"), Error);
 }
+
+TEST_CASE("bn_fold: the folded node keeps the BN's output statistics (beta, |gamma|)") {
+  // The claim behind the data-free mode: with the BN's running statistics equal to its input's
+  // statistics, the folded output channel c has mean beta[c] and std |gamma[c]|. Checked empirically on
+  // a linear layer whose BN statistics are set to its output's sample mean and variance.
+  constexpr double kMomentTol = 1e-3;  // relative to gamma (the eps of the fold shrinks the std by ~eps/var)
+  GraphBuilder b;
+  const int64_t N = 4096, I = 6, O = 5;
+  ValueId x = b.input("input", {N, I});
+  ValueId l = b.linear("fc", x, O, I);
+  ValueId y = b.bn("bn", l, O);
+  b.output(y);
+  b.g.nodes()[1].params.weight[2] = -0.8f;  // a negative gamma: std is |gamma|
+  const TensorF32 xin = b.randn({N, I});
+  const Node lin = b.g.nodes()[0];
+  std::vector<double> pre(static_cast<size_t>(N * O));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o) {
+      double a = lin.params.bias[o];
+      for (int64_t i = 0; i < I; ++i) a += double(lin.params.weight[o * I + i]) * double(xin[n * I + i]);
+      pre[static_cast<size_t>(n * O + o)] = a;
+    }
+  Node& bn = b.g.nodes()[1];
+  for (int64_t o = 0; o < O; ++o) {
+    double m = 0.0, v = 0.0;
+    for (int64_t n = 0; n < N; ++n) m += pre[static_cast<size_t>(n * O + o)] / N;
+    for (int64_t n = 0; n < N; ++n)
+      v += (pre[static_cast<size_t>(n * O + o)] - m) * (pre[static_cast<size_t>(n * O + o)] - m) / N;
+    bn.params.running_mean[o] = static_cast<float>(m);
+    bn.params.running_var[o] = static_cast<float>(v);
+  }
+  const Node bn0 = bn;
+  fold_batchnorm(b.g);
+  const Node& f = b.g.nodes()[0];
+  REQUIRE(f.bn_stats.mean.size() == static_cast<size_t>(O));
+  REQUIRE(f.bn_stats.std.size() == static_cast<size_t>(O));
+  for (int64_t o = 0; o < O; ++o) {
+    CAPTURE(o);
+    CHECK(f.bn_stats.mean[static_cast<size_t>(o)] == bn0.params.bias[o]);
+    CHECK(f.bn_stats.std[static_cast<size_t>(o)] == std::fabs(bn0.params.weight[o]));
+    double m = 0.0, v = 0.0;
+    std::vector<double> out(static_cast<size_t>(N));
+    for (int64_t n = 0; n < N; ++n) {
+      double a = f.params.bias[o];
+      for (int64_t i = 0; i < I; ++i) a += double(f.params.weight[o * I + i]) * double(xin[n * I + i]);
+      out[static_cast<size_t>(n)] = a;
+      m += a / N;
+    }
+    for (double a : out) v += (a - m) * (a - m) / N;
+    const double g = std::fabs(bn0.params.weight[o]);
+    CHECK(std::fabs(m - f.bn_stats.mean[static_cast<size_t>(o)]) <= kMomentTol * g);
+    CHECK(std::fabs(std::sqrt(v) - f.bn_stats.std[static_cast<size_t>(o)]) <= kMomentTol * g);
+  }
+}

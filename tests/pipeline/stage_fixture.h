@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "graph/bn_fold.h"
 #include "graph/graph_builder.h"
 #include "pipeline/sample_store.h"
 
@@ -26,6 +27,32 @@ inline Graph stage_model() {
   const ValueId f = b.op(OpKind::Flatten, "f", {r2}, fa);
   const ValueId fc = b.linear("fc", f, 5, 4 * 6 * 6);
   b.output(fc);
+  b.g.validate();
+  return b.g;
+}
+
+// A model with BN statistics for the data-free stages, folded:
+//   input [N,1,6,6] -> c1 (conv 3x3, 4 ch) -> bn1 -> r1 (relu) -> dw (depthwise 3x3) -> bn2
+//   -> r2 (relu6) -> pw (conv 1x1, 6 ch) -> bn3 -> f (flatten) -> fc (linear 216 -> 5)
+// bn1's channel 2 has a tiny variance (a 100x wider channel after folding: the equalization case).
+inline Graph bn_stage_model() {
+  GraphBuilder b;
+  const ValueId in = b.input("input", {1, 1, 6, 6});
+  ValueId v = b.conv("c1", in, 4, 1, 3, 1, false);
+  v = b.bn("bn1", v, 4);
+  v = b.unary(OpKind::Relu, "r1", v);
+  v = b.conv("dw", v, 4, 4, 3, 4, false);
+  v = b.bn("bn2", v, 4);
+  v = b.unary(OpKind::Relu6, "r2", v);
+  v = b.conv("pw", v, 6, 4, 1, 1, false);
+  v = b.bn("bn3", v, 6);
+  Attrs fa;
+  fa.start_dim = 1;
+  fa.end_dim = 3;  // canonical form (graph/ir.h): dims normalized, non-negative
+  v = b.op(OpKind::Flatten, "f", {v}, fa, {}, {1, 216});
+  b.output(b.linear("fc", v, 5, 216));
+  b.g.nodes()[1].params.running_var[2] = 1e-4f;
+  fold_batchnorm(b.g);
   b.g.validate();
   return b.g;
 }

@@ -82,6 +82,14 @@ TEST_CASE(
   CHECK(r.fp_correct == 24);
   CHECK(r.agree == r.q_correct);  // labels are the FP predictions
   CHECK(evaluate_top1(d.g, d.sim, labeled_batches(ds, labels, 7, 4), "labels").samples == 7);
+  // FP alone (no simulation): the same FP count, quantized = FP
+  std::vector<int64_t> shifted = labels;
+  for (size_t k = 0; k < shifted.size(); k += 3) shifted[k] = (shifted[k] + 1) % 5;
+  const EvalResult both = evaluate_top1(d.g, d.sim, labeled_batches(ds, shifted, 0, 10), "labels");
+  const EvalResult fp = evaluate_top1(d.g, nullptr, labeled_batches(ds, shifted, 0, 10), "labels");
+  CHECK(fp.fp_correct == both.fp_correct);
+  CHECK(fp.fp_correct == 16);  // 8 of the 24 labels moved off the FP prediction
+  CHECK(fp.q_correct == fp.fp_correct);
   labels[13] = 5;  // the model has classes 0..4
   CHECK_THROWS_WITH(evaluate_top1(d.g, d.sim, labeled_batches(ds, labels, 0, 10), "labels.txt"),
                     doctest::Contains("sample 13 has label 5"));

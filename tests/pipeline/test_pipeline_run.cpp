@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 
 #include "backends/backend.h"
+#include "exec/executor.h"
 #include "pipeline/pipeline.h"
 
 using namespace mqcalib;
@@ -101,4 +103,59 @@ TEST_CASE("pipeline: the config is validated before any work, naming the option"
   c = config("nearest");
   c.out_dir = root() + "/README.md/out";
   CHECK_THROWS_WITH(QuantizationPipeline{c}, doctest::Contains("--out"));
+}
+
+TEST_CASE("pipeline: data-free (BN ranges, equalization, analytic bias correction) on ResNet-20; eval rebuilds it") {
+  PipelineConfig c = config("nearest");
+  c.calib.path.clear();
+  c.data_free.enabled = true;
+  c.data_free.input_shape = {1, 28, 28};
+  c.transforms.equalize = true;
+  c.transforms.bias_correction = true;
+  const std::string out = (std::filesystem::temp_directory_path() / "mqcalib_pipeline_data_free").string();
+  std::filesystem::remove_all(out);
+  c.out_dir = out;
+  QuantizationPipeline p(c);
+  p.run();
+  const QuantRecord& rec = p.record();
+  CHECK(rec.provenance.activation_ranges == "bn_stats");
+  CHECK(rec.provenance.range_sigmas == 6.0);
+  CHECK(rec.provenance.calib_samples == 0);
+  CHECK(rec.provenance.bias_correction == "analytic");
+  CHECK(rec.provenance.equalization.size() == 9);  // each BasicBlock's conv1 -> relu -> conv2
+  CHECK(rec.provenance.relu6_policy == "relu");
+  CHECK_FALSE(rec.float_weights.empty());
+  for (const TensorQuant& t : rec.tensors)
+    if (t.role == TensorRole::Activation) CHECK(t.observer == "bn_stats");
+  bool noted = false;
+  for (const std::string& n : p.report().export_notes) noted = noted || n.find("calib.cache") != std::string::npos;
+  CHECK(noted);
+  // mqcalib eval's path: the model file + params.json (+ folded/*.npy) give the same simulation.
+  const RecordedSimulation rs = load_recorded_simulation(c.model, out + "/params.json", {1, 28, 28});
+  TensorF32 x({4, 1, 28, 28});
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 37 % 101) / 50.0 - 0.8);
+  const TensorF32 a = Executor(rs.simulation.graph).run({x}, rs.simulation.activations.hook())[0];
+  const TensorF32 b = Executor(p.simulation().graph).run({x}, p.simulation().activations.hook())[0];
+  CHECK(a.vec() == b.vec());
+  std::filesystem::remove_all(out);
+}
+
+TEST_CASE("pipeline: data-free options are validated naming the option") {
+  PipelineConfig c = config("nearest");
+  c.data_free.enabled = true;
+  CHECK_THROWS_WITH(QuantizationPipeline{c}, doctest::Contains("--calib"));  // both given
+  c.calib.path.clear();
+  CHECK_THROWS_WITH(QuantizationPipeline{c}, doctest::Contains("--input-shape"));
+  c.data_free.input_shape = {1, 28};
+  CHECK_THROWS_WITH(QuantizationPipeline{c}, doctest::Contains("--input-shape"));
+  c.data_free.input_shape = {1, 28, 28};
+  c.reconstruct.method = "adaround";
+  CHECK_THROWS_WITH(QuantizationPipeline{c}, doctest::Contains("adaround"));
+  c.reconstruct.method = "nearest";
+  c.data_free.range_sigmas = 0;
+  CHECK_THROWS_WITH(QuantizationPipeline{c}, doctest::Contains("--bn-range-sigmas"));
+  c.data_free.range_sigmas = 6;
+  QuantizationPipeline p(c);
+  p.load();
+  CHECK_THROWS_WITH(p.read_samples(), doctest::Contains("data-free"));
 }

@@ -1,0 +1,158 @@
+// mqcalib/bench/synthesis/bench_synthesis.cpp: time of one data-free synthesis iteration (ZeroQ: forward
+// through the whole unfolded network, BN-statistics loss at every BN input, backward to the images, Adam
+// step; batch 32) per zoo model, for the engine (reconstruction/synthesis.h on the differentiable unit
+// runner) and for the same iteration in PyTorch autograd (synthesis_torch.py, /usr/bin/python3), both on
+// the same number of threads and from the same initial images, in one run. Prints ms per iteration per
+// side, the ratio, the relative difference of the loss at the initial images, peak RSS, and whether
+// issue 11's target (engine <= 0.5x torch) is met. Times are medians of single iterations.
+//
+// Usage: bench_synthesis [threads=2] [min_seconds=1]
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "import/torchscript_import.h"
+#include "reconstruction/synthesis.h"
+
+using namespace mqcalib;
+
+namespace {
+
+constexpr int64_t kBatch = 32;
+constexpr int kWarmupIters = 2;
+constexpr int kMinTimedIters = 5;
+constexpr double kTargetEngineOverTorch = 0.5;  // issue 11
+
+struct Side {
+  double ms = 0.0, loss = 0.0, grad_norm = 0.0;
+};
+
+Side bench_engine(const Graph& g, const TensorF32& x0, double min_seconds) {
+  SynthesisOptions o;
+  o.samples = kBatch;
+  Side r;
+  SynthesisBatch b(g, x0, 0, o);
+  {
+    std::vector<float> grad;
+    r.loss = b.loss_and_grad(grad).total;
+    double s = 0.0;
+    for (float v : grad) s += static_cast<double>(v) * v;
+    r.grad_norm = std::sqrt(s);
+  }
+  for (int i = 0; i < kWarmupIters; ++i) b.step();
+  std::vector<double> ms;
+  double total = 0.0;
+  while (total < min_seconds || static_cast<int>(ms.size()) < kMinTimedIters) {
+    const auto t0 = std::chrono::steady_clock::now();
+    b.step();
+    ms.push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    total += ms.back() * 1e-3;
+  }
+  std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
+  r.ms = ms[ms.size() / 2];
+  return r;
+}
+
+bool bench_torch(int threads, double min_seconds, const std::string& data_dir, std::map<std::string, Side>& res,
+                 double& rss_mib) {
+  const std::string cmd = "/usr/bin/python3 '" MQCALIB_SYNTHESIS_TORCH_SCRIPT "' bench '" MQCALIB_ZOO_DIR "' " +
+                          std::to_string(threads) + " " + std::to_string(min_seconds) + " '" + data_dir + "' 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return false;
+  char buf[512];
+  std::string out;
+  while (std::fgets(buf, sizeof buf, p)) {
+    std::istringstream ss(buf);
+    std::string name;
+    Side t;
+    if (ss >> name >> t.ms) {
+      if (name == "peak_rss_mib")
+        rss_mib = t.ms;
+      else if (ss >> t.loss >> t.grad_norm)
+        res[name] = t;
+    }
+    out += buf;
+  }
+  const int rc = pclose(p);
+  if (rc != 0) {
+    std::printf("python torch side unavailable (exit %d): %s", rc, out.c_str());
+    return false;
+  }
+  return true;
+}
+
+void print_table(const std::vector<std::string>& models, const std::vector<Side>& engine,
+                 std::map<std::string, Side>& tr, bool have_torch) {
+  std::printf("%-14s %10s %10s %12s %10s %10s\n", "model", "engine ms", "torch ms", "torch/engine", "d loss",
+              "d |grad|");
+  double se = 0.0, st = 0.0;
+  for (size_t k = 0; k < models.size(); ++k) {
+    se += engine[k].ms;
+    if (have_torch && tr.count(models[k])) {
+      const Side& t = tr[models[k]];
+      st += t.ms;
+      std::printf("%-14s %10.2f %10.2f %12.2f %10.1e %10.1e\n", models[k].c_str(), engine[k].ms, t.ms,
+                  t.ms / engine[k].ms, std::fabs(engine[k].loss - t.loss) / std::max(1e-30, std::fabs(t.loss)),
+                  std::fabs(engine[k].grad_norm - t.grad_norm) / std::max(1e-30, t.grad_norm));
+    } else {
+      std::printf("%-14s %10.2f %10s\n", models[k].c_str(), engine[k].ms, "-");
+    }
+  }
+  if (!have_torch) return;
+  std::printf("%-14s %10.2f %10.2f %12.2f\n", "total", se, st, st / se);
+  std::printf("engine / torch = %.2f (issue 11 target <= %.1f): target %s\n", se / st, kTargetEngineOverTorch,
+              se <= kTargetEngineOverTorch * st ? "met" : "NOT met");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const int threads = argc > 1 ? std::stoi(argv[1]) : 2;
+    const double min_seconds = argc > 2 ? std::stod(argv[2]) : 1.0;
+    set_num_threads(threads);
+    std::printf(
+        "bench_synthesis: one ZeroQ iteration (fwd + BN loss + bwd to the images + Adam, batch %lld), "
+        "%d threads, -march=%s\n",
+        static_cast<long long>(kBatch), threads, MQCALIB_MARCH);
+    char tmpl[] = "/tmp/mqcalib_bench_synthesis_XXXXXX";
+    if (!mkdtemp(tmpl)) throw Error("bench_synthesis: cannot create a temporary directory");
+    const std::string data_dir = tmpl;
+    const std::vector<std::string> models = {"resnet20", "mobilenetv2"};
+    std::vector<Side> engine;
+    for (size_t k = 0; k < models.size(); ++k) {
+      const TensorF32 x0 = synthesis_initial_images({kBatch, 1, 28, 28}, 1234, static_cast<int64_t>(k));
+      std::ofstream(data_dir + "/" + models[k] + ".bin", std::ios::binary)
+          .write(reinterpret_cast<const char*>(x0.data()), static_cast<std::streamsize>(x0.size() * 4));
+      const Graph g = import_torchscript(std::string(MQCALIB_ZOO_DIR) + "/" + models[k] + ".pt", {{1, 1, 28, 28}});
+      engine.push_back(bench_engine(g, x0, min_seconds));
+    }
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    const double engine_rss = static_cast<double>(ru.ru_maxrss) / 1024.0;
+    std::map<std::string, Side> tr;
+    double torch_rss = 0.0;
+    const bool have_torch = bench_torch(threads, min_seconds, data_dir, tr, torch_rss);
+    for (const std::string& m : models) std::remove((data_dir + "/" + m + ".bin").c_str());
+    rmdir(data_dir.c_str());
+    print_table(models, engine, tr, have_torch);
+    std::printf("peak RSS: engine %.1f MiB", engine_rss);
+    if (have_torch) std::printf(", torch %.1f MiB", torch_rss);
+    std::printf("\n");
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_synthesis: %s\n", e.what());
+    return 1;
+  }
+}
