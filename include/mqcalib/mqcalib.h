@@ -144,6 +144,9 @@ struct EvalOptions {
   std::string model;
   std::string params;  // params.json written by quantize()
   DataOptions eval;
+  // true: eval's preprocessing fields are replaced by the ones params.json records (the CLI sets it
+  // when no preprocessing option is given). false: they must equal the record's, else an Error.
+  bool preprocess_from_record = false;
   int64_t eval_limit = 0;
   int threads = 0;
   int batch_size = 64;

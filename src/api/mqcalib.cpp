@@ -7,6 +7,7 @@
 #include "backends/backend.h"
 #include "calibrators/observer.h"
 #include "core/error.h"
+#include "export/record_files.h"
 #include "pipeline/pipeline.h"
 
 namespace mqcalib {
@@ -29,7 +30,9 @@ EvalSummary evaluate(const EvalOptions& o) {
   const ThreadScope threads(o.threads);
   if (o.batch_size <= 0) throw Error("--batch-size must be positive");
   if (o.eval.labels.empty()) throw Error("eval needs --eval-labels");
-  const std::unique_ptr<Dataset> ev = open_dataset(o.eval.path, to_preprocess(o.eval));
+  const DataOptions data =
+      with_record_preprocess(o.eval, load_record(o.params).provenance.preprocess, o.preprocess_from_record, o.params);
+  const std::unique_ptr<Dataset> ev = open_dataset(data.path, to_preprocess(data));
   const RecordedSimulation rs = load_recorded_simulation(o.model, o.params, ev->sample_shape());
   const std::vector<int64_t> labels = load_labels(o.eval.labels);
   check_labels(*ev, labels, o.eval.labels);

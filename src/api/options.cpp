@@ -17,9 +17,20 @@ Preprocess to_preprocess(const DataOptions& d) {
   return p;
 }
 
-namespace {
+PreprocessRecord to_preprocess_record(const DataOptions& d) {
+  return PreprocessRecord{d.mean, d.std, d.color, d.resize, d.center_crop, d.layout};
+}
 
-std::string describe_preprocess(const DataOptions& d) {
+void take_record_preprocess(const PreprocessRecord& r, DataOptions* d) {
+  d->mean = r.mean;
+  d->std = r.std;
+  d->color = r.color;
+  d->resize = r.resize;
+  d->center_crop = r.center_crop;
+  d->layout = r.layout;
+}
+
+std::string describe_preprocess(const PreprocessRecord& d) {
   auto list = [](const std::vector<float>& v) {
     std::string s;
     for (float f : v) s += (s.empty() ? "" : ",") + std::to_string(f);
@@ -30,8 +41,23 @@ std::string describe_preprocess(const DataOptions& d) {
          (d.center_crop ? ", center_crop " + std::to_string(d.center_crop) : "");
 }
 
+DataOptions with_record_preprocess(const DataOptions& d, const PreprocessRecord& rec, bool from_record,
+                                   const std::string& params) {
+  DataOptions out = d;
+  if (from_record) {
+    take_record_preprocess(rec, &out);
+  } else if (!(to_preprocess_record(d) == rec)) {
+    throw Error("--params '" + params + "' was calibrated with preprocessing " + describe_preprocess(rec) +
+                " but the evaluation data asks for " + describe_preprocess(to_preprocess_record(d)) +
+                ": give the record's options, or none to take them from the record");
+  }
+  return out;
+}
+
+namespace {
+
 DataSource to_source(const DataOptions& d) {
-  return DataSource{d.path, to_preprocess(d), describe_preprocess(d), d.labels};
+  return DataSource{d.path, to_preprocess(d), describe_preprocess(to_preprocess_record(d)), to_preprocess_record(d), d.labels};
 }
 
 Granularity parse_granularity(const std::string& s) {

@@ -37,6 +37,12 @@ void PreprocessArgs::add_to(po::options_description& d) {
       ("layout", po::value(&layout)->default_value(layout), ".npy inputs: nchw | nhwc");
 }
 
+bool PreprocessArgs::any_given(const po::variables_map& vm) {
+  for (const char* name : {"mean", "std", "color", "resize", "center-crop", "layout"})
+    if (vm.count(name) && !vm[name].defaulted()) return true;
+  return false;
+}
+
 DataOptions PreprocessArgs::to_data(const std::string& path, const std::string& labels) const {
   DataOptions d;
   d.path = path;

@@ -16,6 +16,8 @@ struct PreprocessArgs {
   std::string mean = "0", std = "1", color = "gray", layout = "nchw";
   int resize = 0, center_crop = 0;
   void add_to(boost::program_options::options_description& d);
+  // Whether the command line set any of them (eval and verify take the record's otherwise).
+  static bool any_given(const boost::program_options::variables_map& vm);
   DataOptions to_data(const std::string& path, const std::string& labels) const;
 };
 

@@ -212,6 +212,7 @@ int run_eval(const std::vector<std::string>& args) {
   }
   po::notify(vm);
   o.eval = pre.to_data(eval, labels);
+  o.preprocess_from_record = !PreprocessArgs::any_given(vm);
   Progress progress(quiet);
   o.progress = [&progress](const std::string& p, int64_t d, int64_t t) { progress(p, d, t); };
   const EvalSummary s = evaluate(o);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "api/options.h"
 #include "backends/backend.h"
 #include "cli/commands.h"
 #include "cli/data_options.h"
@@ -35,17 +36,6 @@ struct VerifyArgs {
   int threads = 0, batch = 64;
   bool quiet = false;
 };
-
-Preprocess preprocess_of(const DataOptions& d) {
-  Preprocess p;
-  p.mean = d.mean;
-  p.std = d.std;
-  p.color = parse_color_mode(d.color == "gray" ? "grayscale" : d.color);
-  p.resize = d.resize;
-  p.center_crop = d.center_crop;
-  p.npy_layout = parse_layout(d.layout);
-  return p;
-}
 
 // Collects rows of the per-batch tensors for the dumps.
 struct Dump {
@@ -109,7 +99,7 @@ void print(const VerifyResult& r) {
 }
 
 // Parses the options; false when --help was printed.
-bool parse_verify_args(const std::vector<std::string>& args, VerifyArgs& a, PreprocessArgs& pre) {
+bool parse_verify_args(const std::vector<std::string>& args, VerifyArgs& a, PreprocessArgs& pre, bool* pre_given) {
   po::options_description all(
       "mqcalib verify: the simulation recorded in params.json against the integer executor (the runtime's\n"
       "integer arithmetic, chosen by the record's backend), per tensor and in top-1.\n\nOptions");
@@ -140,6 +130,7 @@ bool parse_verify_args(const std::vector<std::string>& args, VerifyArgs& a, Prep
     return false;
   }
   po::notify(vm);
+  *pre_given = PreprocessArgs::any_given(vm);
   return true;
 }
 
@@ -148,14 +139,16 @@ bool parse_verify_args(const std::vector<std::string>& args, VerifyArgs& a, Prep
 int run_verify(const std::vector<std::string>& args) {
   VerifyArgs a;
   PreprocessArgs pre;
-  if (!parse_verify_args(args, a, pre)) return 0;
+  bool pre_given = false;
+  if (!parse_verify_args(args, a, pre, &pre_given)) return 0;
   if (a.batch <= 0) throw Error("--batch-size must be positive");
   set_num_threads(a.threads);
 
   const QuantRecord rec = load_record(a.params);
   const BackendProfile& backend = find_backend(rec.provenance.backend);
-  const DataOptions d = pre.to_data(a.eval, a.labels);
-  std::unique_ptr<Dataset> ds = open_dataset(d.path, preprocess_of(d));
+  const DataOptions d =
+      with_record_preprocess(pre.to_data(a.eval, a.labels), rec.provenance.preprocess, !pre_given, a.params);
+  std::unique_ptr<Dataset> ds = open_dataset(d.path, to_preprocess(d));
   const std::vector<int64_t> labels = load_labels(a.labels);
   check_labels(*ds, labels, a.labels);
   const FoldedModel fm = fold_model(load_model(a.model, ds->sample_shape()));

@@ -80,16 +80,22 @@ std::string_view to_string(SymmetricScale s) {
 // 7-bit activations [0,127], MQBench's OpenVINO [-64,63]: REFERENCE.md section 2):
 //   unsigned: [0, 2^b - 1]
 //   signed:   [-2^(b-1), 2^(b-1) - 1], narrow_range drops the lowest value: [-2^(b-1) + 1, 2^(b-1) - 1]
-// Computed in int64: the 32-bit bias grid's -2^31 has no int32 negation (UBSan, issue 14).
+// Computed in int64: the 32-bit bias grid's -2^31 has no int32 negation (UBSan, issue 14). The grid
+// width is clamped to 1..32 so that an invalid scheme (one validate() rejects, and whose message
+// describe() prints) still has defined bounds.
+namespace {
+int grid_width(const QScheme& s) { return std::clamp(s.reduce_range ? s.bits - 1 : s.bits, 1, 32); }
+}  // namespace
+
 int32_t QScheme::qmin() const {
-  const int b = reduce_range ? bits - 1 : bits;
+  const int b = grid_width(*this);
   if (signedness == Signedness::Unsigned) return 0;
   const int64_t lo = -(int64_t{1} << (b - 1));
   return static_cast<int32_t>(narrow_range ? lo + 1 : lo);
 }
 
 int32_t QScheme::qmax() const {
-  const int b = reduce_range ? bits - 1 : bits;
+  const int b = grid_width(*this);
   const int64_t hi = signedness == Signedness::Unsigned ? (int64_t{1} << b) - 1 : (int64_t{1} << (b - 1)) - 1;
   return static_cast<int32_t>(std::min<int64_t>(hi, INT32_MAX));
 }

@@ -165,6 +165,19 @@ class Reader {
   std::string source_;
 };
 
+PreprocessRecord read_preprocess(const Reader& r, const FloatJson& j) {
+  const std::string p = "provenance.preprocess";
+  r.expect_keys(j, p, {"mean", "std", "color", "resize", "center_crop", "layout"});
+  PreprocessRecord pr;
+  pr.mean = r.floats(j["mean"], p + ".mean");
+  pr.std = r.floats(j["std"], p + ".std");
+  pr.color = r.str(j["color"], p + ".color");
+  pr.resize = static_cast<int>(r.integer(j["resize"], p + ".resize", 0, 1 << 16));
+  pr.center_crop = static_cast<int>(r.integer(j["center_crop"], p + ".center_crop", 0, 1 << 16));
+  pr.layout = r.str(j["layout"], p + ".layout");
+  return pr;
+}
+
 constexpr TensorRole kRoles[] = {TensorRole::Weight, TensorRole::Bias, TensorRole::Activation};
 constexpr Granularity kGranularities[] = {Granularity::PerTensor, Granularity::PerChannel};
 constexpr Rounding kRoundings[] = {Rounding::HalfToEven, Rounding::HalfAwayFromZero};
@@ -263,6 +276,9 @@ std::string params_json_text(const QuantRecord& rec) {
   p["model_sha256"] = pv.model_sha256;
   p["backend"] = pv.backend;
   p["preprocessing"] = pv.preprocessing;
+  p["preprocess"] = {{"mean", pv.preprocess.mean},     {"std", pv.preprocess.std},
+                     {"color", pv.preprocess.color},   {"resize", pv.preprocess.resize},
+                     {"center_crop", pv.preprocess.center_crop}, {"layout", pv.preprocess.layout}};
   p["layout"] = pv.layout;
   p["seed"] = pv.seed;
   p["calib_samples"] = pv.calib_samples;
@@ -313,7 +329,7 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
   QuantRecord rec;
   const FloatJson& pj = root["provenance"];
   r.expect_keys(pj, "provenance",
-                {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "layout", "seed",
+                {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "preprocess", "layout", "seed",
                  "calib_samples", "calib_sha256", "skipped_layers", "layer_bits", "command_line", "weight_rounding"});
   Provenance& pv = rec.provenance;
   pv.tool_version = r.str(pj["tool_version"], "provenance.tool_version");
@@ -321,6 +337,7 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
   pv.model_sha256 = r.str(pj["model_sha256"], "provenance.model_sha256");
   pv.backend = r.str(pj["backend"], "provenance.backend");
   pv.preprocessing = r.str(pj["preprocessing"], "provenance.preprocessing");
+  pv.preprocess = read_preprocess(r, pj["preprocess"]);
   pv.layout = r.str(pj["layout"], "provenance.layout");
   pv.seed = r.unsigned_integer(pj["seed"], "provenance.seed");
   pv.calib_samples = r.integer(pj["calib_samples"], "provenance.calib_samples", 0, INT64_MAX);

@@ -36,12 +36,28 @@ struct TensorQuant {
   std::string observer;  // observer name ("kl", "minmax", ...) or how the params were derived
 };
 
+// The data preprocessing the record was calibrated with, as fields (`mqcalib eval` takes it from here
+// and refuses options that contradict it). Names as the public DataOptions spell them.
+struct PreprocessRecord {
+  std::vector<float> mean{0.0f};  // (x/255 - mean) / std, one value or one per channel
+  std::vector<float> std{1.0f};
+  std::string color = "gray";   // gray | rgb | bgr (image folders)
+  int resize = 0;               // image folders: shorter side (0: keep)
+  int center_crop = 0;          // image folders: center crop (0: none)
+  std::string layout = "nchw";  // .npy: nchw | nhwc
+  bool operator==(const PreprocessRecord& o) const {
+    return mean == o.mean && std == o.std && color == o.color && resize == o.resize &&
+           center_crop == o.center_crop && layout == o.layout;
+  }
+};
+
 struct Provenance {
   std::string tool_version;
   std::string model_path;
   std::string model_sha256;  // hex, of the model file
   std::string backend;
   std::string preprocessing;  // e.g. "scale 1/255, mean [0.286], std [0.353]"
+  PreprocessRecord preprocess;  // the same as fields
   std::string layout;         // e.g. "NCHW [1, 28, 28]"
   uint64_t seed = 0;
   int64_t calib_samples = 0;

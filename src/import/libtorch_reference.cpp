@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "import/model_file_kind.h"
 #include "import/omp_threads_guard.h"
 
 namespace mqcalib {
@@ -30,9 +31,9 @@ LibTorchModel::LibTorchModel(const std::string& path, bool freeze_for_speed) : i
     impl_->module.eval();
     if (freeze_for_speed) impl_->module = torch::jit::freeze(impl_->module);
   } catch (const c10::Error& e) {
-    throw Error("libtorch: cannot load TorchScript model '" + path + "': " + e.what_without_backtrace());
+    throw Error(import_detail::load_error("libtorch", path, e.what_without_backtrace()));
   } catch (const std::exception& e) {  // torch::jit::ErrorReport from the TorchScript parser
-    throw Error("libtorch: cannot load TorchScript model '" + path + "': " + e.what());
+    throw Error(import_detail::load_error("libtorch", path, e.what()));
   }
 }
 

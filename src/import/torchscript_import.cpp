@@ -3,10 +3,30 @@
 #include "import/torchscript_import.h"
 
 #include "core/error.h"
+#include "import/model_file_kind.h"
 #include "import/omp_threads_guard.h"
 #include "import/ts_importer.h"
 
 namespace mqcalib {
+
+namespace {
+
+// Recurrent layers (torch.nn.LSTM / GRU / RNN) are named as such, not by the first op the walk cannot
+// lower inside them (a scripted LSTM fails on prim::dtype control flow, a traced one on aten::lstm).
+void refuse_recurrent_modules(const torch::jit::Module& module, const std::string& path) {
+  for (const auto& m : module.named_modules()) {
+    const auto type = m.value.type()->name();
+    if (!type) continue;
+    // e.g. __torch__.torch.nn.modules.rnn.LSTM, or ...rnn.___torch_mangle_0.LSTM when traced
+    const std::string q = type->qualifiedName();
+    if (q.find("torch.nn.modules.rnn.") == std::string::npos) continue;
+    throw Error("import: '" + path + "': module '" + (m.name.empty() ? "<root>" : m.name) + "' is a torch.nn." +
+                type->name() + ": recurrent layers are not supported (mqcalib quantizes feed-forward networks: " +
+                "convolutions, linear layers, pooling, element-wise ops; README, Supported models)");
+  }
+}
+
+}  // namespace
 
 Graph import_torchscript(const std::string& path, const ImportOptions& options) {
   namespace tj = torch::jit;
@@ -15,11 +35,12 @@ Graph import_torchscript(const std::string& path, const ImportOptions& options) 
   try {
     module = tj::load(path, torch::kCPU);
   } catch (const c10::Error& e) {
-    throw Error("import: cannot load TorchScript model '" + path + "': " + e.what_without_backtrace());
+    throw Error(import_detail::load_error("import", path, e.what_without_backtrace()));
   } catch (const std::exception& e) {
     // LibTorch's TorchScript parser throws torch::jit::ErrorReport, not a c10::Error (fuzz_torchscript).
-    throw Error("import: cannot load TorchScript model '" + path + "': " + e.what());
+    throw Error(import_detail::load_error("import", path, e.what()));
   }
+  refuse_recurrent_modules(module, path);
   module.eval();
   torch::NoGradGuard no_grad;
   try {

@@ -188,6 +188,7 @@ Provenance QuantizationPipeline::provenance() const {
   p.model_sha256 = model().sha256;
   p.backend = config_.backend.name;
   p.preprocessing = config_.calib.preprocess_description;
+  p.preprocess = config_.calib.recorded;
   p.layout = "NCHW " + shape_to_string(samples().sample_shape());
   p.seed = config_.seed;
   p.calib_samples = samples().size();

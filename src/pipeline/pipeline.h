@@ -51,6 +51,7 @@ struct DataSource {
   std::string path;
   Preprocess preprocess;
   std::string preprocess_description;  // recorded in params.json provenance
+  PreprocessRecord recorded;           // the same as fields (provenance.preprocess)
   std::string labels;                  // evaluation only
 };
 

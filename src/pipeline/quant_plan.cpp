@@ -31,6 +31,10 @@ bool produces_non_negative(const Node& n) {
   }
 }
 
+bool is_average_pool(const Node& n) {
+  return n.kind == OpKind::AvgPool2d || n.kind == OpKind::AdaptiveAvgPool2d || n.kind == OpKind::Mean;
+}
+
 // Ops that keep the sign of their (single or every) input.
 bool preserves_sign(const Node& n) {
   switch (n.kind) {
@@ -242,6 +246,11 @@ QuantPlan plan_quantization(const Graph& g, const BackendProfile& backend, const
       if (!policy.skip.count(n.name)) points.add(n.inputs.at(0), n.name, bits_override(g, policy, layers, idx));
     } else if (whole_graph && (n.kind == OpKind::Add || n.kind == OpKind::Cat)) {
       plan_merge(g, backend, n, points, plan);
+    } else if (whole_graph && is_average_pool(n)) {
+      // The runtimes pool on integer codes (ORT's QLinearAveragePool / QLinearGlobalAveragePool,
+      // TensorRT's int8 pooling): without a grid on its input, the conv before a pool has no quantized
+      // output and runs in float (MobileNetV2's last conv -> ReLU6 -> average pool).
+      points.add(n.inputs.at(0), n.name, 0);
     }
   }
   if (whole_graph && backend.concat_inputs_share_scale) plan_concat_groups(g, points, plan);

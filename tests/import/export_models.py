@@ -132,6 +132,20 @@ class DataDependentIf(nn.Module):
         return torch.sigmoid(x)
 
 
+class Recurrent(nn.Module):
+    """An LSTM over the image rows: refused as a recurrent layer, scripted or traced (not as the first
+    op the walk cannot lower inside it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(8, 4, batch_first=True)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        y, _ = self.rnn(x.view(x.shape[0], 8, 8))
+        return self.fc(y[:, -1])
+
+
 def calibrate_bn(model: nn.Module, shape):
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -194,6 +208,9 @@ def main():
     entries += export(Unsupported(), "unsupported_op", [1, 1, 8, 8], out_dir, "error", modes=("scripted",))
     entries += export(DataDependentIf(), "data_dependent_if", [1, 1, 8, 8], out_dir, "error",
                       modes=("scripted",))
+    entries += export(Recurrent().eval(), "recurrent_lstm", [1, 1, 8, 8], out_dir, "error")
+    # Not TorchScript: torch.save of the eager module (the same zip container without code/).
+    torch.save(Recurrent(), os.path.join(out_dir, "eager_torch_save.pt"))
     manifest = os.path.join(out_dir, "manifest.json")
     with open(manifest + ".tmp", "w") as f:
         json.dump({"seed": SEED, "models": entries}, f, indent=1)

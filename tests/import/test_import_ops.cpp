@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "equiv_check.h"
@@ -140,6 +141,66 @@ TEST_CASE("import: control flow on tensor data is rejected") {
     const std::string msg = err.what();
     CAPTURE(msg);
     CHECK(msg.find("control flow on tensor data") != std::string::npos);
+  }
+}
+
+TEST_CASE("import: recurrent layers are named as such, scripted and traced") {
+  for (const char* mode : {"scripted", "traced"}) {
+    CAPTURE(mode);
+    const std::string path = models_dir() + "/" + manifest_entry("recurrent_lstm", mode).file;
+    ImportOptions opt;
+    opt.input_shape = {1, 1, 8, 8};
+    try {
+      import_torchscript(path, opt);
+      FAIL("import of an LSTM model succeeded");
+    } catch (const Error& err) {
+      const std::string msg = err.what();
+      CAPTURE(msg);
+      CHECK(msg.find("module 'rnn' is a torch.nn.LSTM") != std::string::npos);
+      CHECK(msg.find("recurrent layers are not supported") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("import: files that are not TorchScript say what they are instead of LibTorch's internals") {
+  const std::string dir = models_dir();
+  const std::string not_zip = dir + "/not_torchscript.txt", other_zip = dir + "/not_torchscript.zip";
+  {
+    std::ofstream(not_zip) << "hello\n";
+    // A stored (uncompressed) zip with one entry "a.txt": local header, data, central entry, end record.
+    const std::string name = "a.txt", data = "hi";
+    std::string z;
+    auto u16 = [&](uint32_t v) { z += static_cast<char>(v & 255), z += static_cast<char>(v >> 8 & 255); };
+    auto u32 = [&](uint32_t v) { u16(v & 0xffff), u16(v >> 16); };
+    u32(0x04034b50), u16(10), u16(0), u16(0), u16(0), u16(0), u32(0), u32(2), u32(2), u16(5), u16(0);
+    z += name + data;
+    const uint32_t dir_at = static_cast<uint32_t>(z.size());
+    u32(0x02014b50), u16(10), u16(10), u16(0), u16(0), u16(0), u16(0), u32(0), u32(2), u32(2), u16(5), u16(0),
+        u16(0), u16(0), u16(0), u32(0), u32(0);
+    z += name;
+    const uint32_t dir_size = static_cast<uint32_t>(z.size()) - dir_at;
+    u32(0x06054b50), u16(0), u16(0), u16(1), u16(1), u32(dir_size), u32(dir_at), u16(0);
+    std::ofstream(other_zip, std::ios::binary) << z;
+  }
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {dir + "/eager_torch_save.pt", "written by torch.save"},
+      {not_zip, "not a zip archive"},
+      {other_zip, "not a PyTorch file"},
+  };
+  for (const auto& [path, expect] : cases) {
+    CAPTURE(path);
+    ImportOptions opt;
+    opt.input_shape = {1, 1, 8, 8};
+    try {
+      import_torchscript(path, opt);
+      FAIL("import succeeded");
+    } catch (const Error& err) {
+      const std::string msg = err.what();
+      CAPTURE(msg);
+      CHECK(msg.find("is not a TorchScript model") != std::string::npos);
+      CHECK(msg.find(expect) != std::string::npos);
+      CHECK(msg.find("torch.jit.script(model).save") != std::string::npos);
+    }
   }
 }
 

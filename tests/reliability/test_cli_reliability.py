@@ -2,7 +2,7 @@
 """The `mqcalib` executable under bad inputs and for determinism (issue 14; suite torch, stdlib only):
 option bounds (--threads, --calib-size, --adaround-batch), every input validated before any work
 (evaluation labels outside the model's classes or of the wrong count), records that would evaluate
-silently wrong (no tensors, a missing entry), --config naming a directory, an option value holding a
+silently wrong (no tensors, a missing entry, preprocessing other than the record's), --config naming a directory, an option value holding a
 Boost placeholder (would hang), SIGTERM during a run (exit 143, nothing left), and params.json
 byte-identical at 1, 2 and 3 threads for nearest and adaround.
 
@@ -98,6 +98,20 @@ for name, edit, needle in [("empty", lambda p: p.update(tensors=[]), "lists no t
         json.dump(p, f, indent=2)
     refused(["eval", "--model", MODEL, "--params", os.path.join(d, "params.json"), "--eval", CALIB, "--eval-labels",
              LABELS, "--eval-limit", "64", "--quiet"] + PRE, [needle, "params.json"], "eval of a record: " + name)
+
+# eval and verify take the preprocessing from the record, and refuse options that contradict it.
+ev = ["--model", MODEL, "--params", os.path.join(base, "params.json"), "--eval", CALIB, "--eval-labels", LABELS,
+      "--eval-limit", "256", "--quiet"]
+check(params["provenance"]["preprocess"]["mean"] == [0.286] or abs(params["provenance"]["preprocess"]["mean"][0] - 0.286) < 1e-6,
+      "params.json records the preprocessing as fields: %s" % params["provenance"].get("preprocess"))
+rc1, out_given, err1 = run(["eval"] + ev + PRE)
+rc2, out_taken, err2 = run(["eval"] + ev)
+check(rc1 == 0 and rc2 == 0, "eval with and without the preprocessing options: " + err1 + err2)
+check(out_given == out_taken, "eval without --mean/--std takes the record's: %r vs %r" % (out_given, out_taken))
+refused(["eval"] + ev + ["--mean", "0.5", "--std", "0.3530"], ["calibrated with preprocessing", "mean [0.5"],
+        "eval with a contradicting --mean")
+refused(["verify"] + ev + ["--mean", "0.5", "--std", "0.3530"], ["calibrated with preprocessing"],
+        "verify with a contradicting --mean")
 
 # SIGTERM during a run: exit 143, the output folder absent (first run) and no staging folder left.
 sig_out = os.path.join(SCRATCH, "sig")
