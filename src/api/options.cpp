@@ -18,7 +18,14 @@ Preprocess to_preprocess(const DataOptions& d) {
 }
 
 PreprocessRecord to_preprocess_record(const DataOptions& d) {
-  return PreprocessRecord{d.mean, d.std, d.color, d.resize, d.center_crop, d.layout};
+  PreprocessRecord r;
+  r.mean = d.mean;
+  r.std = d.std;
+  r.color = d.color;
+  r.resize = d.resize;
+  r.center_crop = d.center_crop;
+  r.layout = d.layout;
+  return r;
 }
 
 void take_record_preprocess(const PreprocessRecord& r, DataOptions* d) {

@@ -46,12 +46,15 @@ struct EqualizationRecord {
 // The data preprocessing the record was calibrated with, as fields (`mqcalib eval` takes it from here
 // and refuses options that contradict it). Names as the public DataOptions spell them.
 struct PreprocessRecord {
-  std::vector<float> mean{0.0f};  // (x/255 - mean) / std, one value or one per channel
-  std::vector<float> std{1.0f};
-  std::string color = "gray";   // gray | rgb | bgr (image folders)
-  int resize = 0;               // image folders: shorter side (0: keep)
-  int center_crop = 0;          // image folders: center crop (0: none)
-  std::string layout = "nchw";  // .npy: nchw | nhwc
+  // A user-provided constructor, not default member initializers: GCC 12 reports the value-initialized
+  // aggregate's non-empty strings as maybe-uninitialized at -O3 (a false positive, fatal with -Werror).
+  PreprocessRecord() : mean{0.0f}, std{1.0f}, color("gray"), layout("nchw") {}
+  std::vector<float> mean;  // (x/255 - mean) / std, one value or one per channel
+  std::vector<float> std;
+  std::string color;        // gray | rgb | bgr (image folders)
+  int resize = 0;           // image folders: shorter side (0: keep)
+  int center_crop = 0;      // image folders: center crop (0: none)
+  std::string layout;       // .npy: nchw | nhwc
   bool operator==(const PreprocessRecord& o) const {
     return mean == o.mean && std == o.std && color == o.color && resize == o.resize && center_crop == o.center_crop &&
            layout == o.layout;

@@ -40,6 +40,8 @@ void validate_diagnose(const PipelineConfig& c) {
   }
   if (c.sensitivity.enabled && c.sensitivity.samples <= 0) throw Error("--sensitivity-samples must be positive");
   if (c.sensitivity.evaluate && !c.eval) throw Error("sensitivity top-1 needs --eval");
+}
+
 // A file the run will write: its folder exists and it is not a folder itself.
 void need_writable_file(const std::string& path, const std::string& option) {
   const std::filesystem::path p(path);

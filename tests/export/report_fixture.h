@@ -50,7 +50,7 @@ inline RunReport full_run_report() {
   r.method = "adaround";
   r.method_settings = {{"iters", 2000}, {"lambda", 0.01}};
   r.placement_notes = {"layer1.0.add + layer1.0.relu_1: fused"};
-  r.eval = EvalReport{10000, 93.2, 92.5, 97.9};
+  r.eval = EvalReport{10000, 93.2, 92.5, 97.9, std::nullopt};
   const char* layers[] = {"conv1", "layer1.0.conv1", "layer1.0.conv2", "fc"};
   for (int i = 0; i < 4; ++i)
     r.layers.push_back(
