@@ -216,8 +216,9 @@ void QuantizationPipeline::analyse() {
   report_.layers = std::move(a.layers);
   report_.activations = std::move(a.activations);
   report_.outliers = std::move(a.findings);
+  if (!samples_) return;  // data-free without synthesis: no samples to draw histograms from
   ReportDetail d =
-      report_detail(simulation(), quant_plan(), state(), samples(), model().weight_stats, config_.a_observer);
+      report_detail(simulation(), quant_plan(), state(), *samples_, model().weight_stats, config_.a_observer);
   report_.histograms = std::move(d.histograms);
   report_.channel_ranges = std::move(d.channel_ranges);
 }
