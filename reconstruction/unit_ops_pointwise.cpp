@@ -1,8 +1,11 @@
 // mqcalib/reconstruction/unit_ops_pointwise.cpp: the unit runner's activation, add, mul and
 // reshape-like entries (reconstruction/unit_ops.h).
 #include <algorithm>
+#include <optional>
 #include <string>
 
+#include "core/error.h"
+#include "exec/node_activation.h"
 #include "reconstruction/activation_backward.h"
 #include "reconstruction/broadcast_backward.h"
 #include "reconstruction/unit_ops.h"
@@ -57,28 +60,9 @@ bool is_activation_kind(OpKind k) {
 }
 
 Activation activation_of_node(const Node& n) {
-  switch (n.kind) {
-    case OpKind::Relu:
-      return Activation::Relu;
-    case OpKind::Relu6:
-      return Activation::Relu6;
-    case OpKind::Hardtanh:
-      return Activation::Hardtanh;
-    case OpKind::Silu:
-      return Activation::Silu;
-    case OpKind::Sigmoid:
-      return Activation::Sigmoid;
-    case OpKind::Tanh:
-      return Activation::Tanh;
-    case OpKind::Hardswish:
-      return Activation::Hardswish;
-    case OpKind::Hardsigmoid:
-      return Activation::Hardsigmoid;
-    case OpKind::Gelu:
-      return n.attrs.gelu == GeluApproximation::Tanh ? Activation::GeluTanh : Activation::GeluErf;
-    default:
-      throw Error("not an activation");
-  }
+  const std::optional<Activation> a = node_activation(n);  // the one OpKind -> Activation mapping
+  if (!a) throw Error("node '" + n.name + "' (" + std::string(op_name(n.kind)) + "): not an activation");
+  return *a;
 }
 
 void activation_forward(const OpForward& f) {
