@@ -1,6 +1,6 @@
 // mqcalib/src/cli/commands.h: the subcommands of the `mqcalib` executable.
 //
-// A command is one file (inspect.cpp, later quantize.cpp, eval.cpp) exposing `int run_<name>(args)`
+// A command is one file (inspect.cpp, quantize.cpp, eval.cpp, ...) exposing `int run_<name>(args)`
 // and one line in the table of commands.cpp. `args` are the arguments after the command name.
 #pragma once
 

@@ -1,17 +1,15 @@
-// mqcalib/src/cli/quantize.cpp: `mqcalib quantize`, a thin layer over mqcalib::quantize().
+// mqcalib/src/cli/quantize.cpp: `mqcalib quantize`, a thin layer over mqcalib::quantize(): parses the
+// options (quantize_args.h), runs, prints the run's tables.
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/config_file.h"
-#include "cli/data_options.h"
-#include "cli/diagnose_options.h"
 #include "cli/progress.h"
-#include "core/error.h"
+#include "cli/quantize_args.h"
 #include "mqcalib/mqcalib.h"
 
 namespace po = boost::program_options;
@@ -19,12 +17,6 @@ namespace po = boost::program_options;
 namespace mqcalib::cli {
 
 namespace {
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
 
 std::string db(double v) {
   char b[32];
@@ -34,118 +26,76 @@ std::string db(double v) {
   return b;
 }
 
+// Progress on stderr: the phase bar, and the reconstruction's (or synthesis') loss as its detail.
+void connect_progress(QuantizeOptions& o, Progress& progress) {
+  o.progress = [&progress](const std::string& p, int64_t d, int64_t t) { progress(p, d, t); };
+  o.adaround_detail = [&progress](const std::string&, int, double loss, double soft) {
+    char b[64];
+    if (std::isnan(soft))  // the synthesis: its BN-statistics loss
+      std::snprintf(b, sizeof b, "BN loss %.4g", loss);
+    else
+      std::snprintf(b, sizeof b, "loss %.4g, soft %.1f%%", loss, 100.0 * soft);
+    progress.set_detail(b);
+  };
+}
+
+void print_header(const QuantizeOptions& o, const QuantizeResult& r) {
+  const std::string source =
+      o.data_free ? (o.synthesize > 0 ? "data-free (" + std::to_string(o.synthesize) + " synthetic images)"
+                                      : std::string("data-free (BN statistics)"))
+                  : "calib " + std::to_string(o.calib_size) + " samples";
+  std::printf("\nmqcalib %s  model %s  backend %s  observers w=%s a=%s  %s\n", version().c_str(), o.model.c_str(),
+              r.backend.c_str(), o.w_observer.c_str(), o.data_free ? "bn_stats" : o.a_observer.c_str(), source.c_str());
+}
+
+void print_layers(const QuantizeResult& r) {
+  std::printf("\n%-28s %6s %6s %14s %14s\n", "layer", "w-bits", "a-bits", "weight SQNR dB", "input SQNR dB");
+  for (const LayerSummary& l : r.layers)
+    std::printf("%-28s %6d %6d %14s %14s\n", l.layer.c_str(), l.w_bits, l.a_bits, db(l.weight_sqnr_db).c_str(),
+                db(l.input_sqnr_db).c_str());
+}
+
+// One line per finding, the advice once per kind (a model often has many of one kind).
+void print_outliers(const QuantizeResult& r) {
+  if (r.outliers.empty()) return;
+  std::printf("\nOutlier findings (%zu):\n", r.outliers.size());
+  std::map<std::string, std::string> advice;
+  for (const OutlierSummary& f : r.outliers) {
+    std::printf("  %-28s [%s] %s\n", f.layer.c_str(), f.kind.c_str(), f.explanation.c_str());
+    advice.emplace(f.kind, f.advice);
+  }
+  for (const auto& [kind, text] : advice) std::printf("  -> %s: %s\n", kind.c_str(), text.c_str());
+}
+
+void print_reconstruction(const std::string& method, const QuantizeResult& r) {
+  if (r.reconstruction.empty()) return;
+  std::printf("\n%-28s %5s %14s %14s %8s %8s\n", (method + " unit").c_str(), "bits", "loss before", "loss after",
+              "soft", "seconds");
+  for (const ReconstructionSummary& l : r.reconstruction)
+    std::printf("%-28s %5d %14.4g %14.4g %7.1f%% %8.1f\n", l.layer.c_str(), l.bits, l.loss_nearest, l.loss_adaround,
+                100.0 * l.soft_fraction, l.seconds);
+}
+
+void print_eval_and_files(const std::string& out_dir, const QuantizeResult& r) {
+  if (r.eval) {
+    std::printf("\n%-10s %10s %12s %8s %10s\n", "samples", "FP32 top-1", "quant top-1", "drop", "agreement");
+    std::printf("%-10lld %9.2f%% %11.2f%% %8.2f %9.2f%%\n", static_cast<long long>(r.eval->samples), r.eval->fp_top1,
+                r.eval->q_top1, r.eval->fp_top1 - r.eval->q_top1, r.eval->agreement);
+    if (r.eval->fp_top1_op_changes >= 0)
+      std::printf("FP32 top-1 with relu6 -> relu (equalization's op changes alone): %.2f%%\n",
+                  r.eval->fp_top1_op_changes);
+  }
+  if (r.files.empty()) return;
+  std::printf("\nwrote %s/: ", out_dir.c_str());
+  for (size_t i = 0; i < r.files.size(); ++i) std::printf("%s%s", i ? ", " : "", r.files[i].c_str());
+  std::printf("\n");
+}
+
 }  // namespace
 
 int run_quantize(const std::vector<std::string>& args) {
-  QuantizeOptions o;
-  PreprocessArgs pre;
-  std::string calib, eval, eval_labels, config, input_shape;
-  std::vector<std::string> layer_bits;
-  bool quiet = false;
-  DiagnoseArgs diagnose;
-  const std::string obs = join(available_observers()), backs = join(available_backends()),
-                    methods = join(available_methods());
-
-  po::options_description required("Required");
-  required.add_options()("model", po::value(&o.model)->required(),
-                         "TorchScript model file (scripted or traced), e.g. examples/zoo/resnet20.pt")(
-      "calib", po::value(&calib),
-      "calibration data: IDX file (.gz ok), .npy, or a folder of PNG/JPEG images (not with --data-free)")(
-      "out", po::value(&o.out_dir)->required(),
-      "output folder: params.json, report.json, report.html and the backend's native files");
-  po::options_description quant("Quantization");
-  quant.add_options()("backend", po::value(&o.backend)->default_value(o.backend), ("target runtime: " + backs).c_str())(
-      "w-bits", po::value(&o.w_bits)->default_value(0), "weight bits (0: the backend's, 8)")(
-      "a-bits", po::value(&o.a_bits)->default_value(0), "activation bits (0: the backend's, 8)")(
-      "w-granularity", po::value(&o.w_granularity), "per-tensor | per-channel (default: the backend's)")(
-      "w-observer", po::value(&o.w_observer)->default_value(o.w_observer), ("weight range observer: " + obs).c_str())(
-      "a-observer", po::value(&o.a_observer)->default_value(o.a_observer),
-      ("activation range observer: " + obs).c_str())(
-      "percentile", po::value(&o.percentile)->default_value(o.percentile, "99.99"),
-      "percentile observer: the percentile kept")("lp-norm", po::value(&o.lp_norm)->default_value(o.lp_norm, "2.0"),
-                                                  "mse observer: p of the Lp error searched (BRECQ/QDrop use 2.4)")(
-      "skip", po::value(&o.skip)->composing(), "keep this layer in fp32 (repeatable), e.g. --skip fc")(
-      "layer-bits", po::value(&layer_bits)->composing(), "per-layer bits NAME=B for its weight and input (repeatable)")(
-      "first-last-8bit", po::bool_switch(&o.first_last_8bit), "keep the first and last conv/linear at 8 bits");
-  po::options_description recon("Weight rounding");
-  recon.add_options()("method", po::value(&o.method)->default_value(o.method),
-                      ("reconstruction method: " + methods).c_str())(
-      "iters", po::value(&o.adaround_iters)->default_value(o.adaround_iters),
-      "adaround / brecq / qdrop: rounding iterations per layer or unit (20000 as the papers; 2000 is a quick run)")(
-      "lambda", po::value(&o.adaround_lambda)->default_value(o.adaround_lambda, "0.01"),
-      "rounding regularizer weight (BRECQ / QDrop use 0.1 on MobileNetV2)")(
-      "adaround-batch", po::value(&o.adaround_batch)->default_value(o.adaround_batch),
-      "samples per reconstruction iteration")(
-      "granularity", po::value(&o.granularity),
-      "brecq / qdrop: reconstruction units, layer | block | stage | network (block)")(
-      "loss", po::value(&o.recon_loss)->default_value(o.recon_loss),
-      "brecq / qdrop: mse (Lp output loss) | fisher (BRECQ's Fisher-diagonal weighting)")(
-      "act-iters", po::value(&o.act_iters)->default_value(o.act_iters),
-      "brecq: activation-step iterations per unit (stage 2)")(
-      "drop-prob", po::value(&o.drop_prob)->default_value(o.drop_prob, "0.5"),
-      "qdrop: probability that an activation element takes its quantized value")(
-      "step-lr", po::value(&o.step_lr)->default_value(o.step_lr, "0"),
-      "brecq / qdrop: Adam lr of the activation steps (0: brecq 4e-4, qdrop 4e-5)")(
-      "cache-budget", po::value(&o.cache_budget_mib)->default_value(o.cache_budget_mib),
-      "MiB of RAM for cached activations and calibration samples; the rest is spilled to a temporary file");
-  po::options_description where("Where accuracy goes (report.html)");
-  diagnose.add_to(where);
-  po::options_description dfq(
-      "Data-free and DFQ (docs/data_free.md); the DFQ recipe: --data-free --equalize "
-      "--bias-correction");
-  dfq.add_options()("data-free", po::bool_switch(&o.data_free),
-                    "no calibration data: activation ranges from the BN statistics (beta +- n|gamma|), the "
-                    "input's from --mean/--std")("bn-range-sigmas",
-                                                 po::value(&o.bn_range_sigmas)->default_value(o.bn_range_sigmas, "6"),
-                                                 "data-free: n of the BN ranges")(
-      "input-shape", po::value(&input_shape), "data-free: one sample's shape C,H,W (default: the --eval data's)")(
-      "equalize", po::bool_switch(&o.equalize),
-      "cross-layer equalization of consecutive conv/linear layers, then high-bias absorption")(
-      "equalize-relu6", po::value(&o.equalize_relu6)->default_value(o.equalize_relu6),
-      "relu: an equalized pair's relu6 becomes relu (DFQ) | skip: pairs joined by relu6 stay as they are")(
-      "bias-correction", po::bool_switch(&o.bias_correction),
-      "subtract the quantized weights' mean output error: analytic from BN statistics with --data-free, "
-      "empirical on the calibration data otherwise")(
-      "synthesize", po::value(&o.synthesize)->default_value(0),
-      "data-free: calibrate on N images synthesized so that every BN layer's batch statistics match its running "
-      "ones (ZeroQ; seeded by --seed); then any observer and --method run on them (0: BN ranges)")(
-      "synth-iters", po::value(&o.synth_iters)->default_value(o.synth_iters), "synthesis: Adam iterations per batch")(
-      "synth-batch", po::value(&o.synth_batch)->default_value(o.synth_batch), "synthesis: images optimised together")(
-      "synth-lr", po::value(&o.synth_lr)->default_value(o.synth_lr, "0.5"),
-      "synthesis: Adam lr (x0.1 on plateaus, ZeroQ)")(
-      "synth-smoothness", po::value(&o.synth_smoothness)->default_value(o.synth_smoothness, "0"),
-      "synthesis: total-variation prior weight (0: off)")("synth-targets", po::bool_switch(&o.synth_targets),
-                                                          "synthesis: push image i to class i mod K (cross-entropy)")(
-      "save-synthetic", po::value(&o.save_synthetic), "synthesis: write the images to FILE.npy (float32 N,C,H,W)");
-  po::options_description data("Data");
-  data.add_options()("calib-size", po::value(&o.calib_size)->default_value(o.calib_size),
-                     "calibration samples drawn from --calib")("seed", po::value(&o.seed)->default_value(o.seed),
-                                                               "seed of the calibration sampling")(
-      "eval", po::value(&eval), "evaluation data: reports FP and quantized top-1 on all of it")(
-      "eval-labels", po::value(&eval_labels), "labels of --eval: IDX labels, .npy of ints, or text, one per line")(
-      "eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)")(
-      "verify", po::bool_switch(&o.verify),
-      "also run the integer executor on --eval against the simulation (report.json's verify block)")(
-      "export", po::value(&o.exports)->composing(),
-      "extra export (repeatable): onnx (model.qdq.onnx; written by default for ort, tensorrt, openvino)")(
-      "trt-version", po::value(&o.trt_version)->default_value(o.trt_version),
-      "TensorRT version in calib.cache's header (major*1000 + minor*100 + patch: 8600 = 8.6.0)");
-  pre.add_to(data);
-  po::options_description run("Run");
-  run.add_options()("threads", po::value(&o.threads)->default_value(0),
-                    "threads (0: all cores); results do not depend on it")(
-      "batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "batch size of calibration and evaluation")(
-      "config", po::value(&config), "read options from FILE (key = value lines, same names as here)")(
-      "quiet", po::bool_switch(&quiet), "no progress on stderr")("help,h", "this help");
-  po::options_description all(
-      "mqcalib quantize: calibrate a TorchScript model for a backend, evaluate it, write its files.\n\n"
-      "Example:\n  mqcalib quantize --model examples/zoo/resnet20.pt \\\n"
-      "    --calib /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \\\n"
-      "    --mean 0.2860 --std 0.3530 --backend tensorrt \\\n"
-      "    --eval /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \\\n"
-      "    --eval-labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz --out out\n\nOptions");
-  all.add(required).add(quant).add(recon).add(where).add(dfq).add(data).add(run);
-
+  QuantizeArgs a;
+  const po::options_description all = a.describe();
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).run(), vm);
   if (vm.count("help")) {
@@ -156,115 +106,20 @@ int run_quantize(const std::vector<std::string>& args) {
   // --calib is required unless --data-free: a usage error like the other required options.
   if (!vm["data-free"].as<bool>() && !vm.count("calib")) throw po::required_option("--calib");
   po::notify(vm);
+  a.finish(args);
 
-  o.layer_bits = parse_layer_bits(layer_bits);
-  diagnose.apply(o);
-  o.calib = pre.to_data(calib, "");
-  if (!input_shape.empty()) {
-    std::stringstream ss(input_shape);
-    std::string tok;
-    try {
-      while (std::getline(ss, tok, ',')) o.input_shape.push_back(std::stoll(tok));
-    } catch (const std::exception&) {
-      throw Error("--input-shape '" + input_shape + "': expected C,H,W, e.g. 1,28,28");
-    }
-  }
-  if (!eval.empty()) {
-    if (eval_labels.empty()) throw Error("--eval needs --eval-labels");
-    o.eval = pre.to_data(eval, eval_labels);
-  }
-  for (const std::string& a : args) o.command_line += (o.command_line.empty() ? "mqcalib quantize " : " ") + a;
-  Progress progress(quiet);
-  o.progress = [&progress](const std::string& p, int64_t d, int64_t t) { progress(p, d, t); };
-  o.adaround_detail = [&progress](const std::string&, int, double loss, double soft) {
-    char b[64];
-    if (std::isnan(soft))  // the synthesis: its BN-statistics loss
-      std::snprintf(b, sizeof b, "BN loss %.4g", loss);
-    else
-      std::snprintf(b, sizeof b, "loss %.4g, soft %.1f%%", loss, 100.0 * soft);
-    progress.set_detail(b);
-  };
-
-  const QuantizeResult r = quantize(o);
+  Progress progress(a.quiet);
+  connect_progress(a.o, progress);
+  const QuantizeResult r = quantize(a.o);
   progress.finish();
 
-  const std::string source =
-      o.data_free ? (o.synthesize > 0 ? "data-free (" + std::to_string(o.synthesize) + " synthetic images)"
-                                      : std::string("data-free (BN statistics)"))
-                  : "calib " + std::to_string(o.calib_size) + " samples";
-  std::printf("\nmqcalib %s  model %s  backend %s  observers w=%s a=%s  %s\n", version().c_str(), o.model.c_str(),
-              r.backend.c_str(), o.w_observer.c_str(), o.data_free ? "bn_stats" : o.a_observer.c_str(), source.c_str());
-  std::printf("\n%-28s %6s %6s %14s %14s\n", "layer", "w-bits", "a-bits", "weight SQNR dB", "input SQNR dB");
-  for (const LayerSummary& l : r.layers)
-    std::printf("%-28s %6d %6d %14s %14s\n", l.layer.c_str(), l.w_bits, l.a_bits, db(l.weight_sqnr_db).c_str(),
-                db(l.input_sqnr_db).c_str());
-  if (!r.outliers.empty()) {
-    // One line per finding, the advice once per kind (a model often has many of one kind).
-    std::printf("\nOutlier findings (%zu):\n", r.outliers.size());
-    std::map<std::string, std::string> advice;
-    for (const OutlierSummary& f : r.outliers) {
-      std::printf("  %-28s [%s] %s\n", f.layer.c_str(), f.kind.c_str(), f.explanation.c_str());
-      advice.emplace(f.kind, f.advice);
-    }
-    for (const auto& [kind, text] : advice) std::printf("  -> %s: %s\n", kind.c_str(), text.c_str());
-  }
+  print_header(a.o, r);
+  print_layers(r);
+  print_outliers(r);
   for (const std::string& n : r.notes) std::printf("note: %s\n", n.c_str());
-  if (!r.reconstruction.empty()) {
-    std::printf("\n%-28s %5s %14s %14s %8s %8s\n", (o.method + " unit").c_str(), "bits", "loss before", "loss after",
-                "soft", "seconds");
-    for (const ReconstructionSummary& l : r.reconstruction)
-      std::printf("%-28s %5d %14.4g %14.4g %7.1f%% %8.1f\n", l.layer.c_str(), l.bits, l.loss_nearest, l.loss_adaround,
-                  100.0 * l.soft_fraction, l.seconds);
-  }
+  print_reconstruction(a.o.method, r);
   print_diagnose_results(r);
-  if (r.eval) {
-    std::printf("\n%-10s %10s %12s %8s %10s\n", "samples", "FP32 top-1", "quant top-1", "drop", "agreement");
-    std::printf("%-10lld %9.2f%% %11.2f%% %8.2f %9.2f%%\n", static_cast<long long>(r.eval->samples), r.eval->fp_top1,
-                r.eval->q_top1, r.eval->fp_top1 - r.eval->q_top1, r.eval->agreement);
-    if (r.eval->fp_top1_op_changes >= 0)
-      std::printf("FP32 top-1 with relu6 -> relu (equalization's op changes alone): %.2f%%\n",
-                  r.eval->fp_top1_op_changes);
-  }
-  if (!r.files.empty()) {
-    std::printf("\nwrote %s/: ", o.out_dir.c_str());
-    for (size_t i = 0; i < r.files.size(); ++i) std::printf("%s%s", i ? ", " : "", r.files[i].c_str());
-    std::printf("\n");
-  }
-  return 0;
-}
-
-int run_eval(const std::vector<std::string>& args) {
-  EvalOptions o;
-  PreprocessArgs pre;
-  std::string eval, labels;
-  bool quiet = false;
-  po::options_description all(
-      "mqcalib eval: re-run the simulation recorded in params.json and report top-1.\n\nOptions");
-  all.add_options()("model", po::value(&o.model)->required(), "the TorchScript model params.json was made for")(
-      "params", po::value(&o.params)->required(), "params.json written by `mqcalib quantize`")(
-      "eval", po::value(&eval)->required(), "evaluation data (IDX, .npy, image folder)")(
-      "eval-labels", po::value(&labels)->required(), "labels of --eval")(
-      "eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)")(
-      "threads", po::value(&o.threads)->default_value(0), "threads (0: all cores)")(
-      "batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "batch size")(
-      "quiet", po::bool_switch(&quiet), "no progress on stderr")("help,h", "this help");
-  pre.add_to(all);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).run(), vm);
-  if (vm.count("help")) {
-    std::cout << all << "\n";
-    return 0;
-  }
-  po::notify(vm);
-  o.eval = pre.to_data(eval, labels);
-  o.preprocess_from_record = !PreprocessArgs::any_given(vm);
-  Progress progress(quiet);
-  o.progress = [&progress](const std::string& p, int64_t d, int64_t t) { progress(p, d, t); };
-  const EvalSummary s = evaluate(o);
-  progress.finish();
-  std::printf("%-10s %10s %12s %8s %10s\n", "samples", "FP32 top-1", "quant top-1", "drop", "agreement");
-  std::printf("%-10lld %9.2f%% %11.2f%% %8.2f %9.2f%%\n", static_cast<long long>(s.samples), s.fp_top1, s.q_top1,
-              s.fp_top1 - s.q_top1, s.agreement);
+  print_eval_and_files(a.o.out_dir, r);
   return 0;
 }
 

@@ -4,13 +4,13 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/input_file.h"
 #include "export/atomic_file.h"
 #include "export/format_util.h"
 #include "export/params_json_transforms.h"
+#include "export/strict_json_reader.h"
 
 namespace mqcalib {
 
@@ -76,98 +76,7 @@ FloatJson tensor_json(const TensorQuant& t) {
 
 // ---- strict reading ----
 
-class Reader {
- public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
-
-  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
-    throw Error("params file '" + source_ + "': key '" + path + "': " + what);
-  }
-
-  // Every key of `j` must be in `keys`, and every key in `keys` must be present.
-  // `keys` must all be there; `optional` keys may be.
-  template <class Optional = std::initializer_list<const char*>>
-  void expect_keys(const FloatJson& j, const std::string& path, std::initializer_list<const char*> keys,
-                   const Optional& optional = {}) const {
-    if (!j.is_object()) fail(path.empty() ? "<root>" : path, "expected an object, got " + std::string(j.type_name()));
-    std::set<std::string> allowed(std::begin(optional), std::end(optional));
-    for (const char* k : keys) {
-      allowed.insert(k);
-      if (!j.contains(k)) fail(join(path, k), "missing");
-    }
-    for (auto it = j.begin(); it != j.end(); ++it)
-      if (!allowed.count(it.key()))
-        fail(join(path, it.key()), "unknown key (format_version " + std::to_string(kParamsFormatVersion) + ")");
-  }
-
-  static std::string join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
-  static std::string index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
-
-  std::string str(const FloatJson& j, const std::string& path) const {
-    if (!j.is_string()) fail(path, "expected a string, got " + std::string(j.type_name()));
-    return j.get<std::string>();
-  }
-  bool boolean(const FloatJson& j, const std::string& path) const {
-    if (!j.is_boolean()) fail(path, "expected true or false, got " + std::string(j.type_name()));
-    return j.get<bool>();
-  }
-  int64_t integer(const FloatJson& j, const std::string& path, int64_t lo, int64_t hi) const {
-    if (!j.is_number_integer()) fail(path, "expected an integer, got " + j.dump());
-    int64_t v;
-    if (j.is_number_unsigned()) {
-      const uint64_t u = j.get<uint64_t>();
-      if (u > static_cast<uint64_t>(hi))
-        fail(path, j.dump() + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-      v = static_cast<int64_t>(u);
-    } else {
-      v = j.get<int64_t>();
-    }
-    if (v < lo || v > hi) fail(path, j.dump() + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    return v;
-  }
-  uint64_t unsigned_integer(const FloatJson& j, const std::string& path) const {
-    if (!j.is_number_unsigned()) fail(path, "expected a non-negative integer, got " + j.dump());
-    return j.get<uint64_t>();
-  }
-  float number(const FloatJson& j, const std::string& path) const {
-    if (j.is_number_float()) return j.get<float>();
-    if (j.is_number_integer()) return static_cast<float>(j.get<int64_t>());
-    fail(path, "expected a number, got " + j.dump());
-  }
-  std::vector<float> floats(const FloatJson& j, const std::string& path) const {
-    if (!j.is_array()) fail(path, "expected an array of numbers, got " + std::string(j.type_name()));
-    std::vector<float> v;
-    for (size_t i = 0; i < j.size(); ++i) {
-      v.push_back(number(j[i], index(path, i)));
-      if (!std::isfinite(v.back())) fail(index(path, i), "not a finite float32");
-    }
-    return v;
-  }
-  std::vector<std::string> strings(const FloatJson& j, const std::string& path) const {
-    if (!j.is_array()) fail(path, "expected an array of strings, got " + std::string(j.type_name()));
-    std::vector<std::string> v;
-    for (size_t i = 0; i < j.size(); ++i) v.push_back(str(j[i], index(path, i)));
-    return v;
-  }
-
-  template <typename Enum, size_t N>
-  Enum enumeration(const FloatJson& j, const std::string& path, const Enum (&values)[N]) const {
-    const std::string s = str(j, path);
-    std::string known;
-    for (Enum e : values) {
-      if (s == to_string(e)) return e;
-      known += (known.empty() ? "" : ", ") + std::string("\"") + std::string(to_string(e)) + "\"";
-    }
-    fail(path, "unknown value \"" + s + "\" (expected one of " + known + ")");
-  }
-
-  const std::string& source() const { return source_; }
-
- private:
-  std::string source_;
-};
+using Reader = StrictJsonReader;
 
 PreprocessRecord read_preprocess(const Reader& r, const FloatJson& j) {
   const std::string p = "provenance.preprocess";
@@ -321,16 +230,11 @@ void write_params_json(const QuantRecord& record, const std::string& path) {
   write_file_atomic(path, params_json_text(record));
 }
 
-QuantRecord parse_params_json(const std::string& text, const std::string& source_name) {
-  FloatJson root;
-  try {
-    root = FloatJson::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("params file '" + source_name + "': not valid JSON: " + e.what());
-  }
-  const Reader r(source_name);
-  // Format and version first: a file of another version is reported as such, not by the first key
-  // that version added or dropped.
+namespace {
+
+// Format and version first: a file of another version is reported as such, not by the first key that
+// version added or dropped.
+void check_format(const Reader& r, const FloatJson& root) {
   if (!root.is_object()) r.fail("<root>", "expected an object, got " + std::string(root.type_name()));
   if (!root.contains("format")) r.fail("format", "missing");
   if (r.str(root["format"], "format") != kFormatName)
@@ -340,66 +244,79 @@ QuantRecord parse_params_json(const std::string& text, const std::string& source
   if (version != kParamsFormatVersion)
     r.fail("format_version", std::to_string(version) + " is not supported (this build reads version " +
                                  std::to_string(kParamsFormatVersion) + ")");
-  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "weight_codes", "tensors"},
-                detail::kTransformRootKeys);
-  QuantRecord rec;
-  const FloatJson& pj = root["provenance"];
+}
+
+// A reconstruction method's name, as the method table spells them ([a-z0-9_-], 1 to 32 characters).
+bool is_method_name(const std::string& s) {
+  return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+Provenance read_provenance(const Reader& r, const FloatJson& pj) {
+  const auto at = [](const char* key) { return std::string("provenance.") + key; };
   r.expect_keys(
       pj, "provenance",
       {"tool_version", "model_path", "model_sha256", "backend", "preprocessing", "preprocess", "layout", "seed",
        "calib_samples", "calib_sha256", "skipped_layers", "layer_bits", "command_line", "weight_rounding"},
       detail::kTransformProvenanceKeys);
-  Provenance& pv = rec.provenance;
-  pv.tool_version = r.str(pj["tool_version"], "provenance.tool_version");
-  pv.model_path = r.str(pj["model_path"], "provenance.model_path");
-  pv.model_sha256 = r.str(pj["model_sha256"], "provenance.model_sha256");
-  pv.backend = r.str(pj["backend"], "provenance.backend");
-  pv.preprocessing = r.str(pj["preprocessing"], "provenance.preprocessing");
+  Provenance pv;
+  pv.tool_version = r.str(pj["tool_version"], at("tool_version"));
+  pv.model_path = r.str(pj["model_path"], at("model_path"));
+  pv.model_sha256 = r.str(pj["model_sha256"], at("model_sha256"));
+  pv.backend = r.str(pj["backend"], at("backend"));
+  pv.preprocessing = r.str(pj["preprocessing"], at("preprocessing"));
   pv.preprocess = read_preprocess(r, pj["preprocess"]);
-  pv.layout = r.str(pj["layout"], "provenance.layout");
-  pv.seed = r.unsigned_integer(pj["seed"], "provenance.seed");
-  pv.calib_samples = r.integer(pj["calib_samples"], "provenance.calib_samples", 0, INT64_MAX);
-  pv.calib_sha256 = r.str(pj["calib_sha256"], "provenance.calib_sha256");
-  pv.skipped_layers = r.strings(pj["skipped_layers"], "provenance.skipped_layers");
-  const FloatJson& lb = pj["layer_bits"];
-  if (!lb.is_object()) r.fail("provenance.layer_bits", "expected an object {layer: bits}");
-  for (auto it = lb.begin(); it != lb.end(); ++it)
-    pv.layer_bits[it.key()] = static_cast<int>(r.integer(it.value(), "provenance.layer_bits." + it.key(), 2, 16));
-  if (pj.contains("layer_a_bits")) {
-    const FloatJson& lab = pj["layer_a_bits"];
-    if (!lab.is_object()) r.fail("provenance.layer_a_bits", "expected an object {layer: bits}");
-    for (auto it = lab.begin(); it != lab.end(); ++it)
-      pv.layer_a_bits[it.key()] = static_cast<int>(r.integer(it.value(), "provenance.layer_a_bits." + it.key(), 2, 16));
-  }
-  pv.command_line = r.str(pj["command_line"], "provenance.command_line");
-  pv.weight_rounding = r.str(pj["weight_rounding"], "provenance.weight_rounding");
-  const bool method_name = !pv.weight_rounding.empty() && pv.weight_rounding.size() <= 32 &&
-                           std::all_of(pv.weight_rounding.begin(), pv.weight_rounding.end(), [](char c) {
-                             return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-                           });
-  if (!method_name)
-    r.fail("provenance.weight_rounding", "\"" + pv.weight_rounding + "\" is not a method name ([a-z0-9_-], 1 to 32)");
-  detail::read_transforms(pj, root, r.source(), rec);
-  const FloatJson& wc = root["weight_codes"];
-  if (!wc.is_object()) r.fail("weight_codes", "expected an object {weight tensor: .npy file}");
-  for (auto it = wc.begin(); it != wc.end(); ++it)
-    rec.weight_codes[it.key()].file = r.str(it.value(), "weight_codes." + it.key());
+  pv.layout = r.str(pj["layout"], at("layout"));
+  pv.seed = r.unsigned_integer(pj["seed"], at("seed"));
+  pv.calib_samples = r.integer(pj["calib_samples"], at("calib_samples"), 0, INT64_MAX);
+  pv.calib_sha256 = r.str(pj["calib_sha256"], at("calib_sha256"));
+  pv.skipped_layers = r.strings(pj["skipped_layers"], at("skipped_layers"));
+  pv.layer_bits = r.int_map(pj["layer_bits"], at("layer_bits"), 2, 16);
+  if (pj.contains("layer_a_bits")) pv.layer_a_bits = r.int_map(pj["layer_a_bits"], at("layer_a_bits"), 2, 16);
+  pv.command_line = r.str(pj["command_line"], at("command_line"));
+  pv.weight_rounding = r.str(pj["weight_rounding"], at("weight_rounding"));
+  if (!is_method_name(pv.weight_rounding))
+    r.fail(at("weight_rounding"), "\"" + pv.weight_rounding + "\" is not a method name ([a-z0-9_-], 1 to 32)");
+  return pv;
+}
 
-  const FloatJson& li = root["layer_inputs"];
-  if (!li.is_object()) r.fail("layer_inputs", "expected an object {layer: activation tensor}");
-  for (auto it = li.begin(); it != li.end(); ++it)
-    rec.layer_inputs[it.key()] = r.str(it.value(), "layer_inputs." + it.key());
-
-  const FloatJson& tj = root["tensors"];
+// "tensors": one TensorQuant each, no (tensor, role) twice.
+std::vector<TensorQuant> read_tensors(const Reader& r, const FloatJson& tj) {
   if (!tj.is_array()) r.fail("tensors", "expected an array");
+  std::vector<TensorQuant> tensors;
   std::set<std::pair<std::string, TensorRole>> seen;
   for (size_t i = 0; i < tj.size(); ++i) {
     const std::string path = Reader::index("tensors", i);
-    rec.tensors.push_back(read_tensor(r, tj[i], path));
-    const TensorQuant& t = rec.tensors.back();
+    tensors.push_back(read_tensor(r, tj[i], path));
+    const TensorQuant& t = tensors.back();
     if (!seen.insert({t.tensor, t.role}).second)
       r.fail(path + ".tensor", "tensor '" + t.tensor + "' appears twice as " + std::string(to_string(t.role)));
   }
+  return tensors;
+}
+
+}  // namespace
+
+QuantRecord parse_params_json(const std::string& text, const std::string& source_name) {
+  FloatJson root;
+  try {
+    root = FloatJson::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("params file '" + source_name + "': not valid JSON: " + e.what());
+  }
+  Reader r(source_name);
+  check_format(r, root);
+  r.set_unknown_key_note("format_version " + std::to_string(kParamsFormatVersion));
+  r.expect_keys(root, "", {"format", "format_version", "provenance", "layer_inputs", "weight_codes", "tensors"},
+                detail::kTransformRootKeys);
+  QuantRecord rec;
+  rec.provenance = read_provenance(r, root["provenance"]);
+  detail::read_transforms(root["provenance"], root, r, rec);
+  for (const auto& [tensor, file] : r.string_map(root["weight_codes"], "weight_codes"))
+    rec.weight_codes[tensor].file = file;
+  rec.layer_inputs = r.string_map(root["layer_inputs"], "layer_inputs");
+  rec.tensors = read_tensors(r, root["tensors"]);
   return rec;
 }
 

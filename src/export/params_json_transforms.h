@@ -6,6 +6,7 @@
 
 #include "export/format_util.h"
 #include "export/quant_record.h"
+#include "export/strict_json_reader.h"
 
 namespace mqcalib::detail {
 
@@ -16,7 +17,8 @@ inline constexpr const char* kTransformProvenanceKeys[] = {"layer_a_bits", "data
 inline constexpr const char* kTransformRootKeys[] = {"float_weights", "op_changes"};
 
 void write_transforms(const QuantRecord& rec, FloatJson& provenance, FloatJson& root);
-// Throws Error "params file '<source>': key '<path>': <what>" (params_json.h's reader convention).
-void read_transforms(const FloatJson& provenance, const FloatJson& root, const std::string& source, QuantRecord& rec);
+// Throws through `reader` (Error "params file '<source>': key '<path>': <what>").
+void read_transforms(const FloatJson& provenance, const FloatJson& root, const StrictJsonReader& reader,
+                     QuantRecord& rec);
 
 }  // namespace mqcalib::detail
