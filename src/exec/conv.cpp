@@ -32,16 +32,6 @@ void check_out(const Shape& expected, const MutViewF32& y) {
     throw Error("conv2d: output buffer " + shape_to_string(y.shape) + " but expected " + shape_to_string(expected));
 }
 
-// Input index range [lo, hi) of output positions o for which o*s - p + off lies in [0, n).
-inline void valid_range(int64_t n, int64_t out, int64_t s, int64_t p, int64_t off, int64_t& lo, int64_t& hi) {
-  // need o*s >= p - off  and  o*s - p + off <= n - 1
-  const int64_t a = p - off;
-  lo = a <= 0 ? 0 : (a + s - 1) / s;
-  const int64_t b = n - 1 + p - off;
-  hi = b < 0 ? 0 : std::min(out, b / s + 1);
-  if (lo > hi) lo = hi;
-}
-
 }  // namespace
 
 Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
