@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "core/error.h"
+#include "mqcalib/error.h"
 
 namespace po = boost::program_options;
 

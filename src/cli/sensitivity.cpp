@@ -12,7 +12,7 @@
 #include "cli/data_options.h"
 #include "cli/diagnose_options.h"
 #include "cli/progress.h"
-#include "core/error.h"
+#include "mqcalib/error.h"
 
 namespace po = boost::program_options;
 
