@@ -96,7 +96,7 @@ nlohmann::json weights_json(const std::vector<WeightStats>& w) {
 }
 
 void print_summary(std::ostream& os, const Graph& g, const std::map<std::string, int>& counts_before_fold) {
-  os << "graph: " << g.nodes().size() << " nodes after folding\n  inputs:";
+  os << "graph: " << g.nodes().size() << " nodes as imported (before BN folding)\n  inputs:";
   for (ValueId v : g.inputs()) os << " " << g.value(v).name << shape_to_string(g.value(v).shape);
   os << "\n  outputs:";
   for (ValueId v : g.outputs()) os << " " << g.value(v).name << shape_to_string(g.value(v).shape);
