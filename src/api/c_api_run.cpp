@@ -6,6 +6,18 @@
 
 using namespace mqcalib::c_api;
 
+namespace {
+
+// (C++ linkage: it returns a reference, so it is defined outside the extern "C" block.)
+const mqcalib::TensorParams& tensor_at(const mqc_pipeline* p, int64_t index) {
+  calibrated(p);
+  need(index >= 0 && index < static_cast<int64_t>(p->tensors.size()), ErrorKind::NotFound,
+       "tensor index " + std::to_string(index) + " out of 0.." + std::to_string(p->tensors.size()));
+  return p->tensors[static_cast<size_t>(index)];
+}
+
+}  // namespace
+
 extern "C" {
 
 mqc_status mqc_add_calibration_batch(mqc_pipeline* p, const float* data, int64_t n, int64_t c, int64_t h, int64_t w) {
@@ -107,17 +119,6 @@ mqc_status mqc_tensor_count(const mqc_pipeline* p, int64_t* count) {
     return MQC_OK;
   });
 }
-
-namespace {
-
-const mqcalib::TensorParams& tensor_at(const mqc_pipeline* p, int64_t index) {
-  calibrated(p);
-  need(index >= 0 && index < static_cast<int64_t>(p->tensors.size()), ErrorKind::NotFound,
-       "tensor index " + std::to_string(index) + " out of 0.." + std::to_string(p->tensors.size()));
-  return p->tensors[static_cast<size_t>(index)];
-}
-
-}  // namespace
 
 mqc_status mqc_tensor_info_at(const mqc_pipeline* p, int64_t index, mqc_tensor_info* out) {
   return guarded(const_cast<mqc_pipeline*>(p), "mqc_tensor_info_at", [&] {
