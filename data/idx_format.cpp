@@ -70,8 +70,11 @@ std::vector<int64_t> idx_dims(const uint8_t* b, size_t header, const std::string
     const uint32_t dim = be32(b + 4 + 4 * i);
     if (dim == 0) throw Error(idx_name(what, path) + ": dimension " + std::to_string(i) + " is 0");
     dims.push_back(static_cast<int64_t>(dim));
-    c *= dim;  // < 2^36 * 2^32: no overflow before the check below
-    if (c > kMaxIdxElements)
+    // Checked before multiplying: c <= 2^36 times a dimension < 2^32 can exceed 2^64 (and wrap to a
+    // small count: 4096 x 2^24 x 2^28 is 2^64, found by fuzz_idx_gz).
+    const bool over = dim > kMaxIdxElements / c;
+    c = over ? kMaxIdxElements + 1 : c * dim;
+    if (over || c > kMaxIdxElements)
       throw Error(idx_name(what, path) + ": the header " + shape_to_string(dims) + " claims more than " +
                   std::to_string(kMaxIdxElements) + " elements");
   }

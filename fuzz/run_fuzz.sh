@@ -53,7 +53,7 @@ run_one() {
   env OMP_NUM_THREADS=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 MQCALIB_FUZZ_TMP=/dev/shm "${env_extra[@]}" \
     nice -n 10 "$exe" "${args[@]}" "$corpus" >"$log" 2>&1
   local rc=$? took=$((SECONDS - start))
-  local n rate rss ooms
+  local n rate rss ooms=""
   n=$(grep -a 'stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')
   rss=$(grep -a 'stat::peak_rss_mb' "$log" | tail -1 | awk '{print $2}')
   if [ -z "$n" ]; then  # fork mode: "#N: cov: .. exec/s: .. oom/timeout/crash: a/b/c time: ..."

@@ -21,7 +21,7 @@
 //   for (const mqcalib::TensorParams& t : p.tensors()) ... t.scales, t.zero_points ...
 //   p.write_outputs("out");
 //
-// Errors throw std::runtime_error (mqcalib::Error) whose message names the bad input. The C API is
+// Errors throw mqcalib::Error (mqcalib/error.h, a std::runtime_error) whose message names the bad input. The C API is
 // mqcalib/mqcalib_c.h. Thread safety: objects are independent; one object is used by one thread at a
 // time; no call changes process-wide state (the thread count is the calling thread's, for the call).
 #pragma once
@@ -35,8 +35,7 @@
 #include <utility>
 #include <vector>
 
-// Symbols of the public API (the shared library exports these only).
-#define MQCALIB_API __attribute__((visibility("default")))
+#include "mqcalib/error.h"  // mqcalib::Error (what every call throws), MQCALIB_API
 
 namespace mqcalib {
 

@@ -100,6 +100,14 @@ typedef enum mqc_target { MQC_TARGET_WEIGHTS, MQC_TARGET_ACTIVATIONS } mqc_targe
 
 typedef enum mqc_role { MQC_ROLE_WEIGHT, MQC_ROLE_BIAS, MQC_ROLE_ACTIVATION } mqc_role;
 
+/* What per-layer sensitivity measures (the bits budget minimises its sum): nsr, the logits' noise-to-signal
+ * power ratio; kl, the KL divergence of the softmax from the FP model's. */
+typedef enum mqc_sensitivity_metric {
+  MQC_SENSITIVITY_NSR,
+  MQC_SENSITIVITY_KL,
+  MQC_SENSITIVITY_COUNT
+} mqc_sensitivity_metric;
+
 /* ---- version, status, names ---------------------------------------------------------------------- */
 MQC_API const char* mqc_version(void); /* MQC_VERSION_STRING of the library actually linked */
 MQC_API const char* mqc_status_name(mqc_status status);
@@ -117,6 +125,8 @@ MQC_API mqc_status mqc_method_from_name(const char* name, mqc_method* out);
 MQC_API const char* mqc_method_name(mqc_method method);
 MQC_API mqc_status mqc_granularity_from_name(const char* name, mqc_granularity* out);
 MQC_API const char* mqc_granularity_name(mqc_granularity granularity);
+MQC_API mqc_status mqc_sensitivity_metric_from_name(const char* name, mqc_sensitivity_metric* out);
+MQC_API const char* mqc_sensitivity_metric_name(mqc_sensitivity_metric metric);
 
 /* ---- handles --------------------------------------------------------------------------------------- */
 /* A pipeline for a TorchScript model file (checked now, imported by mqc_calibrate). */
@@ -139,8 +149,31 @@ MQC_API mqc_status mqc_set_layer_bits(mqc_pipeline* p, const char* layer, int bi
 /* Mixed precision: per-layer weight bits from {2, 3, 4, 8} with the least summed sensitivity within the
  * budget: "3" (average weight bits) or a weight size ("70KB", "68KiB", "70000B"); "" turns it off. */
 MQC_API mqc_status mqc_set_bits_budget(mqc_pipeline* p, const char* budget);
+/* The weight bits the budget chooses from (count values in 2..16, default {2, 3, 4, 8}). */
+MQC_API mqc_status mqc_set_bits_set(mqc_pipeline* p, const int* bits, int count);
+/* What the budget minimises, compared on `samples` calibration samples (default nsr, 256); also what
+ * mqc_set_measure_sensitivity measures. */
+MQC_API mqc_status mqc_set_sensitivity_metric(mqc_pipeline* p, mqc_sensitivity_metric metric, int64_t samples);
+/* enabled 1: mqc_calibrate also quantizes each layer alone at its bits and measures what it does to the
+ * logits (report.json's sensitivity section, written by mqc_write_outputs). 0: off (the default). */
+MQC_API mqc_status mqc_set_measure_sensitivity(mqc_pipeline* p, int enabled);
+/* enabled 1: mqc_calibrate applies the outlier findings' advice (per-channel weights, a tighter observer, a
+ * layer kept at 8 bits) and calibrates again; the tensors read back are the fixed run's. 0: off. */
+MQC_API mqc_status mqc_set_fix_outliers(mqc_pipeline* p, int enabled);
 
-/* ---- calibration data (one source: a callback, else memory batches, else a file) ------------------------ */
+/* ---- data-free mode (before mqc_calibrate; docs/data_free.md) ------------------------------------------- */
+/* No calibration data (add none): activation ranges from the BN statistics, the input's range from the
+ * preprocessing (x/255 - mean[c]) / std[c] of pixels in [0, 1] (`channels` values each, 1: one for every
+ * channel); one sample is c x h x w. Only method nearest, unless synthesis is set. */
+MQC_API mqc_status mqc_set_data_free(mqc_pipeline* p, int64_t c, int64_t h, int64_t w, const float* mean,
+                                     const float* std, int channels);
+/* Data-free with synthetic images (ZeroQ): `samples` images optimised with Adam (`iterations` per batch of
+ * `batch` images, learning rate `lr`) so that every BN layer's batch statistics match its running ones,
+ * seeded by mqc_set_seed; then any observer and method run on them. samples 0 turns it off. Defaults
+ * (the C++ QuantizeOptions'): 500 iterations, batch 32, lr 0.5. Needs mqc_set_data_free. */
+MQC_API mqc_status mqc_set_synthesis(mqc_pipeline* p, int64_t samples, int iterations, int64_t batch, float lr);
+
+/* ---- calibration data (one source: a callback, else memory batches, else a file; none when data-free) ---- */
 /* float32 NCHW samples [n, c, h, w], preprocessed as the model expects; copied before the call returns. */
 MQC_API mqc_status mqc_add_calibration_batch(mqc_pipeline* p, const float* data, int64_t n, int64_t c, int64_t h,
                                              int64_t w);

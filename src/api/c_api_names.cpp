@@ -6,13 +6,15 @@
 namespace {
 
 // The names follow the engine's: the backend table (src/backends), the observer registry (calibrators/),
-// the method table (src/pipeline/reconstruct_methods.cpp), the granularities of reconstruction units.
+// the method table (src/pipeline/reconstruct_methods.cpp), the granularities of reconstruction units,
+// the sensitivity metrics (src/pipeline/sensitivity.h).
 const char* const kBackends[MQC_BACKEND_COUNT] = {"tensorrt", "snpe", "qnn",     "fbgemm",  "tvm",
                                                   "acl",      "ppl",  "vitis",   "ort",     "openvino",
                                                   "ncnn",     "mnn",  "tengine", "academic"};
 const char* const kObservers[MQC_OBSERVER_COUNT] = {"minmax", "ema", "percentile", "mse", "kl", "aciq"};
 const char* const kMethods[MQC_METHOD_COUNT] = {"nearest", "adaround", "brecq", "qdrop"};
 const char* const kGranularities[MQC_GRANULARITY_COUNT] = {"default", "layer", "block", "stage", "network"};
+const char* const kSensitivityMetrics[MQC_SENSITIVITY_COUNT] = {"nsr", "kl"};
 const char* const kStatus[] = {"ok",        "null argument", "invalid argument", "bad data",     "not found",
                                "bad state", "i/o error",     "failed",           "out of memory"};
 
@@ -41,6 +43,9 @@ const char* mqc_backend_name(mqc_backend b) { return name_at(kBackends, static_c
 const char* mqc_observer_name(mqc_observer o) { return name_at(kObservers, static_cast<int>(o)); }
 const char* mqc_method_name(mqc_method m) { return name_at(kMethods, static_cast<int>(m)); }
 const char* mqc_granularity_name(mqc_granularity g) { return name_at(kGranularities, static_cast<int>(g)); }
+const char* mqc_sensitivity_metric_name(mqc_sensitivity_metric m) {
+  return name_at(kSensitivityMetrics, static_cast<int>(m));
+}
 
 mqc_status mqc_backend_from_name(const char* name, mqc_backend* out) {
   // the backend table's aliases too
@@ -52,6 +57,9 @@ mqc_status mqc_observer_from_name(const char* name, mqc_observer* out) { return 
 mqc_status mqc_method_from_name(const char* name, mqc_method* out) { return from_name(kMethods, name, out); }
 mqc_status mqc_granularity_from_name(const char* name, mqc_granularity* out) {
   return from_name(kGranularities, name, out);
+}
+mqc_status mqc_sensitivity_metric_from_name(const char* name, mqc_sensitivity_metric* out) {
+  return from_name(kSensitivityMetrics, name, out);
 }
 
 }  // extern "C"

@@ -74,8 +74,11 @@ mqc_status mqc_set_calibration_file(mqc_pipeline* p, const char* path, int64_t s
 mqc_status mqc_calibrate(mqc_pipeline* p) {
   return guarded(p, "mqc_calibrate", [&] {
     need(!p->pipeline, ErrorKind::State, "mqc_calibrate has run already on this handle");
-    need(p->callback || !p->batches.empty() || !p->options.calib.path.empty(), ErrorKind::State,
+    const bool has_data = p->callback || !p->batches.empty() || !p->options.calib.path.empty();
+    need(has_data || p->options.data_free, ErrorKind::State,
          "no calibration data: add batches, set a callback or a file first");
+    need(!has_data || !p->options.data_free, ErrorKind::Invalid,
+         "mqc_set_data_free takes no calibration data (batches, a callback or a file were given)");
     try {
       p->pipeline.emplace(p->options);
     } catch (const Error& e) {
@@ -102,6 +105,8 @@ mqc_status mqc_calibrate(mqc_pipeline* p) {
     p->batch_shapes.clear();
     try {
       pl.calibrate();
+      if (p->options.fix_outliers) pl.fix_outliers();        // mqc_set_fix_outliers
+      if (p->options.sensitivity) pl.measure_sensitivity();  // mqc_set_measure_sensitivity
     } catch (...) {
       p->pipeline.reset();  // a failed run leaves the handle as it was before the call (data aside)
       throw;

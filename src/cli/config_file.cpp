@@ -4,8 +4,8 @@
 #include <cctype>
 #include <sstream>
 
-#include "core/error.h"
-#include "core/input_file.h"
+#include "mqcalib/error.h"
+#include "mqcalib/input_file.h"
 
 namespace po = boost::program_options;
 

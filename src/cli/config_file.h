@@ -8,9 +8,12 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <string>
 
 namespace mqcalib::cli {
+
+inline constexpr int64_t kMaxConfigFileBytes = int64_t{1} << 20;  // --config: 1 MiB of key = value lines
 
 // Throws Error when `text` (a command-line argument, or a config line) holds a "%name%" token.
 // Boost.Program_options 1.74 builds its error messages by replacing "%value%", "%option%", ...

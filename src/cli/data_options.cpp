@@ -1,8 +1,9 @@
+// mqcalib/src/cli/data_options.cpp: see data_options.h.
 #include "cli/data_options.h"
 
 #include <sstream>
 
-#include "core/error.h"
+#include "mqcalib/error.h"
 
 namespace po = boost::program_options;
 
@@ -27,14 +28,36 @@ std::vector<float> parse_float_list(const std::string& text, const std::string& 
   return out;
 }
 
+std::vector<int64_t> parse_shape(const std::string& text, const std::string& option) {
+  std::vector<int64_t> s;
+  size_t b = 0;
+  const std::string bad =
+      option + " '" + text + "' is not a comma-separated list of positive integers (e.g. 1,1,28,28)";
+  if (text.empty()) throw Error(bad);
+  for (;;) {
+    const size_t e = text.find(',', b);
+    const std::string part = text.substr(b, e == std::string::npos ? std::string::npos : e - b);
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 9) throw Error(bad);
+    const int64_t d = std::stoll(part);
+    if (d <= 0) throw Error(bad);
+    s.push_back(d);
+    if (e == std::string::npos) break;
+    b = e + 1;
+  }
+  return s;
+}
+
 void PreprocessArgs::add_to(po::options_description& d) {
-  d.add_options()
-      ("mean", po::value(&mean)->default_value(mean), "per-channel mean after x/255 (one value, or one per channel: 0.485,0.456,0.406)")
-      ("std", po::value(&std)->default_value(std), "per-channel std after x/255 (torchvision convention: (x/255 - mean) / std)")
-      ("color", po::value(&color)->default_value(color), "image folders: gray | rgb | bgr")
-      ("resize", po::value(&resize)->default_value(resize), "image folders: resize the shorter side to N pixels (0: keep)")
-      ("center-crop", po::value(&center_crop)->default_value(center_crop), "image folders: square center crop of N pixels (0: none)")
-      ("layout", po::value(&layout)->default_value(layout), ".npy inputs: nchw | nhwc");
+  d.add_options()("mean", po::value(&mean)->default_value(mean),
+                  "per-channel mean after x/255 (one value, or one per channel: 0.485,0.456,0.406)")(
+      "std", po::value(&std)->default_value(std),
+      "per-channel std after x/255 (torchvision convention: (x/255 - mean) / std)")(
+      "color", po::value(&color)->default_value(color), "image folders: gray | rgb | bgr")(
+      "resize", po::value(&resize)->default_value(resize),
+      "image folders: resize the shorter side to N pixels (0: keep)")(
+      "center-crop", po::value(&center_crop)->default_value(center_crop),
+      "image folders: square center crop of N pixels (0: none)")("layout", po::value(&layout)->default_value(layout),
+                                                                 ".npy inputs: nchw | nhwc");
 }
 
 bool PreprocessArgs::any_given(const po::variables_map& vm) {

@@ -1,7 +1,9 @@
-// mqcalib/src/cli/data_options.h: the data and preprocessing options shared by quantize and eval.
+// mqcalib/src/cli/data_options.h: the data and preprocessing options shared by quantize, eval and
+// verify, and the list parsers of the commands' options.
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,10 @@ namespace mqcalib::cli {
 
 // "0.485,0.456,0.406" -> {0.485, 0.456, 0.406}; throws Error naming the option.
 std::vector<float> parse_float_list(const std::string& text, const std::string& option);
+
+// "1,1,28,28" -> {1, 1, 28, 28}. Throws Error naming `option` and the text when it is not a list
+// of positive integers.
+std::vector<int64_t> parse_shape(const std::string& text, const std::string& option);
 
 struct PreprocessArgs {
   std::string mean = "0", std = "1", color = "gray", layout = "nchw";

@@ -2,8 +2,8 @@
 // simulation recorded in params.json on labelled data.
 #include <boost/program_options.hpp>
 #include <cstdio>
-#include <iostream>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/data_options.h"
 #include "cli/progress.h"
@@ -30,11 +30,7 @@ int run_eval(const std::vector<std::string>& args) {
       "quiet", po::bool_switch(&quiet), "no progress on stderr")("help,h", "this help");
   pre.add_to(all);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).run(), vm);
-  if (vm.count("help")) {
-    std::cout << all << "\n";
-    return 0;
-  }
+  if (!parse_command_line(args, all, vm)) return 0;
   po::notify(vm);
   o.eval = pre.to_data(eval, labels);
   o.preprocess_from_record = !PreprocessArgs::any_given(vm);

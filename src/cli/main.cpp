@@ -8,8 +8,8 @@
 
 #include "cli/commands.h"
 #include "cli/config_file.h"
-#include "core/error.h"
-#include "core/interrupt.h"
+#include "mqcalib/error.h"
+#include "mqcalib/interrupt.h"
 
 namespace {
 
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     std::cout << "mqcalib " MQCALIB_VERSION "\n";
     return 0;
   }
-  // SIGINT/SIGTERM: remove a half-written output set, exit 130/143 (core/interrupt.h).
+  // SIGINT/SIGTERM: remove a half-written output set, exit 130/143 (mqcalib/interrupt.h).
   mqcalib::install_interrupt_handlers();
   const std::vector<std::string> args(argv + 2, argv + argc);
   for (const mqcalib::cli::Command& c : mqcalib::cli::commands()) {

@@ -3,9 +3,9 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
-#include <iostream>
 #include <map>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/progress.h"
@@ -97,11 +97,7 @@ int run_quantize(const std::vector<std::string>& args) {
   QuantizeArgs a;
   const po::options_description all = a.describe();
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).run(), vm);
-  if (vm.count("help")) {
-    std::cout << all << "\n";
-    return 0;
-  }
+  if (!parse_command_line(args, all, vm)) return 0;
   if (vm.count("config")) store_config_file(vm["config"].as<std::string>(), all, vm);
   // --calib is required unless --data-free: a usage error like the other required options.
   if (!vm["data-free"].as<bool>() && !vm.count("calib")) throw po::required_option("--calib");

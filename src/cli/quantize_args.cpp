@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "core/error.h"
+#include "mqcalib/error.h"
 
 namespace po = boost::program_options;
 
@@ -21,7 +21,7 @@ std::string join(const std::vector<std::string>& v) {
 po::options_description required_options(QuantizeOptions& o, std::string& calib) {
   po::options_description g("Required");
   g.add_options()("model", po::value(&o.model)->required(),
-                         "TorchScript model file (scripted or traced), e.g. examples/zoo/resnet20.pt")(
+                  "TorchScript model file (scripted or traced), e.g. examples/zoo/resnet20.pt")(
       "calib", po::value(&calib),
       "calibration data: IDX file (.gz ok), .npy, or a folder of PNG/JPEG images (not with --data-free)")(
       "out", po::value(&o.out_dir)->required(),
@@ -52,7 +52,7 @@ po::options_description rounding_options(QuantizeOptions& o) {
   const std::string methods = join(available_methods());
   po::options_description g("Weight rounding");
   g.add_options()("method", po::value(&o.method)->default_value(o.method),
-                      ("reconstruction method: " + methods).c_str())(
+                  ("reconstruction method: " + methods).c_str())(
       "iters", po::value(&o.adaround_iters)->default_value(o.adaround_iters),
       "adaround / brecq / qdrop: rounding iterations per layer or unit (20000 as the papers; 2000 is a quick run)")(
       "lambda", po::value(&o.adaround_lambda)->default_value(o.adaround_lambda, "0.01"),
@@ -79,10 +79,10 @@ po::options_description data_free_options(QuantizeOptions& o, std::string& input
       "Data-free and DFQ (docs/data_free.md); the DFQ recipe: --data-free --equalize "
       "--bias-correction");
   g.add_options()("data-free", po::bool_switch(&o.data_free),
-                    "no calibration data: activation ranges from the BN statistics (beta +- n|gamma|), the "
-                    "input's from --mean/--std")("bn-range-sigmas",
-                                                 po::value(&o.bn_range_sigmas)->default_value(o.bn_range_sigmas, "6"),
-                                                 "data-free: n of the BN ranges")(
+                  "no calibration data: activation ranges from the BN statistics (beta +- n|gamma|), the "
+                  "input's from --mean/--std")("bn-range-sigmas",
+                                               po::value(&o.bn_range_sigmas)->default_value(o.bn_range_sigmas, "6"),
+                                               "data-free: n of the BN ranges")(
       "input-shape", po::value(&input_shape), "data-free: one sample's shape C,H,W (default: the --eval data's)")(
       "equalize", po::bool_switch(&o.equalize),
       "cross-layer equalization of consecutive conv/linear layers, then high-bias absorption")(
@@ -108,8 +108,8 @@ po::options_description data_free_options(QuantizeOptions& o, std::string& input
 po::options_description data_options(QuantizeOptions& o, std::string& eval, std::string& eval_labels) {
   po::options_description g("Data");
   g.add_options()("calib-size", po::value(&o.calib_size)->default_value(o.calib_size),
-                     "calibration samples drawn from --calib")("seed", po::value(&o.seed)->default_value(o.seed),
-                                                               "seed of the calibration sampling")(
+                  "calibration samples drawn from --calib")("seed", po::value(&o.seed)->default_value(o.seed),
+                                                            "seed of the calibration sampling")(
       "eval", po::value(&eval), "evaluation data: reports FP and quantized top-1 on all of it")(
       "eval-labels", po::value(&eval_labels), "labels of --eval: IDX labels, .npy of ints, or text, one per line")(
       "eval-limit", po::value(&o.eval_limit)->default_value(0), "evaluate only the first N samples (0: all)")(
@@ -125,7 +125,7 @@ po::options_description data_options(QuantizeOptions& o, std::string& eval, std:
 po::options_description run_options(QuantizeOptions& o, std::string& config, bool& quiet) {
   po::options_description g("Run");
   g.add_options()("threads", po::value(&o.threads)->default_value(0),
-                    "threads (0: all cores); results do not depend on it")(
+                  "threads (0: all cores); results do not depend on it")(
       "batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "batch size of calibration and evaluation")(
       "config", po::value(&config), "read options from FILE (key = value lines, same names as here)")(
       "quiet", po::bool_switch(&quiet), "no progress on stderr")("help,h", "this help");

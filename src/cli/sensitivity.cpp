@@ -5,14 +5,14 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/config_file.h"
 #include "cli/data_options.h"
 #include "cli/diagnose_options.h"
 #include "cli/progress.h"
-#include "core/error.h"
+#include "mqcalib/error.h"
 
 namespace po = boost::program_options;
 
@@ -85,16 +85,8 @@ int run_sensitivity(const std::vector<std::string>& args) {
       "quiet", po::bool_switch(&quiet), "no progress on stderr")("help,h", "this help");
   pre.add_to(all);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).run(), vm);
-  if (vm.count("help")) {
-    std::cout << all << "\n";
-    return 0;
-  }
-  if (vm.count("config")) {
-    std::ifstream f(vm["config"].as<std::string>());
-    if (!f) throw Error("--config '" + vm["config"].as<std::string>() + "': cannot open the file");
-    po::store(po::parse_config_file(f, all), vm);
-  }
+  if (!parse_command_line(args, all, vm)) return 0;
+  if (vm.count("config")) store_config_file(vm["config"].as<std::string>(), all, vm);
   po::notify(vm);
   o.layer_bits = parse_layer_bits(layer_bits);
   if (!w_bits_set.empty()) s.w_bits = parse_int_list(w_bits_set, "--w-bits-set");

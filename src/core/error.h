@@ -1,34 +1,12 @@
-// mqcalib/src/core/error.h: the one exception type of the engine.
-//
-// Every error names the bad input (file, tensor, node, op) in its message. The CLI catches
-// mqcalib::Error, prints what() and exits non-zero.
+// mqcalib/src/core/error.h: the engine's error type (mqcalib::Error, defined in the public
+// include/mqcalib/error.h) and MQCALIB_ASSERT for internal invariants.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 
+#include "mqcalib/error.h"  // Error, ErrorKind (public: the C++ API throws them)
+
 namespace mqcalib {
-
-// What kind of failure an Error is, for callers that map errors to codes (the C API's mqc_status).
-// Most errors are Failed; the places that know better say so.
-enum class ErrorKind {
-  Failed,    // the operation could not be done (see the message)
-  Invalid,   // an option or argument out of range, an unknown name
-  BadData,   // input data of the wrong shape, NaN / Inf, labels out of range
-  NotFound,  // no such tensor / layer / file entry
-  State,     // a call out of order (a stage before the one it needs)
-  Io,        // a file that cannot be read or written
-};
-
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& what) : std::runtime_error(what) {}
-  Error(ErrorKind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
-  ErrorKind kind() const { return kind_; }
-
- private:
-  ErrorKind kind_ = ErrorKind::Failed;
-};
 
 // An internal invariant (not an input check): a violation is a bug of the engine, reported as an Error
 // naming the condition and its place, in release builds too (the checks are cheap and never in a

@@ -15,10 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "mqcalib/input_file.h"  // read_file_bounded (public)
+
 namespace mqcalib {
 
-// Hard limits for inputs that carry no header bounding them (text files, JSON).
-inline constexpr int64_t kMaxConfigFileBytes = int64_t{1} << 20;  // --config: 1 MiB of key = value lines
+// Hard limits for inputs that carry no header bounding them (text files, JSON; --config's is in
+// src/cli/config_file.h).
 inline constexpr int64_t kMaxParamsJsonBytes = int64_t{1} << 30;  // params.json: 1 GiB (tensor lists, not weights)
 inline constexpr int64_t kMaxLabelsTextBytes = int64_t{1} << 30;  // a text labels file, after gunzip
 
@@ -55,8 +57,8 @@ class InputFile {
   int64_t size_ = 0;
 };
 
-// The whole file at `path`: InputFile(path, what).read_all(max_bytes).
-std::string read_file_bounded(const std::string& path, const std::string& what, int64_t max_bytes);
+// read_file_bounded(path, what, max_bytes) (include/mqcalib/input_file.h) is
+// InputFile(path, what).read_all(max_bytes).
 
 // a * b and a + b for non-negative sizes; throw Error "<context>: size overflows" instead of wrapping.
 int64_t checked_mul(int64_t a, int64_t b, const std::string& context);

@@ -52,7 +52,10 @@ class Run {
     std::vector<bool> needed = hooked_;
     for (ValueId v : g.outputs()) needed[static_cast<size_t>(v)] = true;
     if (o.stop_after != kNoValue) needed.at(static_cast<size_t>(o.stop_after)) = true;
-    plan_ = exec_detail::plan_fusion(g, needed, o.quant);
+    if (o.node_override)
+      plan_.group_of.assign(g.nodes().size(), -1);  // an overridden node must run alone
+    else
+      plan_ = exec_detail::plan_fusion(g, needed, o.quant);
     uses_.assign(nv, 0);
     for (const Node& n : g.nodes())
       for (ValueId v : n.inputs) ++uses_[static_cast<size_t>(v)];
@@ -137,7 +140,7 @@ class Run {
     }
     std::vector<TensorF32> outs;
     try {
-      outs = run_node_impl(n, in, cons, &pool_);
+      if (!o_.node_override || !o_.node_override(idx, in, outs)) outs = run_node_impl(n, in, cons, &pool_);
     } catch (const Error& e) {
       throw Error(node_label(n) + ": " + e.what());
     } catch (const std::bad_alloc&) {

@@ -65,8 +65,14 @@ class OutputQuant {
   std::vector<bool> per_tensor_;
 };
 
+// Computes node `index`'s outputs in place of its op (the simulation's integer-form adds,
+// pipeline/simulation.h); returns false to let the op run. The inputs are the node's, in order.
+using NodeOverride =
+    std::function<bool(size_t index, const std::vector<TensorF32*>& inputs, std::vector<TensorF32>& outputs)>;
+
 struct RunOptions {
   ValueHook hook;                      // empty: no hook
+  NodeOverride node_override;          // empty: every node runs its op; set: nothing is fused
   std::vector<ValueId> hooked;         // values the hook is called for; empty: every value
   const OutputQuant* quant = nullptr;  // null: no fake quantization
   // When set: returns (an empty vector) as soon as that value has been computed, quantized and

@@ -1,7 +1,6 @@
 // mqcalib/src/export/params_json_transforms.cpp: see params_json_transforms.h.
 #include "export/params_json_transforms.h"
 
-
 namespace mqcalib::detail {
 
 void write_transforms(const QuantRecord& rec, FloatJson& p, FloatJson& root) {
@@ -42,12 +41,13 @@ void read_transforms(const FloatJson& pj, const FloatJson& root, const StrictJso
     const FloatJson& d = pj["data_free"];
     const std::string dp = "provenance.data_free";
     k.expect_keys(d, dp,
-             {"activation_ranges", "range_sigmas", "synthetic_samples", "synthesis_seed", "synthesis_iterations"});
+                  {"activation_ranges", "range_sigmas", "synthetic_samples", "synthesis_seed", "synthesis_iterations"});
     pv.activation_ranges = k.one_of(d["activation_ranges"], dp + ".activation_ranges", {"observer", "bn_stats"});
     pv.range_sigmas = k.non_negative(d["range_sigmas"], dp + ".range_sigmas");
     pv.synthetic_samples = static_cast<int64_t>(k.unsigned_integer(d["synthetic_samples"], dp + ".synthetic_samples"));
     pv.synthesis_seed = k.unsigned_integer(d["synthesis_seed"], dp + ".synthesis_seed");
-    pv.synthesis_iterations = static_cast<int>(k.unsigned_integer(d["synthesis_iterations"], dp + ".synthesis_iterations"));
+    pv.synthesis_iterations =
+        static_cast<int>(k.unsigned_integer(d["synthesis_iterations"], dp + ".synthesis_iterations"));
   }
   if (pj.contains("equalization")) {
     const FloatJson& e = pj["equalization"];

@@ -12,8 +12,8 @@ namespace mqcalib::detail {
 
 // Optional keys: files written before they existed read as a run on real data with nothing changed.
 // Optional provenance keys: the transforms' and mixed precision's "layer_a_bits" (issue 16).
-inline constexpr const char* kTransformProvenanceKeys[] = {"layer_a_bits", "data_free", "equalization", "high_bias_sigmas",
-                                                           "bias_correction"};
+inline constexpr const char* kTransformProvenanceKeys[] = {"layer_a_bits", "data_free", "equalization",
+                                                           "high_bias_sigmas", "bias_correction"};
 inline constexpr const char* kTransformRootKeys[] = {"float_weights", "op_changes"};
 
 void write_transforms(const QuantRecord& rec, FloatJson& provenance, FloatJson& root);

@@ -41,12 +41,12 @@ LabeledBatchSource labeled_batches(const Dataset& ds, const std::vector<int64_t>
 TopOneEvaluator::TopOneEvaluator(const Graph& fp, const Simulation* sim)
     : fp_(fp),
       q_(sim ? std::make_unique<Executor>(sim->graph) : nullptr),
-      hook_(sim ? sim->activations.hook() : ValueHook{}) {}
+      run_(sim ? sim->run_options(sim->activations.hook()) : RunOptions{}) {}
 
 void TopOneEvaluator::add(const TensorF32& x, const std::vector<int64_t>& labels, const std::string& labels_name) {
   const TensorF32 logits = fp_.run({x}).at(0);
   const std::vector<int64_t> pf = argmax_rows(logits);
-  const std::vector<int64_t> pq = q_ ? argmax_rows(q_->run({x}, hook_).at(0)) : pf;
+  const std::vector<int64_t> pq = q_ ? argmax_rows(q_->run({x}, run_).at(0)) : pf;
   if (pf.size() != labels.size())
     throw Error("evaluate: batch of " + std::to_string(pf.size()) + " predictions but " +
                 std::to_string(labels.size()) + " labels");

@@ -55,7 +55,7 @@ class TopOneEvaluator {
  private:
   Executor fp_;
   std::unique_ptr<Executor> q_;  // null: FP alone
-  ValueHook hook_;
+  RunOptions run_;               // the simulation's (Simulation::run_options)
   EvalResult r_;
 };
 

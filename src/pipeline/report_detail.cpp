@@ -121,13 +121,13 @@ ReportDetail report_detail(const Simulation& sim, const QuantPlan& plan, const Q
 
 double logits_sqnr_db(const Graph& fp, const Simulation& sim, const SampleStore& calib, int64_t samples) {
   const Executor fp_ex(fp), q_ex(sim.graph);
-  const ValueHook hook = sim.activations.hook();
+  const RunOptions run = sim.run_options(sim.activations.hook());
   const BatchSource first = calib.first(std::min(samples, calib.size()), calib.batch());
   SqnrSums sums;
   TensorF32 x;
   for (int64_t i = 0; first(i, x); ++i) {
     const TensorF32 z = fp_ex.run({x}).at(0);
-    const TensorF32 zq = q_ex.run({x}, hook).at(0);
+    const TensorF32 zq = q_ex.run({x}, run).at(0);
     sums.add(sqnr_sums_f32(z.data(), zq.data(), z.size()));
   }
   return sums.db();

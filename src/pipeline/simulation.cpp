@@ -107,6 +107,13 @@ TensorF32& parameter_of(Graph& g, const std::unordered_map<std::string, size_t>&
 
 }  // namespace
 
+RunOptions Simulation::run_options(ValueHook hook) const {
+  RunOptions o;
+  o.hook = std::move(hook);
+  o.node_override = integer_adds_override(integer_adds);
+  return o;
+}
+
 Graph recorded_fp_graph(const Graph& folded, const QuantRecord& record) {
   Graph g = folded;
   const auto nodes = node_index(g);
@@ -164,6 +171,7 @@ Simulation build_simulation(const Graph& folded_model, const QuantRecord& record
   }
   sim.activations =
       ActivationQuantizers(folded.values().size(), act_values, std::move(act_params), std::move(act_names));
+  sim.integer_adds = plan_integer_adds(sim.graph, record);
   return sim;
 }
 

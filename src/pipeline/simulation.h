@@ -5,6 +5,7 @@
 //   biases       on the int32 grid of s_in * s_w (core/bias_i32.h)
 //   activations  fake_quantize(x) as the executor produces x, by a ValueHook (the executor knows
 //                nothing of quantization, docs/STYLE.md)
+//   adds         of two quantized tensors: as the backend's integer add (simulation_adds.h)
 // The stages before the record use the same pieces on the state being built: with_quantized_weights
 // (observation and reconstruction caches run the model with quantized weights and FP activations).
 #pragma once
@@ -19,6 +20,7 @@
 #include "export/quant_record.h"
 #include "graph/ir.h"
 #include "pipeline/quant_state.h"
+#include "pipeline/simulation_adds.h"
 
 namespace mqcalib {
 
@@ -52,8 +54,13 @@ class ActivationQuantizers {
 };
 
 struct Simulation {
-  Graph graph;                       // weights and biases as the runtime runs them
-  ActivationQuantizers activations;  // in record order
+  Graph graph;                                      // weights and biases as the runtime runs them
+  ActivationQuantizers activations;                 // in record order
+  std::shared_ptr<const IntegerAdds> integer_adds;  // adds run as the runtime adds codes (null: none)
+
+  // How to run `graph` as the simulated runtime: `hook` on every value (activations.hook(), or a
+  // caller's that calls it) and the integer-form adds.
+  RunOptions run_options(ValueHook hook) const;
 };
 
 // The FP graph a record was computed on: `folded` (the model file's plain BN fold) with the record's

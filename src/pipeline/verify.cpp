@@ -74,10 +74,10 @@ VerifyResult verify_integer(const Simulation& sim, const IntModel& im, const Ver
   std::vector<int64_t> labels;
   for (int64_t b = 0; batches(b, x, labels); ++b) {
     sim_vals.clear();
-    const std::vector<TensorF32> so = sim_ex.run({x}, [&](ValueId v, TensorF32& t) {
+    const std::vector<TensorF32> so = sim_ex.run({x}, sim.run_options([&](ValueId v, TensorF32& t) {
       sim_quant(v, t);
       if (tracked(v)) sim_vals[v] = t;
-    });
+    }));
     const std::vector<TensorF32> io = int_ex.run({x}, [&](ValueId v, const IntTensor& t) {
       if (!tracked(v)) return;
       const TensorF32& s = sim_vals.at(v);

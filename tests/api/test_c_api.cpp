@@ -1,18 +1,24 @@
 // The C API (include/mqcalib/mqcalib_c.h) through the shared library, as a C caller sees it: every
 // entry point's errors (NULL handles, wrong shapes, NaN, unknown names, calls out of order), the three
 // data sources giving the same params, and two handles on two threads giving the same results as one
-// after the other.
+// after the other; the setters of data-free synthesis, outlier fixing and sensitivity against the C++
+// API's Pipeline on the same options.
 #include <doctest/doctest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "mqcalib/mqcalib.h"
 #include "mqcalib/mqcalib_c.h"
 
 namespace {
@@ -232,4 +238,146 @@ TEST_CASE("c api: two handles on two threads give the results of one after the o
   CHECK(!seq_a.empty());
   CHECK(par_a == seq_a);
   CHECK(par_b == seq_b);
+}
+
+namespace {
+
+constexpr float kMean = 0.2860f, kStd = 0.3530f;
+
+// The C++ API on the options a C handle was given, fed the same batches: the C API's reference.
+std::vector<float> cpp_scales(mqcalib::QuantizeOptions o, bool feed, bool fix_outliers,
+                              std::vector<int>* bits = nullptr) {
+  o.model = model();
+  mqcalib::Pipeline p(o);
+  for (int64_t b = 0; feed && b < kSamples; b += 32)
+    p.add_calibration_batch(images().data() + b * kPixels, 32, 1, 28, 28);
+  p.calibrate();
+  if (fix_outliers) p.fix_outliers();
+  std::vector<float> out;
+  for (const mqcalib::TensorParams& t : p.tensors()) {
+    out.insert(out.end(), t.scales.begin(), t.scales.end());
+    if (bits) bits->push_back(t.bits);
+  }
+  return out;
+}
+
+std::vector<int> c_bits(const Handle& h) {
+  int64_t n = 0;
+  REQUIRE(mqc_tensor_count(h.p, &n) == MQC_OK);
+  std::vector<int> out;
+  for (int64_t i = 0; i < n; ++i) {
+    mqc_tensor_info info;
+    REQUIRE(mqc_tensor_info_at(h.p, i, &info) == MQC_OK);
+    out.push_back(info.bits);
+  }
+  return out;
+}
+
+std::string report_json_of(const Handle& h, const std::string& name) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("mqc_c_api_" + name + "_" + std::to_string(getpid()));
+  REQUIRE(mqc_write_outputs(h.p, dir.c_str()) == MQC_OK);
+  std::ifstream f(dir / "report.json");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::filesystem::remove_all(dir);
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("c api: synthesis, outlier, sensitivity and data-free setters refuse bad values, naming them") {
+  Handle h;
+  const float zero = 0.0f, nan = std::numeric_limits<float>::quiet_NaN();
+  const int dup[] = {4, 4}, low[] = {2, 1}, ok[] = {3, 4, 8};
+  // the arguments (the call) run first, then the check of its status and message
+  auto refused = [&h](mqc_status status, const char* message) {
+    CAPTURE(message);
+    CHECK(status == MQC_ERROR_INVALID_ARGUMENT);
+    CHECK(mentions(h.p, message));
+  };
+  refused(mqc_set_synthesis(h.p, -1, 10, 8, 0.5f), "mqc_set_synthesis: samples -1 outside 0..");
+  refused(mqc_set_synthesis(h.p, 16, 0, 8, 0.5f), "mqc_set_synthesis: iterations 0");
+  refused(mqc_set_synthesis(h.p, 16, 10, 0, 0.5f), "mqc_set_synthesis: batch 0");
+  refused(mqc_set_synthesis(h.p, 16, 10, 5000, 0.5f), "mqc_set_synthesis: batch 5000 outside 1..4096");
+  refused(mqc_set_synthesis(h.p, 16, 10, 8, nan), "mqc_set_synthesis: lr nan");
+  refused(mqc_set_synthesis(h.p, 16, 10, 8, -1.0f), "mqc_set_synthesis: lr -1");
+  refused(mqc_set_data_free(h.p, 0, 28, 28, &kMean, &kStd, 1), "mqc_set_data_free: c 0");
+  refused(mqc_set_data_free(h.p, 1, 28, 28, &kMean, &zero, 1), "mqc_set_data_free: std[0]");
+  refused(mqc_set_data_free(h.p, 1, 28, 28, &kMean, &kStd, 3), "mqc_set_data_free: channels 3");
+  refused(mqc_set_data_free(h.p, 1, 28, 28, nullptr, &kStd, 1), "mqc_set_data_free: mean and std");
+  refused(mqc_set_fix_outliers(h.p, 2), "mqc_set_fix_outliers: enabled 2 must be 0 (off) or 1 (on)");
+  refused(mqc_set_measure_sensitivity(h.p, -1), "mqc_set_measure_sensitivity: enabled -1");
+  refused(mqc_set_sensitivity_metric(h.p, static_cast<mqc_sensitivity_metric>(7), 32),
+          "mqc_set_sensitivity_metric: metric 7 out of range");
+  refused(mqc_set_sensitivity_metric(h.p, MQC_SENSITIVITY_KL, 0), "mqc_set_sensitivity_metric: samples 0");
+  refused(mqc_set_bits_set(h.p, low, 2), "mqc_set_bits_set: bits[1] 1 outside 2..16");
+  refused(mqc_set_bits_set(h.p, dup, 2), "mqc_set_bits_set: bits[1] 4 is given twice");
+  refused(mqc_set_bits_set(h.p, ok, 0), "mqc_set_bits_set: count 0");
+  refused(mqc_set_bits_set(h.p, nullptr, 3), "mqc_set_bits_set: bits is NULL");
+  CHECK(mqc_set_synthesis(nullptr, 16, 10, 8, 0.5f) == MQC_ERROR_NULL_ARGUMENT);
+  CHECK(mqc_set_fix_outliers(nullptr, 1) == MQC_ERROR_NULL_ARGUMENT);
+  mqc_sensitivity_metric m;
+  REQUIRE(mqc_sensitivity_metric_from_name("kl", &m) == MQC_OK);
+  CHECK(m == MQC_SENSITIVITY_KL);
+  CHECK(std::string(mqc_sensitivity_metric_name(MQC_SENSITIVITY_NSR)) == "nsr");
+  CHECK(mqc_sensitivity_metric_from_name("mse", &m) == MQC_ERROR_INVALID_ARGUMENT);
+  h.feed();
+  REQUIRE(mqc_calibrate(h.p) == MQC_OK);
+  CHECK(mqc_set_synthesis(h.p, 16, 10, 8, 0.5f) == MQC_ERROR_STATE);
+  CHECK(mqc_set_measure_sensitivity(h.p, 1) == MQC_ERROR_STATE);
+}
+
+TEST_CASE("c api: data-free with synthesis gives the C++ API's params (and not the BN-range ones)") {
+  Handle synth, bn_ranges, both;
+  for (Handle* h : {&synth, &bn_ranges, &both}) REQUIRE(mqc_set_data_free(h->p, 1, 28, 28, &kMean, &kStd, 1) == MQC_OK);
+  REQUIRE(mqc_set_synthesis(synth.p, 8, 3, 4, 0.25f) == MQC_OK);
+  REQUIRE(mqc_calibrate(synth.p) == MQC_OK);
+  REQUIRE(mqc_calibrate(bn_ranges.p) == MQC_OK);
+  mqcalib::QuantizeOptions o;
+  o.data_free = true;
+  o.input_shape = {1, 28, 28};
+  o.calib.mean = {kMean};
+  o.calib.std = {kStd};
+  CHECK(bn_ranges.all_scales() == cpp_scales(o, false, false));
+  o.synthesize = 8;
+  o.synth_iters = 3;
+  o.synth_batch = 4;
+  o.synth_lr = 0.25f;
+  CHECK(synth.all_scales() == cpp_scales(o, false, false));
+  CHECK(synth.all_scales() != bn_ranges.all_scales());
+  both.feed();  // data-free takes no calibration data
+  CHECK(mqc_calibrate(both.p) == MQC_ERROR_INVALID_ARGUMENT);
+  CHECK(mentions(both.p, "takes no calibration data"));
+}
+
+TEST_CASE("c api: fix-outliers, a bits budget with its metric, and measured sensitivity as the C++ API runs them") {
+  Handle fixed, mixed, measured;
+  REQUIRE(mqc_set_fix_outliers(fixed.p, 1) == MQC_OK);
+  const int set[] = {3, 4, 8};
+  REQUIRE(mqc_set_bits_set(mixed.p, set, 3) == MQC_OK);
+  REQUIRE(mqc_set_sensitivity_metric(mixed.p, MQC_SENSITIVITY_KL, 32) == MQC_OK);
+  REQUIRE(mqc_set_bits_budget(mixed.p, "4") == MQC_OK);
+  REQUIRE(mqc_set_measure_sensitivity(measured.p, 1) == MQC_OK);
+  REQUIRE(mqc_set_sensitivity_metric(measured.p, MQC_SENSITIVITY_NSR, 32) == MQC_OK);
+  for (Handle* h : {&fixed, &mixed, &measured}) {
+    h->feed();
+    REQUIRE(mqc_calibrate(h->p) == MQC_OK);
+  }
+  mqcalib::QuantizeOptions o;
+  CHECK(fixed.all_scales() == cpp_scales(o, true, true));
+  o.bits_set = {3, 4, 8};
+  o.sensitivity_metric = "kl";
+  o.sensitivity_samples = 32;
+  o.bits_budget = "4";
+  std::vector<int> bits;
+  CHECK(mixed.all_scales() == cpp_scales(o, true, false, &bits));
+  CHECK(c_bits(mixed) == bits);
+  bool below_8 = false;
+  for (int b : c_bits(mixed)) below_8 = below_8 || b < 8;
+  CHECK(below_8);  // the budget (4 bits on average) took effect
+  const std::string with = report_json_of(measured, "measured"), without = report_json_of(fixed, "fixed");
+  CHECK(with.find("\"sensitivity\": {") != std::string::npos);
+  CHECK(without.find("\"sensitivity\": {") == std::string::npos);
+  CHECK(without.find("\"outlier_fix\"") != std::string::npos);
 }

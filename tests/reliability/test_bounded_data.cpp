@@ -40,6 +40,12 @@ TEST_CASE("IDX headers claiming huge payloads are refused before any payload is 
   // 2^32-1 cubed elements: the product overflows uint64 unless checked; refused by the element limit.
   write_bytes(tmp.file("huge-idx3-ubyte"), idx_bytes(0x08, {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, {}));
   CHECK_ERROR_MENTIONS(open_dataset(tmp.file("huge-idx3-ubyte"), Preprocess{}), "huge-idx3-ubyte", "claims more than");
+  // 4096 x 2^24 x 2^28 = 2^64: the product wraps to 0 unless checked before each multiplication, and
+  // the header alone would then pass as a complete file (found by fuzz_idx_gz).
+  write_bytes(tmp.file("wrap-idx3-ubyte"), idx_bytes(0x08, {4096u, 1u << 24, 1u << 28}, {}));
+  CHECK_ERROR_MENTIONS(open_dataset(tmp.file("wrap-idx3-ubyte"), Preprocess{}), "wrap-idx3-ubyte", "claims more than");
+  write_gz(tmp.file("wrap-idx3-ubyte.gz"), idx_bytes(0x08, {4096u, 1u << 24, 1u << 28}, {}));
+  CHECK_ERROR_MENTIONS(open_dataset(tmp.file("wrap-idx3-ubyte.gz"), Preprocess{}), "claims more than");
   // 60000 x 28 x 28 named, 16 bytes present: a plain file is sized first.
   write_bytes(tmp.file("short-idx3-ubyte"), idx_bytes(0x08, {60000, 28, 28}, {}));
   CHECK_ERROR_MENTIONS(open_dataset(tmp.file("short-idx3-ubyte"), Preprocess{}), "truncated", "16 bytes", "47040016");

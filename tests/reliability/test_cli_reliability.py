@@ -78,6 +78,10 @@ refused(q + ["--out", os.path.join(SCRATCH, "t"), "--eval", CALIB, "--eval-label
 refused(q + ["--out", os.path.join(SCRATCH, "t"), "--eval", CALIB, "--eval-labels", few] + slow,
         ["labels_few.txt", "10 labels", "10000 samples"], "too few labels", t_max=60)
 refused(q + ["--out", os.path.join(SCRATCH, "t"), "--config", SCRATCH], ["--config", "directory"], "--config directory")
+refused(["sensitivity", "--model", MODEL, "--calib", CALIB] + PRE + ["--config", SCRATCH], ["--config", "directory"],
+        "sensitivity --config directory")
+refused(["sensitivity", "--model", MODEL, "--calib", CALIB] + PRE + ["--config", "/dev/zero"], ["/dev/zero"],
+        "sensitivity --config /dev/zero", t_max=30)
 refused(q + ["--out", os.path.join(SCRATCH, "t"), "--iters", "%value%x"], ["%value%"], "Boost placeholder in a value",
         t_max=30)
 refused(["quantize", "--model", SCRATCH, "--calib", CALIB, "--out", os.path.join(SCRATCH, "t")], ["--model", SCRATCH],

@@ -47,7 +47,7 @@ TEST_CASE("--config: directories, FIFOs, devices, oversize, binary and unknown k
   CHECK_ERROR_MENTIONS(store_config_file(tmp.file("fifo.cfg"), o.desc, vm), "--config", "fifo.cfg", "FIFO");
   CHECK_ERROR_MENTIONS(store_config_file("/dev/zero", o.desc, vm), "--config", "/dev/zero", "character device");
   CHECK_ERROR_MENTIONS(store_config_file(tmp.file("none.cfg"), o.desc, vm), "none.cfg", "does not exist");
-  write_text(tmp.file("big.cfg"), std::string(static_cast<size_t>(mqcalib::kMaxConfigFileBytes) + 1, '#'));
+  write_text(tmp.file("big.cfg"), std::string(static_cast<size_t>(mqcalib::cli::kMaxConfigFileBytes) + 1, '#'));
   CHECK_ERROR_MENTIONS(store_config_file(tmp.file("big.cfg"), o.desc, vm), "big.cfg", "more than the 1048576 bytes");
   write_bytes(tmp.file("bin.cfg"), {'i', 't', 'e', 'r', 's', '=', '1', 0, '\n'});
   CHECK_ERROR_MENTIONS(store_config_file(tmp.file("bin.cfg"), o.desc, vm), "bin.cfg", "NUL");

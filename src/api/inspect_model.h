@@ -1,5 +1,5 @@
-// mqcalib/src/cli/model_io.h: the CLI's link to the importer (TorchScript -> Graph), the executor
-// and LibTorch's reference forward; kept in one file so commands do not repeat the glue.
+// mqcalib/src/api/inspect_model.h: mqcalib::inspect()'s link to the importer (TorchScript -> Graph, as
+// imported: not folded), the executor and LibTorch's reference forward (the FP check).
 #pragma once
 
 #include <memory>
@@ -7,7 +7,7 @@
 
 #include "graph/ir.h"
 
-namespace mqcalib::cli {
+namespace mqcalib::inspection {
 
 struct LoadedModel {
   std::string path;
@@ -16,7 +16,7 @@ struct LoadedModel {
 };
 
 // Imports `path` (throws Error naming the file when it is missing or not TorchScript).
-LoadedModel load_model(const std::string& path, const Shape& input_shape, int threads);
+LoadedModel load_model(const std::string& path, const Shape& input_shape);
 
 struct FpCheck {
   int samples = 0;
@@ -29,4 +29,4 @@ struct FpCheck {
 // module on `samples` N(0,1) inputs of `input_shape` drawn with `seed`.
 FpCheck fp_check(const LoadedModel& m, const Shape& input_shape, int samples, unsigned seed);
 
-}  // namespace mqcalib::cli
+}  // namespace mqcalib::inspection

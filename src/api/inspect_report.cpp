@@ -1,31 +1,12 @@
-// mqcalib/src/cli/inspect_report.cpp: JSON and text sections of `mqcalib inspect`.
-#include "cli/inspect_report.h"
+// mqcalib/src/api/inspect_report.cpp: JSON and text sections of mqcalib::inspect().
+#include "api/inspect_report.h"
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 
 #include "core/error.h"
 
-namespace mqcalib::cli {
-
-Shape parse_shape(const std::string& text, const std::string& option) {
-  Shape s;
-  size_t b = 0;
-  const std::string bad = option + " '" + text + "' is not a comma-separated list of positive integers (e.g. 1,1,28,28)";
-  if (text.empty()) throw Error(bad);
-  for (;;) {
-    const size_t e = text.find(',', b);
-    const std::string part = text.substr(b, e == std::string::npos ? std::string::npos : e - b);
-    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 9) throw Error(bad);
-    const int64_t d = std::stoll(part);
-    if (d <= 0) throw Error(bad);
-    s.push_back(d);
-    if (e == std::string::npos) break;
-    b = e + 1;
-  }
-  return s;
-}
+namespace mqcalib::inspection {
 
 std::map<std::string, int> op_counts(const Graph& g) {
   std::map<std::string, int> c;
@@ -115,7 +96,7 @@ nlohmann::json weights_json(const std::vector<WeightStats>& w) {
 }
 
 void print_summary(std::ostream& os, const Graph& g, const std::map<std::string, int>& counts_before_fold) {
-  os << "graph: " << g.nodes().size() << " nodes after folding\n  inputs:";
+  os << "graph: " << g.nodes().size() << " nodes as imported (before BN folding)\n  inputs:";
   for (ValueId v : g.inputs()) os << " " << g.value(v).name << shape_to_string(g.value(v).shape);
   os << "\n  outputs:";
   for (ValueId v : g.outputs()) os << " " << g.value(v).name << shape_to_string(g.value(v).shape);
@@ -163,19 +144,4 @@ void print_weights(std::ostream& os, const std::vector<WeightStats>& w) {
   }
 }
 
-void write_json_atomic(const nlohmann::json& doc, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error("cannot write JSON file '" + tmp + "'");
-    f << doc.dump(2) << "\n";
-    f.flush();
-    if (!f) throw Error("error while writing JSON file '" + tmp + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("cannot rename '" + tmp + "' to '" + path + "'");
-  }
-}
-
-}  // namespace mqcalib::cli
+}  // namespace mqcalib::inspection

@@ -1,25 +1,14 @@
-// The graph-only parts of `mqcalib inspect`: shape parsing, JSON sections, atomic writes.
+// The graph-only parts of mqcalib::inspect() (`mqcalib inspect`): the JSON sections.
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <limits>
 
-#include "cli/inspect_report.h"
+#include "api/inspect_report.h"
 #include "graph/graph_builder.h"
 
 using namespace mqcalib;
-using namespace mqcalib::cli;
-
-TEST_CASE("inspect: parse_shape accepts positive integer lists and names the option on errors") {
-  CHECK(parse_shape("1,1,28,28", "--input-shape") == Shape{1, 1, 28, 28});
-  CHECK(parse_shape("7", "--input-shape") == Shape{7});
-  for (const char* bad : {"", "1,,2", "1,x,3", "1,-1", "0,3", "1, 2", "1,2,"}) {
-    CAPTURE(bad);
-    CHECK_THROWS_WITH_AS(parse_shape(bad, "--input-shape"), doctest::Contains("--input-shape"), Error);
-  }
-}
+using namespace mqcalib::inspection;
 
 TEST_CASE("inspect: JSON sections of a folded conv-bn-relu-linear graph") {
   mqcalib::testing::GraphBuilder b;
@@ -54,18 +43,4 @@ TEST_CASE("inspect: JSON sections of a folded conv-bn-relu-linear graph") {
   REQUIRE(wj.size() == 2);
   CHECK(wj[0]["channel_range_spread"].is_null());  // JSON has no infinity
   CHECK(wj[1]["sqnr_db"]["per_channel_int8"].get<double>() == doctest::Approx(ws[1].sqnr_per_channel_8));
-}
-
-TEST_CASE("inspect: write_json_atomic leaves the document and no .tmp; a bad path is an error naming it") {
-  const std::string path = "test_inspect_report_out.json";
-  write_json_atomic(nlohmann::json{{"a", 1}}, path);
-  std::ifstream f(path);
-  REQUIRE(f.good());
-  nlohmann::json back;
-  f >> back;
-  CHECK(back["a"] == 1);
-  CHECK(!std::ifstream(path + ".tmp").good());
-  std::remove(path.c_str());
-  CHECK_THROWS_WITH_AS(write_json_atomic(nlohmann::json{}, "/nonexistent_dir/x.json"),
-                       doctest::Contains("/nonexistent_dir/x.json"), Error);
 }

@@ -1,5 +1,5 @@
-// mqcalib/src/cli/model_io.cpp: see model_io.h.
-#include "cli/model_io.h"
+// mqcalib/src/api/inspect_model.cpp: see inspect_model.h.
+#include "api/inspect_model.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,16 +8,14 @@
 
 #include "core/error.h"
 #include "core/input_file.h"
-#include "core/parallel.h"
 #include "exec/executor.h"
 #include "import/libtorch_reference.h"
 #include "import/torchscript_import.h"
 
-namespace mqcalib::cli {
+namespace mqcalib::inspection {
 
-LoadedModel load_model(const std::string& path, const Shape& input_shape, int threads) {
+LoadedModel load_model(const std::string& path, const Shape& input_shape) {
   (void)InputFile(path, "--model");  // names a missing file, a directory, a FIFO or a device
-  set_num_threads_checked(threads);
   LoadedModel m;
   m.path = path;
   ImportOptions io;
@@ -54,4 +52,4 @@ FpCheck fp_check(const LoadedModel& m, const Shape& input_shape, int samples, un
   return r;
 }
 
-}  // namespace mqcalib::cli
+}  // namespace mqcalib::inspection
