@@ -11,7 +11,7 @@
 Every run is `nice -n 10`, one at a time; outputs stay in --work (report.html of each run there).
 usage: scripts/where_accuracy_goes.py [--exe build/src/cli/mqcalib] [--work /tmp/mqcalib-issue16]
        [--models resnet20,mobilenetv2] [--parts mixed,fix,spearman] [--eval-limit 0] [--iters 2000]
-       [--methods nearest,adaround]"""
+       [--methods nearest,adaround] [--threads 0]"""
 import argparse
 import json
 import os
@@ -21,6 +21,7 @@ import time
 
 DATA = "/usr/share/datasets/fashion-mnist/"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+THREADS = 0  # --threads of every run (0: all cores); top-1 does not depend on it
 
 
 def run(exe, args, log):
@@ -38,7 +39,7 @@ def common(model, eval_limit):
     return ["--model", os.path.join(ROOT, "examples/zoo/%s.pt" % model), "--calib",
             DATA + "train-images-idx3-ubyte.gz", "--mean", "0.2860", "--std", "0.3530",
             "--eval", DATA + "t10k-images-idx3-ubyte.gz", "--eval-labels", DATA + "t10k-labels-idx1-ubyte.gz",
-            "--eval-limit", str(eval_limit), "--quiet"]
+            "--eval-limit", str(eval_limit), "--threads", str(THREADS), "--quiet"]
 
 
 def quantize(a, model, name, extra):
@@ -91,8 +92,36 @@ def spearman(a, model):
     secs = run(a.exe, ["sensitivity"] + common(model, a.eval_limit) +
                ["--w-bits-set", "2", "--json", js, "--html", js[:-5] + ".html"], js[:-5] + ".log")
     s = json.load(open(js))["sensitivity"]
-    top = ", ".join("%s (%.1f)" % (r["unit"], s["fp_top1"] - r["top1"]) for r in s["rows"][:3])
-    return ["| %s | %d | %.3f | %s | %.0f |" % (model, len(s["rows"]), s["spearman_metric_vs_top1_drop"], top, secs)]
+    drop = [s["fp_top1"] - r["top1"] for r in s["rows"]]
+    top = ", ".join("%s (%.2f)" % (r["unit"], d) for r, d in list(zip(s["rows"], drop))[:3])
+    worst = ", ".join("%s (%.2f)" % (r["unit"], d)
+                      for r, d in sorted(zip(s["rows"], drop), key=lambda x: -x[1])[:3])
+    kl = spearman_py([r["kl"] for r in s["rows"]], drop)  # the other metric, from the same rows
+    return ["| %s | %d | %d | %.3f (%.3f here) | %.3f | %s | %s | %.0f |" % (
+        model, len(s["rows"]), s["eval_samples"], s["spearman_metric_vs_top1_drop"],
+        spearman_py([r["nsr"] for r in s["rows"]], drop), kl, top, worst, secs)]
+
+
+def average_ranks_py(x):
+    order = sorted(range(len(x)), key=lambda i: x[i])
+    rank, i = [0.0] * len(x), 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and x[order[j + 1]] == x[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            rank[order[k]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return rank
+
+
+def spearman_py(x, y):
+    """Spearman's rho (Pearson's r of the average ranks), computed here as a check of the engine's."""
+    rx, ry = average_ranks_py(x), average_ranks_py(y)
+    m = (len(x) + 1) / 2.0
+    sxy = sum((a - m) * (b - m) for a, b in zip(rx, ry))
+    sxx, syy = sum((a - m) ** 2 for a in rx), sum((b - m) ** 2 for b in ry)
+    return sxy / (sxx * syy) ** 0.5 if sxx > 0 and syy > 0 else 0.0
 
 
 def main():
@@ -103,8 +132,11 @@ def main():
     p.add_argument("--parts", default="mixed,fix,spearman")
     p.add_argument("--eval-limit", type=int, default=0)
     p.add_argument("--iters", type=int, default=2000)
+    p.add_argument("--threads", type=int, default=0, help="--threads of every run (0: all cores)")
     p.add_argument("--methods", default="nearest,adaround", help="mixed precision: nearest and/or adaround")
     a = p.parse_args()
+    global THREADS
+    THREADS = a.threads
     models, parts = a.models.split(","), a.parts.split(",")
     for m in models:
         os.makedirs(os.path.join(a.work, m), exist_ok=True)
@@ -119,7 +151,8 @@ def main():
         print("\n".join(rows) + "\n", flush=True)
     if "spearman" in parts:
         rows = [r for m in models for r in spearman(a, m)]
-        print("| model | layers | Spearman (NSR vs top-1 drop, W2 alone) | largest drops | s |\n|---|---|---|---|---|")
+        print("| model | layers | test images | Spearman NSR vs top-1 drop (W2 alone) | Spearman KL | highest NSR (drop) |"
+              " largest drops | s |\n|---|---|---|---|---|---|---|---|")
         print("\n".join(rows) + "\n", flush=True)
 
 
