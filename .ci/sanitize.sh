@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${1:-build-asan}"
 [ -d "$dir" ] || meson setup "$dir" -Db_sanitize=address,undefined >/dev/null
+ninja -C "$dir" build.ninja >/dev/null  # regenerate first if meson.build changed: the target list is read from it
 mapfile -t outs < <(/usr/bin/python3 .ci/unit_targets.py "$dir" unit)
 echo "sanitize: building ${#outs[@]} unit-suite targets in $dir"
 ninja -C "$dir" "${outs[@]}" | tail -n 30  # ninja prints errors on stdout
