@@ -9,29 +9,17 @@
 #include <sstream>
 #include <string>
 
+#include "api_test_files.h"
 #include "mqcalib/mqcalib.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string root() {
-  const char* r = std::getenv("MQCALIB_SOURCE_ROOT");
-  return r ? r : ".";
-}
-std::string scratch(const std::string& name) {
-  const char* b = std::getenv("MQCALIB_BUILD_ROOT");
-  const fs::path p = fs::path(b ? b : ".") / "test-scratch" / name;
-  fs::remove_all(p);
-  return p.string();
-}
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-const std::string kData = "/usr/share/datasets/fashion-mnist/";
+using mqcalib::testing::slurp;
+std::string root() { return mqcalib::testing::source_root(); }
+std::string scratch(const std::string& name) { return mqcalib::testing::scratch_path(name); }
+const std::string& kData = mqcalib::testing::kFashionMnist;
 
 mqcalib::QuantizeOptions small(const std::string& backend) {
   mqcalib::QuantizeOptions o;

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "api_test_files.h"
 #include "mqcalib/error.h"
 #include "mqcalib/inspect.h"
 #include "mqcalib/verify.h"
@@ -21,24 +22,10 @@ namespace {
 
 constexpr double kFpCheckRelTol = 1e-4;  // engine vs LibTorch forward, relative to max |torch| (tests/cli)
 
-std::string root() {
-  const char* r = std::getenv("MQCALIB_SOURCE_ROOT");
-  return r ? r : ".";
-}
-std::string scratch(const std::string& name) {
-  const char* b = std::getenv("MQCALIB_BUILD_ROOT");
-  const fs::path p = fs::path(b ? b : ".") / "test-scratch" / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-const std::string kData = "/usr/share/datasets/fashion-mnist/";
+using mqcalib::testing::slurp;
+std::string root() { return mqcalib::testing::source_root(); }
+std::string scratch(const std::string& name) { return mqcalib::testing::scratch_dir(name); }
+const std::string& kData = mqcalib::testing::kFashionMnist;
 std::string model() { return root() + "/examples/zoo/resnet20.pt"; }
 
 }  // namespace
