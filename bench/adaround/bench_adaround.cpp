@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/torch_side.h"
 #include "core/parallel.h"
 #include "reconstruction/adaround_step.h"
 #include "reconstruction/round_regularizer.h"
@@ -169,29 +170,12 @@ struct TorchResult {
 bool bench_torch(const std::string& layers, int threads, double min_seconds, const std::string& data_dir,
                  std::map<std::string, TorchResult>& res, double& rss_mib) {
   const std::string cmd = "/usr/bin/python3 '" MQCALIB_ADAROUND_TORCH_SCRIPT "' '" + layers + "' " +
-                          std::to_string(threads) + " " + std::to_string(min_seconds) + " '" + data_dir + "' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return false;
-  char buf[512];
-  std::string out;
-  while (std::fgets(buf, sizeof buf, p)) {
-    std::istringstream ss(buf);
-    std::string name;
+                          std::to_string(threads) + " " + std::to_string(min_seconds) + " '" + data_dir + "'";
+  return bench::run_torch_side(cmd, rss_mib, [&](const std::string& name, double ms, std::istream& rest) {
     TorchResult t;
-    if (ss >> name >> t.ms) {
-      if (name == "peak_rss_mib")
-        rss_mib = t.ms;
-      else if (ss >> t.loss >> t.grad_norm)
-        res[name] = t;
-    }
-    out += buf;
-  }
-  const int rc = pclose(p);
-  if (rc != 0) {
-    std::printf("python torch side unavailable (exit %d): %s", rc, out.c_str());
-    return false;
-  }
-  return true;
+    t.ms = ms;
+    if (rest >> t.loss >> t.grad_norm) res[name] = t;
+  });
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include <sstream>
 #include <string>
 
+#include "bench/torch_side.h"
 #include "core/parallel.h"
 #include "exec/executor.h"
 #include "graph/bn_fold.h"
@@ -88,29 +89,12 @@ struct TorchResult {
 bool bench_torch(const std::string& dir, int threads, double min_seconds, std::map<std::string, TorchResult>& res,
                  double& rss_mib) {
   const std::string cmd = "/usr/bin/python3 '" MQCALIB_RECON_TORCH_SCRIPT "' '" + dir + "' " + std::to_string(threads) +
-                          " " + std::to_string(min_seconds) + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return false;
-  char buf[1024];
-  std::string out;
-  while (std::fgets(buf, sizeof buf, p)) {
-    std::istringstream ss(buf);
-    std::string name;
+                          " " + std::to_string(min_seconds);
+  return bench::run_torch_side(cmd, rss_mib, [&](const std::string& name, double ms, std::istream& rest) {
     TorchResult t;
-    if (ss >> name >> t.ms) {
-      if (name == "peak_rss_mib")
-        rss_mib = t.ms;
-      else if (ss >> t.loss0)
-        res[name] = t;
-    }
-    out += buf;
-  }
-  const int rc = pclose(p);
-  if (rc != 0) {
-    std::printf("python torch side unavailable (exit %d): %s", rc, out.c_str());
-    return false;
-  }
-  return true;
+    t.ms = ms;
+    if (rest >> t.loss0) res[name] = t;
+  });
 }
 
 }  // namespace
