@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "import/model_file_kind.h"
+#include "import/checked_load.h"
 #include "import/omp_threads_guard.h"
 
 namespace mqcalib {
@@ -26,14 +26,12 @@ struct LibTorchModel::Impl {
 
 LibTorchModel::LibTorchModel(const std::string& path, bool freeze_for_speed) : impl_(new Impl), path_(path) {
   const import_detail::OmpThreadsGuard keep_engine_threads;
+  impl_->module = import_detail::load_checked_module("libtorch", path);
   try {
-    impl_->module = torch::jit::load(path, torch::kCPU);
     impl_->module.eval();
     if (freeze_for_speed) impl_->module = torch::jit::freeze(impl_->module);
   } catch (const c10::Error& e) {
-    throw Error(import_detail::load_error("libtorch", path, e.what_without_backtrace()));
-  } catch (const std::exception& e) {  // torch::jit::ErrorReport from the TorchScript parser
-    throw Error(import_detail::load_error("libtorch", path, e.what()));
+    throw Error("libtorch: '" + path + "': cannot prepare the model for inference: " + e.what_without_backtrace());
   }
 }
 

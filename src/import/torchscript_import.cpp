@@ -3,7 +3,7 @@
 #include "import/torchscript_import.h"
 
 #include "core/error.h"
-#include "import/model_file_kind.h"
+#include "import/checked_load.h"
 #include "import/omp_threads_guard.h"
 #include "import/ts_importer.h"
 
@@ -31,15 +31,7 @@ void refuse_recurrent_modules(const torch::jit::Module& module, const std::strin
 Graph import_torchscript(const std::string& path, const ImportOptions& options) {
   namespace tj = torch::jit;
   const import_detail::OmpThreadsGuard keep_engine_threads;
-  tj::Module module;
-  try {
-    module = tj::load(path, torch::kCPU);
-  } catch (const c10::Error& e) {
-    throw Error(import_detail::load_error("import", path, e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    // LibTorch's TorchScript parser throws torch::jit::ErrorReport, not a c10::Error (fuzz_torchscript).
-    throw Error(import_detail::load_error("import", path, e.what()));
-  }
+  tj::Module module = import_detail::load_checked_module("import", path);
   refuse_recurrent_modules(module, path);
   module.eval();
   torch::NoGradGuard no_grad;

@@ -13,9 +13,11 @@ nonlinearity stuck in its linear region; issue 3). Before export each model runs
 forwards on random inputs with every BatchNorm's momentum=None (cumulative average), so the running
 statistics are the real ones of those inputs; in eval the logits are then O(1).
 """
+import io
 import json
 import os
 import sys
+import zipfile
 
 import torch
 import torch.nn as nn
@@ -146,6 +148,28 @@ class Recurrent(nn.Module):
         return self.fc(y[:, -1])
 
 
+class Linear3(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 3)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+
+
+def write_truncated_records(model: nn.Module, path: str):
+    """torch.jit.save(model), then the same zip with each <archive>/data/<key> record cut to 8 bytes."""
+    whole = io.BytesIO()
+    torch.jit.save(torch.jit.script(model.eval()), whole)
+    with zipfile.ZipFile(whole) as src, zipfile.ZipFile(path + ".tmp", "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if "/data/" in info.filename:
+                data = data[:8]
+            dst.writestr(info.filename, data)
+    os.replace(path + ".tmp", path)
+
+
 def calibrate_bn(model: nn.Module, shape):
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -211,6 +235,9 @@ def main():
     entries += export(Recurrent().eval(), "recurrent_lstm", [1, 1, 8, 8], out_dir, "error")
     # Not TorchScript: torch.save of the eager module (the same zip container without code/).
     torch.save(Recurrent(), os.path.join(out_dir, "eager_torch_save.pt"))
+    # A corrupt TorchScript file: every tensor record cut to 8 bytes while the pickle still claims the
+    # full tensors (what fuzz_torchscript found: LibTorch loads it and the weight reads past its buffer).
+    write_truncated_records(Linear3(), os.path.join(out_dir, "truncated_records.pt"))
     manifest = os.path.join(out_dir, "manifest.json")
     with open(manifest + ".tmp", "w") as f:
         json.dump({"seed": SEED, "models": entries}, f, indent=1)

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "equiv_check.h"
@@ -175,8 +176,8 @@ TEST_CASE("import: files that are not TorchScript say what they are instead of L
     u32(0x04034b50), u16(10), u16(0), u16(0), u16(0), u16(0), u32(0), u32(2), u32(2), u16(5), u16(0);
     z += name + data;
     const uint32_t dir_at = static_cast<uint32_t>(z.size());
-    u32(0x02014b50), u16(10), u16(10), u16(0), u16(0), u16(0), u16(0), u32(0), u32(2), u32(2), u16(5), u16(0),
-        u16(0), u16(0), u16(0), u32(0), u32(0);
+    u32(0x02014b50), u16(10), u16(10), u16(0), u16(0), u16(0), u16(0), u32(0), u32(2), u32(2), u16(5), u16(0), u16(0),
+        u16(0), u16(0), u32(0), u32(0);
     z += name;
     const uint32_t dir_size = static_cast<uint32_t>(z.size()) - dir_at;
     u32(0x06054b50), u16(0), u16(0), u16(1), u16(1), u32(dir_size), u32(dir_at), u16(0);
@@ -202,6 +203,30 @@ TEST_CASE("import: files that are not TorchScript say what they are instead of L
       CHECK(msg.find("torch.jit.script(model).save") != std::string::npos);
     }
   }
+}
+
+TEST_CASE("import: a tensor claiming more bytes than its record holds is refused before anything reads it") {
+  // export_models.py cut each data/<key> record of a Linear(64, 3) to 8 bytes; the pickle still claims
+  // the 3x64 weight (768 bytes) and the bias. Both loaders (the importer, the FP reference) refuse it
+  // naming the tensor, its claim and what the file holds; before the check, the weight was copied from
+  // past its 8-byte buffer (heap-buffer-overflow under ASan, fuzz_torchscript).
+  const std::string path = models_dir() + "/truncated_records.pt";
+  const auto expect_refusal = [&](const std::string& who, const std::function<void()>& load) {
+    CAPTURE(who);
+    try {
+      load();
+      FAIL("loaded");
+    } catch (const Error& err) {
+      const std::string msg = err.what();
+      CAPTURE(msg);
+      CHECK(msg.find(who + ": '" + path + "': tensor 'fc.") != std::string::npos);
+      CHECK(msg.find("but the file holds 8 bytes for it") != std::string::npos);
+    }
+  };
+  ImportOptions opt;
+  opt.input_shape = {1, 1, 8, 8};
+  expect_refusal("import", [&] { (void)import_torchscript(path, opt); });
+  expect_refusal("libtorch", [&] { LibTorchModel m(path); });
 }
 
 // ATen sets the calling thread's OpenMP thread count to its own count the first time that thread
