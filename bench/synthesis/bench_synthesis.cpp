@@ -6,7 +6,8 @@
 // side, the ratio, the relative difference of the loss at the initial images, peak RSS, and whether
 // issue 11's target (engine <= 0.5x torch) is met. Times are medians of single iterations.
 //
-// Usage: bench_synthesis [threads=2] [min_seconds=1]
+// Usage: bench_synthesis [threads=2] [min_seconds=1] [model=all] [engine-only]
+//   model: resnet20 or mobilenetv2 (default both); "engine-only" skips the torch side (for profiling).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -113,10 +114,16 @@ int main(int argc, char** argv) {
     char tmpl[] = "/tmp/mqcalib_bench_synthesis_XXXXXX";
     if (!mkdtemp(tmpl)) throw Error("bench_synthesis: cannot create a temporary directory");
     const std::string data_dir = tmpl;
-    const std::vector<std::string> models = {"resnet20", "mobilenetv2"};
+    const std::string only = argc > 3 ? argv[3] : "all";
+    const bool engine_only = argc > 4 && std::string(argv[4]) == "engine-only";
+    std::vector<std::string> models;
+    for (const char* m : {"resnet20", "mobilenetv2"})
+      if (only == "all" || only == m) models.push_back(m);
+    if (models.empty()) throw Error("bench_synthesis: unknown model '" + only + "' (resnet20, mobilenetv2, all)");
     std::vector<Side> engine;
     for (size_t k = 0; k < models.size(); ++k) {
-      const TensorF32 x0 = synthesis_initial_images({kBatch, 1, 28, 28}, 1234, static_cast<int64_t>(k));
+      const int64_t stream = models[k] == "resnet20" ? 0 : 1;  // the same images whichever models run
+      const TensorF32 x0 = synthesis_initial_images({kBatch, 1, 28, 28}, 1234, stream);
       std::ofstream(data_dir + "/" + models[k] + ".bin", std::ios::binary)
           .write(reinterpret_cast<const char*>(x0.data()), static_cast<std::streamsize>(x0.size() * 4));
       const Graph g = import_torchscript(std::string(MQCALIB_ZOO_DIR) + "/" + models[k] + ".pt", {{1, 1, 28, 28}});
@@ -127,7 +134,7 @@ int main(int argc, char** argv) {
     const double engine_rss = static_cast<double>(ru.ru_maxrss) / 1024.0;
     std::map<std::string, Side> tr;
     double torch_rss = 0.0;
-    const bool have_torch = bench_torch(threads, min_seconds, data_dir, tr, torch_rss);
+    const bool have_torch = !engine_only && bench_torch(threads, min_seconds, data_dir, tr, torch_rss);
     for (const std::string& m : models) std::remove((data_dir + "/" + m + ".bin").c_str());
     rmdir(data_dir.c_str());
     print_table(models, engine, tr, have_torch);

@@ -7,7 +7,8 @@ The loss is ZeroQ's distill_data.py: at every BatchNorm2d input, per image and c
 by the batch size; plus the same on the images against mean 0 / std 1. Adam lr 0.5.
 
   synthesis_torch.py bench <zoo_dir> <threads> <min_seconds> <data_dir>
-      each model's initial batch from <data_dir>/<model>.bin (raw float32 [32, 1, 28, 28]); prints
+      each model's initial batch from <data_dir>/<model>.bin (raw float32 [32, 1, 28, 28]; a model
+      without one is skipped); prints
       "<model> <median ms per iteration> <loss at the initial images> <|dL/dx| there>" per model and
       "peak_rss_mib <MiB>".
   synthesis_torch.py grad <zoo_dir> <model> <in.bin> <batch> <out.bin>
@@ -79,6 +80,8 @@ def read_batch(path, batch):
 def bench(zoo_dir, threads, min_seconds, data_dir):
     torch.set_num_threads(threads)
     for name in ("resnet20", "mobilenetv2"):
+        if not os.path.exists(os.path.join(data_dir, name + ".bin")):
+            continue  # the bench asked for the other model only
         loss_fn = ZeroQLoss(zoo_model(zoo_dir, name))
         x = read_batch(os.path.join(data_dir, name + ".bin"), 32).requires_grad_(True)
         opt = torch.optim.Adam([x], lr=LR)
