@@ -157,6 +157,20 @@ TEST_CASE("synthesis: the BN loss falls; synthesize_inputs is deterministic at 1
   CHECK(!std::equal(one.images.vec().begin(), one.images.vec().end(), other.images.vec().begin()));
 }
 
+// The runner recycles its tensors (reconstruction/tensor_recycler.h): a batch whose buffers hold the
+// last iteration's values must give the same bits as a fresh one at the same images.
+TEST_CASE("synthesis: a batch after steps (recycled buffers) equals a fresh batch at its images") {
+  SmallNet net;
+  const SynthesisOptions o = all_terms();
+  SynthesisBatch used(net.b.g, random_images({3, 2, 6, 6}, 5), 0, o);
+  for (int i = 0; i < 3; ++i) used.step();
+  SynthesisBatch fresh(net.b.g, TensorF32(used.images().shape(), used.images().to_vector()), 0, o);
+  std::vector<float> g_used, g_fresh;
+  const SynthesisLoss l_used = used.loss_and_grad(g_used), l_fresh = fresh.loss_and_grad(g_fresh);
+  CHECK(l_used.total == l_fresh.total);
+  CHECK(g_used == g_fresh);
+}
+
 TEST_CASE("synthesis: initial images are N(0, 1), a stream per batch") {
   const TensorF32 a = synthesis_initial_images({64, 1, 28, 28}, 3, 0),
                   b = synthesis_initial_images({64, 1, 28, 28}, 3, 1);
