@@ -59,6 +59,33 @@ void input_depthwise(const ViewF32& gy, const ViewF32& w, const Conv2dParams& p,
   });
 }
 
+// Stride 1 with p <= d (K - 1) on both axes: the input gradient is the FORWARD conv (the engine's
+// deterministic kernel of src/exec, conv2d_nchw_f32) of gy with the transposed, flipped weight
+//   wt[g Cg + c, o, i', j'] = w[g Og + o, c, KH-1-i', KW-1-j']      ([C, Og, KH, KW], groups G)
+// at padding p' = d (K - 1) - p, dilation d: that conv's output at ih reads gy at ih - p' + i' d =
+// ih + p - i d (i = KH-1-i'), which is the sum of the header's formula, and its size is
+// OH + 2 p' - d (KH - 1) = H. The taps are summed in another order than the _ref loop's.
+bool transposed_forward_applies(const ConvGeom& g, const Conv2dParams& p) {
+  return p.stride_h == 1 && p.stride_w == 1 && p.pad_h <= p.dil_h * (g.KH - 1) && p.pad_w <= p.dil_w * (g.KW - 1);
+}
+
+void input_transposed_forward(const ViewF32& gy, const ViewF32& w, const Conv2dParams& p, const ConvGeom& g,
+                              const MutViewF32& gx) {
+  std::vector<float> wt(static_cast<size_t>(g.O * g.K));
+  const int64_t taps = g.KH * g.KW;
+  for (int64_t gi = 0; gi < g.G; ++gi)
+    for (int64_t o = 0; o < g.Og; ++o)
+      for (int64_t c = 0; c < g.Cg; ++c) {
+        const float* src = w.data + ((gi * g.Og + o) * g.Cg + c) * taps;
+        float* dst = wt.data() + ((gi * g.Cg + c) * g.Og + o) * taps;
+        for (int64_t t = 0; t < taps; ++t) dst[t] = src[taps - 1 - t];
+      }
+  Conv2dParams pt = p;
+  pt.pad_h = p.dil_h * (g.KH - 1) - p.pad_h;
+  pt.pad_w = p.dil_w * (g.KW - 1) - p.pad_w;
+  conv2d_nchw_f32(gy, ViewF32{wt.data(), {g.C, g.Og, g.KH, g.KW}}, nullptr, pt, gx);
+}
+
 // General input gradient, per (sample, group): col[K,P] = W_g^T gy_ng, then col2im.
 void input_gemm(const ViewF32& gy, const ViewF32& w, const Conv2dParams& p, const ConvGeom& g, float* gx) {
   const bool pointwise = recon_detail::is_pointwise(g, p);
@@ -160,7 +187,9 @@ void weight_partial(const ViewF32& x, const ViewF32& gy, const Conv2dParams& p, 
 void conv2d_backward_input_nchw_f32(ViewF32 gy, ViewF32 w, const Conv2dParams& p, MutViewF32 gx) {
   const ConvGeom g = checked_geom(gx.shape, w.shape, gy.shape, p, "conv2d_backward_input");
   if (gx.size() == 0) return;
-  if (recon_detail::is_depthwise(g))
+  if (transposed_forward_applies(g, p))
+    input_transposed_forward(gy, w, p, g, gx);
+  else if (recon_detail::is_depthwise(g))
     input_depthwise(gy, w, p, g, gx.data);
   else
     input_gemm(gy, w, p, g, gx.data);

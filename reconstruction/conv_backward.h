@@ -8,6 +8,9 @@
 //   gb[o]                 = sum over (n, oh, ow) of gy[n,o,oh,ow]
 // Outputs are overwritten (not accumulated). gx has x's shape; gw has w's shape.
 //
+// gx: for stride 1 (and p <= d (K - 1)) the forward conv of gy with the transposed, flipped weight
+// through the engine's conv2d_nchw_f32 (src/exec: deterministic at any thread count); otherwise
+// depthwise per plane, or a GEMM + col2im per (sample, group).
 // Determinism (docs/STYLE.md): gx is split over (sample, group) units, each written by one chunk.
 // gw and gb are reduced over samples: fixed chunks of kConvGradSampleChunk samples each produce a
 // partial, and the partials are added serially in chunk order. Fast and reference kernels differ in

@@ -69,20 +69,25 @@ inline void im2col_f32(const float* xg, const ConvGeom& g, const Conv2dParams& p
       }
 }
 
-// xg += col2im(col); entries falling in the padding are dropped.
+// xg += col2im(col); entries falling in the padding are dropped. Each row adds its valid column range
+// (the same additions, in the same order, as a loop over every entry testing its bounds).
 inline void col2im_add_f32(const float* col, const ConvGeom& g, const Conv2dParams& p, float* xg) {
   for (int64_t c = 0; c < g.Cg; ++c)
     for (int64_t i = 0; i < g.KH; ++i)
       for (int64_t j = 0; j < g.KW; ++j) {
         const float* row = col + ((c * g.KH + i) * g.KW + j) * g.P;
+        const int64_t off = j * p.dil_w - p.pad_w;
+        int64_t lo, hi;
+        valid_out_range(g.W, g.OW, p.stride_w, p.pad_w, j * p.dil_w, lo, hi);
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           const int64_t ih = oh * p.stride_h - p.pad_h + i * p.dil_h;
           if (ih < 0 || ih >= g.H) continue;
-          for (int64_t ow = 0; ow < g.OW; ++ow) {
-            const int64_t iw = ow * p.stride_w - p.pad_w + j * p.dil_w;
-            if (iw < 0 || iw >= g.W) continue;
-            xg[(c * g.H + ih) * g.W + iw] += row[oh * g.OW + ow];
-          }
+          float* xr = xg + (c * g.H + ih) * g.W;
+          const float* r = row + oh * g.OW;
+          if (p.stride_w == 1)
+            for (int64_t ow = lo; ow < hi; ++ow) xr[ow + off] += r[ow];
+          else
+            for (int64_t ow = lo; ow < hi; ++ow) xr[ow * p.stride_w + off] += r[ow];
         }
       }
 }

@@ -95,6 +95,7 @@ struct SynthesisBatch::State {
   AdamF32 adam;
   Plateau plateau;
   std::vector<float> grad;
+  std::vector<TensorF32> seed_grads;  // dL/d(BN input) per target, kept from iteration to iteration
   State(const Graph& g, TensorF32 images, int64_t first, const SynthesisOptions& opt)
       : o(opt),
         targets(bn_stats_targets(g)),
@@ -119,13 +120,17 @@ float SynthesisBatch::lr() const { return s_->plateau.lr; }
 SynthesisLoss SynthesisBatch::loss_and_grad(std::vector<float>& g) {
   State& s = *s_;
   s.runner.forward({s.x.view()}, UnitRunOptions{});
-  std::vector<TensorF32> seeds_grad(s.targets.size());
+  std::vector<TensorF32>& seeds_grad = s.seed_grads;
+  seeds_grad.resize(s.targets.size());
   std::vector<GradSeed> seeds;
   SynthesisLoss l;
   for (size_t k = 0; k < s.targets.size(); ++k) {
     const BnStatsTarget& t = s.targets[k];
     const ViewF32 v = s.runner.value(t.input);
-    seeds_grad[k] = TensorF32(v.shape, 0.0f);
+    if (seeds_grad[k].shape() != v.shape)
+      seeds_grad[k] = TensorF32(v.shape, 0.0f);
+    else
+      std::fill(seeds_grad[k].vec().begin(), seeds_grad[k].vec().end(), 0.0f);
     l.bn += bn_stats_loss_f32(v, t.mean.data(), t.std.data(), kZeroQEps, 1.0f, seeds_grad[k].data());
     seeds.push_back({t.input, seeds_grad[k].view()});
   }

@@ -13,7 +13,9 @@
 //   L = -(1/B) sum_b log softmax(z_b)[t_b],  dL/dz_b = (softmax(z_b) - onehot(t_b)) / B
 // Every function returns L (double) and adds weight * dL/dx into `grad` (same shape as x; null: loss
 // only). Work is split over fixed chunks of (b, c) rows, sums merged in chunk order: deterministic at
-// any thread count. Each has a plain `_ref` twin used by the tests.
+// any thread count. Each has a plain `_ref` twin used by the tests. bn_stats_loss_f32 sums each row's
+// mean and squared deviations in 8 double partial sums (vectorizable; the _ref sums serially): the two
+// differ by double rounding only (tests: kBnTwinRelTol).
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 // per-op forward and backward functions it dispatches through, one table entry per OpKind.
 //
 // Forward: the op of src/exec/kernels.h through its public kernel (conv2d_nchw_f32, linear_f32, ...),
+// into outputs from OpForward::new_output (uninitialized: every kernel writes all of its output),
 // with the semantics the executor gives the node (attributes, traced reshape sizes, pooling defaults),
 // and for conv2d / linear the weight the runner passes (soft-rounded, hard-rounded or the graph's).
 // Backward: given the forward's inputs and outputs and dL/d(outputs), writes dL/d(input k) into gx[k]
@@ -17,6 +18,7 @@
 #include "core/tensor.h"
 #include "exec/kernels.h"
 #include "graph/ir.h"
+#include "reconstruction/tensor_recycler.h"
 
 namespace mqcalib::recon_detail {
 
@@ -25,6 +27,13 @@ struct OpForward {
   const std::vector<ViewF32>& in;  // node.inputs order
   const float* weight;             // conv2d / linear: the weight to use (node.params.weight's shape)
   std::vector<TensorF32>& out;     // filled with node.outputs.size() tensors
+  TensorRecycler* pool = nullptr;  // where new outputs take their storage (null: fresh buffers)
+
+  // Appends an output of shape s to `out`, values unset (the op's kernel writes every element).
+  TensorF32& new_output(Shape s) const {
+    out.push_back(pool ? pool->take(std::move(s)) : TensorF32::uninitialized(std::move(s)));
+    return out.back();
+  }
 };
 
 struct OpBackward {

@@ -31,7 +31,7 @@ void conv2d_forward(const OpForward& f) {
   need_weight(f.node, 4);
   const ViewF32 w{f.weight, f.node.params.weight.shape()};
   const Conv2dParams p = conv2d_params(f.node.attrs);
-  f.out.emplace_back(conv2d_output_shape(f.in.at(0).shape, w.shape, p));
+  f.new_output(conv2d_output_shape(f.in.at(0).shape, w.shape, p));
   conv2d_nchw_f32(f.in[0], w, bias_of(f.node), p, f.out[0].mut_view());
 }
 
@@ -51,7 +51,7 @@ void linear_forward(const OpForward& f) {
                 " input features");
   Shape os = x.shape;
   os.back() = O;
-  f.out.emplace_back(os);
+  f.new_output(os);
   linear_f32(rows_of(x, I), ViewF32{f.weight, {O, I}}, bias_of(f.node), MutViewF32{f.out[0].data(), {x.size() / I, O}});
 }
 
@@ -70,7 +70,7 @@ void batch_norm_forward(const OpForward& f) {
   if (pr.running_mean.size() != C || pr.running_var.size() != C || (!pr.weight.empty() && pr.weight.size() != C) ||
       (!pr.bias.empty() && pr.bias.size() != C))
     throw Error("running statistics / affine parameters do not have " + std::to_string(C) + " channels");
-  f.out.emplace_back(x.shape);
+  f.new_output(x.shape);
   batch_norm_f32(x, pr.running_mean.data(), pr.running_var.data(), pr.weight.empty() ? nullptr : pr.weight.data(),
                  pr.bias.empty() ? nullptr : pr.bias.data(), f.node.attrs.eps, f.out[0].mut_view());
 }

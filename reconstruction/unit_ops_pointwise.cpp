@@ -31,12 +31,12 @@ BinaryOp binary_op(OpKind k) { return k == OpKind::Add ? BinaryOp::Add : BinaryO
 
 void binary_forward(const OpForward& f) {
   if (scalar_form(f)) {
-    f.out.emplace_back(f.in[0].shape);
+    f.new_output(f.in[0].shape);
     binary_scalar_f32(binary_op(f.node.kind), f.in[0], f.node.attrs.scalar, f.out[0].mut_view());
     return;
   }
   need_two(f.in);
-  f.out.emplace_back(broadcast_shape(f.in[0].shape, f.in[1].shape));
+  f.new_output(broadcast_shape(f.in[0].shape, f.in[1].shape));
   binary_f32(binary_op(f.node.kind), f.in[0], f.in[1], f.out[0].mut_view());
 }
 
@@ -66,7 +66,7 @@ Activation activation_of_node(const Node& n) {
 }
 
 void activation_forward(const OpForward& f) {
-  f.out.emplace_back(f.in.at(0).shape);
+  f.new_output(f.in.at(0).shape);
   activation_f32(activation_of_node(f.node), f.in[0], f.out[0].mut_view(), activation_params_of(f.node));
 }
 
@@ -116,7 +116,7 @@ void reshape_forward(const OpForward& f) {
     if (!has_infer && !dims.empty() && x.rank() > 0 && prod != x.size()) dims[0] = x.shape[0];
     s = reshape_output_shape(x.shape, dims);
   }
-  f.out.emplace_back(s, std::vector<float>(x.data, x.data + x.size()));
+  std::copy(x.data, x.data + x.size(), f.new_output(s).data());
 }
 
 void reshape_backward(const OpBackward& b) {
@@ -124,7 +124,7 @@ void reshape_backward(const OpBackward& b) {
 }
 
 void softmax_forward(const OpForward& f) {
-  f.out.emplace_back(f.in.at(0).shape);
+  f.new_output(f.in.at(0).shape);
   softmax_f32(f.in[0], f.node.attrs.axis, f.out[0].mut_view());
 }
 

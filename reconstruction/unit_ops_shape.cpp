@@ -63,7 +63,7 @@ void cat_forward(const OpForward& f) {
   if (f.in.empty()) throw Error("no inputs");
   std::vector<Shape> shapes;
   for (const ViewF32& v : f.in) shapes.push_back(v.shape);
-  f.out.emplace_back(cat_output_shape(shapes, f.node.attrs.axis));
+  f.new_output(cat_output_shape(shapes, f.node.attrs.axis));
   cat_f32(f.in, f.node.attrs.axis, f.out[0].mut_view());
 }
 
@@ -94,7 +94,7 @@ void split_forward(const OpForward& f) {
   for (int64_t s : sizes) {
     Shape sh = x.shape;
     sh[static_cast<size_t>(a)] = s;
-    f.out.emplace_back(sh);
+    f.new_output(sh);
   }
   for (TensorF32& t : f.out) views.push_back(t.mut_view());
   split_f32(x, a, sizes, views);
@@ -108,7 +108,7 @@ void split_backward(const OpBackward& b) {
 void transpose_forward(const OpForward& f) {
   const ViewF32& x = f.in.at(0);
   const std::vector<int64_t> perm = full_permutation(f.node, x.rank());
-  f.out.emplace_back(transpose_output_shape(x.shape, perm));
+  f.new_output(transpose_output_shape(x.shape, perm));
   transpose_f32(x, perm, f.out[0].mut_view());
 }
 
@@ -124,7 +124,7 @@ void transpose_backward(const OpBackward& b) {
 
 void max_pool_forward(const OpForward& f) {
   const Pool2dParams p = pool2d_params_of(f.node);
-  f.out.emplace_back(pool2d_output_shape(f.in.at(0).shape, p));
+  f.new_output(pool2d_output_shape(f.in.at(0).shape, p));
   max_pool2d_nchw_f32(f.in[0], p, f.out[0].mut_view());
 }
 
@@ -134,7 +134,7 @@ void max_pool_backward(const OpBackward& b) {
 
 void avg_pool_forward(const OpForward& f) {
   const Pool2dParams p = pool2d_params_of(f.node);
-  f.out.emplace_back(pool2d_output_shape(f.in.at(0).shape, p));
+  f.new_output(pool2d_output_shape(f.in.at(0).shape, p));
   avg_pool2d_nchw_f32(f.in[0], p, f.out[0].mut_view());
 }
 
@@ -149,7 +149,7 @@ void adaptive_pool_forward(const OpForward& f) {
   const Attrs& at = f.node.attrs;
   const int64_t oh = at.output_size[0] > 0 ? at.output_size[0] : x.shape[2];
   const int64_t ow = at.output_size[1] > 0 ? at.output_size[1] : x.shape[3];
-  f.out.emplace_back(Shape{x.shape[0], x.shape[1], oh, ow});
+  f.new_output(Shape{x.shape[0], x.shape[1], oh, ow});
   adaptive_avg_pool2d_nchw_f32(x, oh, ow, f.out[0].mut_view());
 }
 
@@ -158,7 +158,7 @@ void adaptive_pool_backward(const OpBackward& b) {
 }
 
 void mean_forward(const OpForward& f) {
-  f.out.emplace_back(mean_output_shape(f.in.at(0).shape, f.node.attrs.dims, f.node.attrs.keepdim));
+  f.new_output(mean_output_shape(f.in.at(0).shape, f.node.attrs.dims, f.node.attrs.keepdim));
   mean_f32(f.in[0], f.node.attrs.dims, f.node.attrs.keepdim, f.out[0].mut_view());
 }
 

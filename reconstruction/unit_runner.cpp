@@ -40,11 +40,14 @@ void add_into(TensorF32& dst, const TensorF32& src) {
   });
 }
 
-void accumulate(TensorF32& acc, TensorF32&& g) {
-  if (acc.empty())
+// acc += g (acc = g when empty); g's storage goes back to the pool.
+void accumulate(TensorF32& acc, TensorF32&& g, recon_detail::TensorRecycler& pool) {
+  if (acc.empty()) {
     acc = std::move(g);
-  else
+  } else {
     add_into(acc, g);
+    pool.give(g);
+  }
 }
 
 uint64_t mask_seed(uint64_t seed, ValueId v) { return seed ^ (static_cast<uint64_t>(v) + 1) * 0xD1B54A32D192ED03ull; }
@@ -140,6 +143,7 @@ void UnitRunner::forward(const std::vector<ViewF32>& inputs, const UnitRunOption
                 std::to_string(inputs.size()));
   last_ = opt;
   Tape& t = *tape_;
+  recycle_tape();
   const size_t nv = g_.values().size();
   t.view.assign(nv, ViewF32{});
   t.own.assign(nv, TensorF32());
@@ -171,7 +175,7 @@ void UnitRunner::forward(const std::vector<ViewF32>& inputs, const UnitRunOption
       in.push_back(t.view[static_cast<size_t>(v)]);
     }
     try {
-      unit_op(n.kind).forward(OpForward{n, in, weight_in_use(i), out});
+      unit_op(n.kind).forward(OpForward{n, in, weight_in_use(i), out, &pool_});
       if (out.size() != n.outputs.size()) throw Error("produced " + std::to_string(out.size()) + " outputs");
     } catch (const Error& e) {
       throw Error(who + node_label(n) + ": " + e.what());
@@ -184,6 +188,13 @@ void UnitRunner::forward(const std::vector<ViewF32>& inputs, const UnitRunOption
       quantize_value(n.outputs[k], opt);
     }
   }
+}
+
+// The last iteration's values and gradients back to the pool (their views die with them).
+void UnitRunner::recycle_tape() {
+  Tape& t = *tape_;
+  for (std::vector<TensorF32>* ts : {&t.own, &t.pre, &t.grad, &t.input_grad})
+    for (TensorF32& x : *ts) pool_.give(x);
 }
 
 ViewF32 UnitRunner::value(ValueId v) const {
@@ -223,6 +234,7 @@ void UnitRunner::unquantize_grad(ValueId v) {
     const double chain = s.power_of_two ? static_cast<double>(t.quant[i].scale) / raw : 1.0;
     step_grads_[static_cast<size_t>(s.step)] += gs / std::sqrt(n * qmax) * chain;
   }
+  pool_.give(t.grad[i]);
   t.grad[i] = std::move(gx);
 }
 
@@ -258,7 +270,7 @@ void UnitRunner::node_backward(size_t i, const std::vector<bool>& need) {
     }
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       if (!need[static_cast<size_t>(n.inputs[k])]) continue;
-      gx_store[k] = TensorF32(in[k].shape);
+      gx_store[k] = pool_.take(in[k].shape);  // the op's backward overwrites it (unit_ops.h)
       gx_view[k] = gx_store[k].mut_view();
       gx[k] = &gx_view[k];
     }
@@ -269,15 +281,16 @@ void UnitRunner::node_backward(size_t i, const std::vector<bool>& need) {
       throw Error("unit '" + unit_.name + "': " + node_label(n) + " backward: " + e.what());
     }
     for (size_t k = 0; k < n.inputs.size(); ++k)
-      if (gx[k]) accumulate(t.grad[static_cast<size_t>(n.inputs[k])], std::move(gx_store[k]));
+      if (gx[k]) accumulate(t.grad[static_cast<size_t>(n.inputs[k])], std::move(gx_store[k]), pool_);
   }
-  for (ValueId v : n.outputs) t.grad[static_cast<size_t>(v)] = TensorF32();
+  for (ValueId v : n.outputs) pool_.give(t.grad[static_cast<size_t>(v)]);
 }
 
 void UnitRunner::backward(const std::vector<GradSeed>& seeds, bool input_grads) {
   Tape& t = *tape_;
   const std::string who = "unit '" + unit_.name + "': ";
-  t.grad.assign(g_.values().size(), TensorF32());
+  for (TensorF32& g : t.grad) pool_.give(g);
+  t.grad.resize(g_.values().size());
   for (Soft& s : soft_) std::fill(s.gw.begin(), s.gw.end(), 0.0f);
   std::fill(step_grads_.begin(), step_grads_.end(), 0.0);
   for (const GradSeed& s : seeds) {
@@ -285,12 +298,14 @@ void UnitRunner::backward(const std::vector<GradSeed>& seeds, bool input_grads) 
     if (s.grad.shape != v.shape)
       throw Error(who + "gradient for '" + g_.value(s.value).name + "' has shape " + shape_to_string(s.grad.shape) +
                   ", the value " + shape_to_string(v.shape));
-    accumulate(t.grad[static_cast<size_t>(s.value)],
-               TensorF32(s.grad.shape, std::vector<float>(s.grad.data, s.grad.data + s.grad.size())));
+    TensorF32 copy = pool_.take(s.grad.shape);
+    std::copy(s.grad.data, s.grad.data + s.grad.size(), copy.data());
+    accumulate(t.grad[static_cast<size_t>(s.value)], std::move(copy), pool_);
   }
   const std::vector<bool> need = needs_grad(input_grads);
   for (size_t k = unit_.nodes.size(); k-- > 0;) node_backward(unit_.nodes[k], need);
-  t.input_grad.assign(unit_.inputs.size(), TensorF32());
+  for (TensorF32& g : t.input_grad) pool_.give(g);
+  t.input_grad.resize(unit_.inputs.size());
   for (size_t k = 0; k < unit_.inputs.size(); ++k) {
     const ValueId v = unit_.inputs[k];
     unquantize_grad(v);

@@ -33,6 +33,7 @@
 #include "core/tensor.h"
 #include "graph/ir.h"
 #include "reconstruction/soft_weight.h"
+#include "reconstruction/tensor_recycler.h"
 #include "reconstruction/unit.h"
 
 namespace mqcalib {
@@ -116,6 +117,7 @@ class UnitRunner {
   void node_backward(size_t node, const std::vector<bool>& need);
   std::vector<bool> needs_grad(bool input_grads) const;
   void unquantize_grad(ValueId v);
+  void recycle_tape();
 
   const Graph& g_;
   Unit unit_;
@@ -126,6 +128,7 @@ class UnitRunner {
   std::vector<float> steps_;
   std::vector<double> step_grads_;
   std::unique_ptr<Tape> tape_;
+  recon_detail::TensorRecycler pool_;  // storage of the last iteration's tape and gradients
   UnitRunOptions last_;
 };
 

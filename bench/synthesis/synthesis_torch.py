@@ -7,9 +7,12 @@ The loss is ZeroQ's distill_data.py: at every BatchNorm2d input, per image and c
 by the batch size; plus the same on the images against mean 0 / std 1. Adam lr 0.5.
 
   synthesis_torch.py bench <zoo_dir> <threads> <min_seconds> <data_dir>
-      each model's initial batch from <data_dir>/<model>.bin (raw float32 [32, 1, 28, 28]); prints
-      "<model> <median ms per iteration> <loss at the initial images> <|dL/dx| there>" per model and
-      "peak_rss_mib <MiB>".
+      each model's initial batch from <data_dir>/<model>.bin (raw float32 [32, 1, 28, 28]; a model
+      without one is skipped); prints
+      "<model> <median ms per iteration> <loss at the initial images> <|dL/dx| there>" per model, as
+      ZeroQ's distill_data.py runs it (the parameters keep requires_grad: autograd also computes every
+      weight gradient), then the same as "<model>/x" with the parameters frozen (the input gradient
+      only: the engine's work), and "peak_rss_mib <MiB>".
   synthesis_torch.py grad <zoo_dir> <model> <in.bin> <batch> <out.bin>
       prints the BN loss and the total loss at the images of in.bin ([batch, 1, 28, 28]) and writes
       dL/dx (float32) to out.bin.
@@ -76,32 +79,44 @@ def read_batch(path, batch):
     return torch.tensor(np.fromfile(path, dtype=np.float32).reshape(batch, 1, 28, 28))
 
 
+def bench_one(zoo_dir, name, min_seconds, x0, frozen):
+    model = zoo_model(zoo_dir, name)
+    if frozen:  # the input gradient only, as the engine: no weight gradient in the backward
+        for p in model.parameters():
+            p.requires_grad_(False)
+    loss_fn = ZeroQLoss(model)
+    x = x0.clone().requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=LR)
+
+    def step():
+        opt.zero_grad()
+        _, total = loss_fn(x)
+        total.backward()
+        opt.step()
+        return total
+
+    _, loss0 = loss_fn(x)
+    loss0.backward()
+    grad0 = x.grad.norm().item()
+    for _ in range(2):
+        step()
+    ms, spent = [], 0.0
+    while spent < min_seconds or len(ms) < 5:
+        t0 = time.perf_counter()
+        step()
+        ms.append(1e3 * (time.perf_counter() - t0))
+        spent += ms[-1] * 1e-3
+    print(name + ("/x" if frozen else ""), statistics.median(ms), loss0.item(), grad0, flush=True)
+
+
 def bench(zoo_dir, threads, min_seconds, data_dir):
     torch.set_num_threads(threads)
     for name in ("resnet20", "mobilenetv2"):
-        loss_fn = ZeroQLoss(zoo_model(zoo_dir, name))
-        x = read_batch(os.path.join(data_dir, name + ".bin"), 32).requires_grad_(True)
-        opt = torch.optim.Adam([x], lr=LR)
-
-        def step():
-            opt.zero_grad()
-            _, total = loss_fn(x)
-            total.backward()
-            opt.step()
-            return total
-
-        _, loss0 = loss_fn(x)
-        loss0.backward()
-        grad0 = x.grad.norm().item()
-        for _ in range(2):
-            step()
-        ms, spent = [], 0.0
-        while spent < min_seconds or len(ms) < 5:
-            t0 = time.perf_counter()
-            step()
-            ms.append(1e3 * (time.perf_counter() - t0))
-            spent += ms[-1] * 1e-3
-        print(name, statistics.median(ms), loss0.item(), grad0, flush=True)
+        if not os.path.exists(os.path.join(data_dir, name + ".bin")):
+            continue  # the bench asked for the other model only
+        x0 = read_batch(os.path.join(data_dir, name + ".bin"), 32)
+        for frozen in (False, True):
+            bench_one(zoo_dir, name, min_seconds, x0, frozen)
     print("peak_rss_mib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 
 

@@ -20,7 +20,8 @@ namespace {
 constexpr double kGradRelTol = 1e-5;
 // Sanity check of the double forward used for the differences vs the engine's float forward.
 constexpr double kForwardRelTol = 1e-5;
-// Fast (GEMM order) vs reference (loop order) float kernels.
+// Fast vs reference (loop order) float kernels: the fast ones sum in another order (GEMM, or for
+// stride 1 the engine's forward conv of the transposed weight over the taps (o, i', j') ascending).
 constexpr double kTwinRelTol = 1e-5;
 
 struct Case {
@@ -40,6 +41,9 @@ std::vector<Case> cases() {
   dw_asym.groups = 2;
   return {
       {"3x3 s1 p1", {2, 3, 6, 7}, {4, 3, 3, 3}, conv_params(1, 1)},
+      {"3x3 s1 p1, one input channel (a grayscale stem)", {3, 1, 7, 6}, {5, 1, 3, 3}, conv_params(1, 1)},
+      {"3x3 s1 p0 (transposed padding 2)", {2, 3, 6, 6}, {4, 3, 3, 3}, conv_params(1, 0)},
+      {"1x1 s1 p1: padding beyond the kernel (GEMM + col2im path)", {2, 3, 4, 5}, {4, 3, 1, 1}, conv_params(1, 1)},
       {"3x3 s2 p1, 5 samples (2 chunks)", {5, 2, 7, 6}, {3, 2, 3, 3}, conv_params(2, 1)},
       {"3x3 dilation 2", {2, 2, 8, 8}, {3, 2, 3, 3}, conv_params(1, 2, 2)},
       {"groups 2", {2, 4, 5, 5}, {6, 2, 3, 3}, conv_params(1, 1, 1, 2)},

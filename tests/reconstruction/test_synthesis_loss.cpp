@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/parallel.h"
+#include "exec/test_util.h"
 #include "grad_check.h"
 #include "reconstruction/synthesis_loss.h"
 
@@ -17,6 +18,9 @@ namespace {
 
 constexpr double kLossRelTol = 1e-9;  // double accumulation both sides, float inputs
 constexpr double kGradRelTol = 1e-4;  // float gradients vs double finite differences
+// bn_stats_loss_f32 vs its _ref: the row sums differ in order (8 double partial sums vs one), so the
+// double loss differs by a few ulps and a float gradient element at most by its last bit.
+constexpr double kBnTwinRelTol = 1e-6;
 
 TensorF32 random_input(const Shape& s, uint32_t seed, float scale) {
   std::mt19937 rng(seed);
@@ -81,7 +85,8 @@ TEST_CASE("synthesis loss: BN statistics loss and gradient vs its definition and
   VecD fd = finite_diff([&](const VecD& v) { return bn_loss_d(v, s, m, sd, kZeroQEps); }, xd);
   for (double& v : fd) v = 0.25 + w * v;
   CHECK(rel_err(g, fd) <= kGradRelTol);
-  CHECK(g.vec() == gr.vec());
+  CHECK(l == doctest::Approx(lr).epsilon(kLossRelTol));
+  CHECK(max_rel_diff(g, gr) <= kBnTwinRelTol);
 }
 
 TEST_CASE("synthesis loss: total variation and cross entropy vs their definitions and finite differences") {
