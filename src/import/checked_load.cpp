@@ -4,6 +4,7 @@
 #include <c10/core/CPUAllocator.h>
 #include <torch/csrc/jit/api/function_impl.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -18,15 +19,29 @@ namespace mqcalib::import_detail {
 
 namespace {
 
-// Forwards to the CPU allocator it replaces and remembers how many bytes it gave at each address
-// (the latest allocation wins, so a freed and reused address holds the size of its live buffer).
+// Forwards to the CPU allocator it replaced and, while a load is being checked, remembers how many
+// bytes it gave at each address (the latest allocation wins, so a freed and reused address holds the
+// size of its live buffer). Installed once for the life of the process and never removed: another
+// thread may be inside allocate() at any time (a LibTorch forward beside a load), so the object it
+// calls through must outlive every such call. Outside a load it only forwards.
 class RecordingCpuAllocator final : public c10::Allocator {
  public:
-  explicit RecordingCpuAllocator(c10::Allocator* inner) : inner_(inner) {}
+  // The process's one instance, installed on first use (priority 255: no registered allocator
+  // outranks it).
+  static RecordingCpuAllocator& installed() {
+    static RecordingCpuAllocator* const instance = [] {
+      auto* a = new RecordingCpuAllocator(c10::GetCPUAllocator());  // never deleted (see above)
+      c10::SetCPUAllocator(a, 255);
+      return a;
+    }();
+    return *instance;
+  }
   c10::DataPtr allocate(size_t n) const override {
     c10::DataPtr p = inner_->allocate(n);
-    const std::lock_guard<std::mutex> lock(mutex_);
-    sizes_[p.get()] = n;
+    if (recording_.load(std::memory_order_acquire)) {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      sizes_[p.get()] = n;
+    }
     return p;
   }
   c10::DeleterFnPtr raw_deleter() const override { return inner_->raw_deleter(); }
@@ -36,28 +51,32 @@ class RecordingCpuAllocator final : public c10::Allocator {
     if (it == sizes_.end()) return std::nullopt;
     return it->second;
   }
+  // Recording on for one load (loads are serialised by load_mutex()); off clears what was recorded.
+  void set_recording(bool on) const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    sizes_.clear();
+    recording_.store(on, std::memory_order_release);
+  }
 
  private:
+  explicit RecordingCpuAllocator(c10::Allocator* inner) : inner_(inner) {}
   c10::Allocator* inner_;
+  mutable std::atomic<bool> recording_{false};
   mutable std::mutex mutex_;
   mutable std::unordered_map<const void*, size_t> sizes_;
 };
 
-// Installs a RecordingCpuAllocator for its lifetime; buffers it handed out keep the replaced
-// allocator's deleter, so they outlive it. Priority 255 so that no registered allocator outranks it.
+// Records the buffers LibTorch allocates during its lifetime (one load).
 class AllocationRecorder {
  public:
-  AllocationRecorder() : previous_(c10::GetCPUAllocator()), recorder_(previous_) {
-    c10::SetCPUAllocator(&recorder_, 255);
-  }
-  ~AllocationRecorder() { c10::SetCPUAllocator(previous_, 255); }
+  AllocationRecorder() : recorder_(RecordingCpuAllocator::installed()) { recorder_.set_recording(true); }
+  ~AllocationRecorder() { recorder_.set_recording(false); }
   AllocationRecorder(const AllocationRecorder&) = delete;
   AllocationRecorder& operator=(const AllocationRecorder&) = delete;
   const RecordingCpuAllocator& recorder() const { return recorder_; }
 
  private:
-  c10::Allocator* previous_;
-  RecordingCpuAllocator recorder_;
+  const RecordingCpuAllocator& recorder_;
 };
 
 // Bytes from the storage's start to one past the tensor's last element; nullopt when a stride or the

@@ -17,8 +17,9 @@ namespace mqcalib::import_detail {
 // Loads `path` onto the CPU and checks every tensor reachable from the module (parameters, buffers,
 // attributes, lists and tuples of them, and tensor constants in every method's graph): its last element,
 // storage_offset + sum_i (size_i - 1) * stride_i, must lie inside both its storage's nbytes() and the
-// buffer LibTorch allocated for that storage while loading (sizes recorded by a CPU allocator installed
-// for the duration of the load; a process-wide mutex serialises loads). Throws mqcalib::Error naming
+// buffer LibTorch allocated for that storage while loading (sizes recorded by a forwarding CPU allocator
+// that the first load installs for the life of the process and that records only during a load; a
+// process-wide mutex serialises loads, other LibTorch work may run beside one). Throws mqcalib::Error naming
 // `who`, the file and the tensor ("<who>: '<path>': tensor '<name>' claims N bytes ..."); LibTorch's
 // load failures become load_error()'s message (model_file_kind.h).
 torch::jit::Module load_checked_module(const std::string& who, const std::string& path);
