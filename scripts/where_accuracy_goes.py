@@ -11,7 +11,7 @@
 Every run is `nice -n 10`, one at a time; outputs stay in --work (report.html of each run there).
 usage: scripts/where_accuracy_goes.py [--exe build/src/cli/mqcalib] [--work /tmp/mqcalib-issue16]
        [--models resnet20,mobilenetv2] [--parts mixed,fix,spearman] [--eval-limit 0] [--iters 2000]
-       [--methods nearest,adaround] [--threads 0]"""
+       [--methods nearest,adaround] [--sensitivity-metric nsr|kl] [--threads 0]"""
 import argparse
 import json
 import os
@@ -62,14 +62,15 @@ def mixed(a, model):
     for method, extra in (("nearest", []), ("adaround", ["--method", "adaround", "--iters", str(a.iters)])):
         if method not in a.methods.split(","):
             continue
-        mp3 = quantize(a, model, method + "-mp3", extra + ["--bits-budget", "3"])
+        mp = extra + ["--sensitivity-metric", a.sensitivity_metric]
+        mp3 = quantize(a, model, method + "-mp3", mp + ["--bits-budget", "3"])
         params = sum(l["params"] for l in mp3["bit_allocation"]["layers"])
         w4_bytes = params * 4 // 8
         runs = [("uniform W3", quantize(a, model, method + "-w3", extra + ["--w-bits", "3"])),
                 ("mixed, average 3 bits", mp3),
                 ("uniform W4", quantize(a, model, method + "-w4", extra + ["--w-bits", "4"])),
                 ("mixed, %d B (uniform W4's size)" % w4_bytes,
-                 quantize(a, model, method + "-mp4", extra + ["--bits-budget", "%dB" % w4_bytes]))]
+                 quantize(a, model, method + "-mp4", mp + ["--bits-budget", "%dB" % w4_bytes]))]
         for name, r in runs:
             e = r["eval"]
             rows.append("| %s | %s | %s | %.3f | %.2f | %.2f | %.0f |" % (
@@ -133,6 +134,7 @@ def main():
     p.add_argument("--eval-limit", type=int, default=0)
     p.add_argument("--iters", type=int, default=2000)
     p.add_argument("--threads", type=int, default=0, help="--threads of every run (0: all cores)")
+    p.add_argument("--sensitivity-metric", default="nsr", help="mixed precision: the metric that ranks layers")
     p.add_argument("--methods", default="nearest,adaround", help="mixed precision: nearest and/or adaround")
     a = p.parse_args()
     global THREADS

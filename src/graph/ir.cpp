@@ -37,6 +37,18 @@ ValueId Graph::find_value(std::string_view name) const {
   throw Error("graph: no tensor named '" + std::string(name) + "'");
 }
 
+std::unordered_map<std::string, ValueId> Graph::value_ids_by_name() const {
+  std::unordered_map<std::string, ValueId> m;
+  for (const Value& v : values_) m.emplace(v.name, v.id);
+  return m;
+}
+
+std::unordered_map<std::string, size_t> Graph::node_indices_by_name() const {
+  std::unordered_map<std::string, size_t> m;
+  for (size_t i = 0; i < nodes_.size(); ++i) m.emplace(nodes_[i].name, i);
+  return m;
+}
+
 const Node& Graph::find_node(std::string_view name) const {
   for (const Node& n : nodes_)
     if (n.name == name) return n;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/tensor.h"
@@ -187,6 +188,9 @@ class Graph {
   // Lookups by name; throw mqcalib::Error naming the missing node/value.
   ValueId find_value(std::string_view name) const;
   const Node& find_node(std::string_view name) const;
+  // Every value's id / every node's index by name, for callers that look up many names at once.
+  std::unordered_map<std::string, ValueId> value_ids_by_name() const;
+  std::unordered_map<std::string, size_t> node_indices_by_name() const;
   // Index of the node producing `v`, or -1 for graph inputs.
   int64_t producer(ValueId v) const;
   // Indices of the nodes that read `v`.

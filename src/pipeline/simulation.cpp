@@ -69,18 +69,6 @@ ValueHook ActivationQuantizers::hook(std::vector<SqnrSums>* sqnr) const {
 
 namespace {
 
-std::unordered_map<std::string, size_t> node_index(const Graph& g) {
-  std::unordered_map<std::string, size_t> m;
-  for (size_t i = 0; i < g.nodes().size(); ++i) m.emplace(g.nodes()[i].name, i);
-  return m;
-}
-
-std::unordered_map<std::string, ValueId> value_index(const Graph& g) {
-  std::unordered_map<std::string, ValueId> m;
-  for (const Value& v : g.values()) m.emplace(v.name, v.id);
-  return m;
-}
-
 Node& node_of(Graph& g, const std::unordered_map<std::string, size_t>& nodes, const TensorQuant& t) {
   const auto it = nodes.find(t.layer);
   if (it == nodes.end())
@@ -116,7 +104,7 @@ RunOptions Simulation::run_options(ValueHook hook) const {
 
 Graph recorded_fp_graph(const Graph& folded, const QuantRecord& record) {
   Graph g = folded;
-  const auto nodes = node_index(g);
+  const auto nodes = g.node_indices_by_name();
   for (const auto& [tensor, fw] : record.float_weights) {
     TensorF32& p = parameter_of(g, nodes, tensor);
     if (static_cast<int64_t>(fw.values.size()) != numel(fw.shape) || (!p.empty() && fw.shape != p.shape()))
@@ -141,8 +129,8 @@ Simulation build_simulation(const Graph& folded_model, const QuantRecord& record
   Simulation sim;
   sim.graph = recorded_fp_graph(folded_model, record);
   const Graph& folded = sim.graph;
-  const auto nodes = node_index(folded);
-  const auto values = value_index(folded);
+  const auto nodes = folded.node_indices_by_name();
+  const auto values = folded.value_ids_by_name();
   std::vector<ValueId> act_values;
   std::vector<QParams> act_params;
   std::vector<std::string> act_names;

@@ -15,8 +15,7 @@ namespace {
 // record's own grid) and their aliases through order-preserving ops.
 IntModel grids_of(const Graph& g, const QuantRecord& record, RequantMode mode) {
   IntModel m = make_int_model(g, mode, record.provenance.backend);
-  std::unordered_map<std::string, ValueId> values;
-  for (const Value& v : g.values()) values.emplace(v.name, v.id);
+  const std::unordered_map<std::string, ValueId> values = g.value_ids_by_name();
   for (const TensorQuant& t : record.tensors) {
     const auto it = values.find(t.tensor);
     if (t.role != TensorRole::Activation || it == values.end() || t.params.per_channel()) continue;
