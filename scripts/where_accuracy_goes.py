@@ -11,7 +11,7 @@
 Every run is `nice -n 10`, one at a time; outputs stay in --work (report.html of each run there).
 usage: scripts/where_accuracy_goes.py [--exe build/src/cli/mqcalib] [--work /tmp/mqcalib-issue16]
        [--models resnet20,mobilenetv2] [--parts mixed,fix,spearman] [--eval-limit 0] [--iters 2000]
-       [--methods nearest,adaround] [--sensitivity-metric nsr|kl] [--threads 0]"""
+       [--methods nearest,adaround] [--sensitivity-metric kl|nsr] [--threads 0]"""
 import argparse
 import json
 import os
@@ -97,10 +97,12 @@ def spearman(a, model):
     top = ", ".join("%s (%.2f)" % (r["unit"], d) for r, d in list(zip(s["rows"], drop))[:3])
     worst = ", ".join("%s (%.2f)" % (r["unit"], d)
                       for r, d in sorted(zip(s["rows"], drop), key=lambda x: -x[1])[:3])
-    kl = spearman_py([r["kl"] for r in s["rows"]], drop)  # the other metric, from the same rows
-    return ["| %s | %d | %d | %.3f (%.3f here) | %.3f | %s | %s | %.0f |" % (
-        model, len(s["rows"]), s["eval_samples"], s["spearman_metric_vs_top1_drop"],
-        spearman_py([r["nsr"] for r in s["rows"]], drop), kl, top, worst, secs)]
+    here = {m: spearman_py([r[m] for r in s["rows"]], drop) for m in ("kl", "nsr")}  # from the JSON rows
+    m = s["metric"]  # the engine's ranking metric (kl by default); its Spearman is the engine's own value
+    other = "nsr" if m == "kl" else "kl"
+    return ["| %s | %d | %d | %s %.3f (%.3f here) | %s %.3f | %s | %s | %.0f |" % (
+        model, len(s["rows"]), s["eval_samples"], m, s["spearman_metric_vs_top1_drop"], here[m], other,
+        here[other], top, worst, secs)]
 
 
 def average_ranks_py(x):
@@ -134,7 +136,7 @@ def main():
     p.add_argument("--eval-limit", type=int, default=0)
     p.add_argument("--iters", type=int, default=2000)
     p.add_argument("--threads", type=int, default=0, help="--threads of every run (0: all cores)")
-    p.add_argument("--sensitivity-metric", default="nsr", help="mixed precision: the metric that ranks layers")
+    p.add_argument("--sensitivity-metric", default="kl", help="mixed precision: the metric that ranks layers")
     p.add_argument("--methods", default="nearest,adaround", help="mixed precision: nearest and/or adaround")
     a = p.parse_args()
     global THREADS
@@ -153,7 +155,8 @@ def main():
         print("\n".join(rows) + "\n", flush=True)
     if "spearman" in parts:
         rows = [r for m in models for r in spearman(a, m)]
-        print("| model | layers | test images | Spearman NSR vs top-1 drop (W2 alone) | Spearman KL | highest NSR (drop) |"
+        print("| model | layers | test images | Spearman, ranking metric vs top-1 drop (W2 alone) | the other metric |"
+              " highest ranked (drop) |"
               " largest drops | s |\n|---|---|---|---|---|---|---|---|")
         print("\n".join(rows) + "\n", flush=True)
 

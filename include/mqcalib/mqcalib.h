@@ -126,7 +126,7 @@ struct QuantizeOptions {
   std::vector<int> bits_set{2, 3, 4, 8};
   std::vector<int> a_bits_set;
   double a_bits_budget = 0;                // > 0: average input-activation bits allowed
-  std::string sensitivity_metric = "nsr";  // nsr | kl: what the allocation minimises
+  std::string sensitivity_metric = "kl";  // kl | nsr: what the allocation minimises (docs/report.md)
   int64_t sensitivity_samples = 256;       // calibration samples the logits are compared on
   bool sensitivity = false;                // measure each layer alone at its bits for the report
   bool fix_outliers = false;               // apply the outlier findings' advice and run again

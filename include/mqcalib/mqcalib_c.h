@@ -151,7 +151,7 @@ MQC_API mqc_status mqc_set_layer_bits(mqc_pipeline* p, const char* layer, int bi
 MQC_API mqc_status mqc_set_bits_budget(mqc_pipeline* p, const char* budget);
 /* The weight bits the budget chooses from (count values in 2..16, default {2, 3, 4, 8}). */
 MQC_API mqc_status mqc_set_bits_set(mqc_pipeline* p, const int* bits, int count);
-/* What the budget minimises, compared on `samples` calibration samples (default nsr, 256); also what
+/* What the budget minimises, compared on `samples` calibration samples (default kl, 256); also what
  * mqc_set_measure_sensitivity measures. */
 MQC_API mqc_status mqc_set_sensitivity_metric(mqc_pipeline* p, mqc_sensitivity_metric metric, int64_t samples);
 /* enabled 1: mqc_calibrate also quantizes each layer alone at its bits and measures what it does to the

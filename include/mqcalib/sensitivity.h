@@ -22,7 +22,7 @@ struct SensitivityOptions {
   std::string unit = "layer";  // layer | block (graph/blocks.h)
   std::vector<int> w_bits;     // each unit at each of these weight bits; empty (with a_bits): the plan's
   std::vector<int> a_bits;     // ... and these input bits; empty: the backend's (or the plan's)
-  std::string metric = "nsr";  // nsr | kl: the ranking
+  std::string metric = "kl";  // kl | nsr: the ranking (docs/report.md)
   int64_t samples = 256;       // calibration samples the logits are compared on
   std::string json_path;       // written when set: {model, backend, ..., "sensitivity": {...}} (report.json's schema)
   std::string html_path;       // written when set: report.html with the sensitivity section

@@ -58,7 +58,7 @@ void DiagnoseArgs::add_to(po::options_description& d) {
       "mixed precision: the average input-activation bits allowed (0: no limit)")(
       "sensitivity", po::bool_switch(&sensitivity), "measure each layer alone at its bits for the report")(
       "sensitivity-metric", po::value(&metric)->default_value(metric),
-      "nsr (logits' noise-to-signal ratio) | kl: what the ranking and the allocation minimise")(
+      "kl (softmax divergence from FP32) | nsr (logits' noise-to-signal): what the allocation minimises")(
       "sensitivity-samples", po::value(&samples)->default_value(samples),
       "calibration samples the logits are compared on")(
       "fix-outliers", po::bool_switch(&fix_outliers),

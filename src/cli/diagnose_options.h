@@ -18,7 +18,7 @@ std::map<std::string, int> parse_layer_bits(const std::vector<std::string>& item
 std::vector<int> parse_int_list(const std::string& text, const std::string& option);
 
 struct DiagnoseArgs {
-  std::string bits_budget, bits_set = "2,3,4,8", a_bits_set, metric = "nsr";
+  std::string bits_budget, bits_set = "2,3,4,8", a_bits_set, metric = "kl";
   double a_bits_budget = 0;
   int64_t samples = 256;
   bool sensitivity = false, fix_outliers = false;

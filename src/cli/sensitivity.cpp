@@ -70,7 +70,8 @@ int run_sensitivity(const std::vector<std::string>& args) {
       "measure every unit at each of these weight bits, e.g. 2 or 2,4,8 "
       "(default: the plan's bits)")("a-bits-set", po::value(&a_bits_set),
                                     "... and these input bits (default: the backend's)")(
-      "metric", po::value(&s.metric)->default_value(s.metric), "nsr | kl: the ranking")(
+      "metric", po::value(&s.metric)->default_value(s.metric),
+      "kl (softmax KL divergence from FP32) | nsr (logits' noise-to-signal ratio): the ranking")(
       "samples", po::value(&s.samples)->default_value(s.samples), "calibration samples the logits are compared on")(
       "calib-size", po::value(&o.calib_size)->default_value(o.calib_size), "calibration samples drawn (observers)")(
       "seed", po::value(&o.seed)->default_value(o.seed), "seed of the calibration sampling")(

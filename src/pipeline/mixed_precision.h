@@ -29,7 +29,7 @@ struct MixedPrecisionConfig {
   std::vector<int> w_bits_set{2, 3, 4, 8};
   std::vector<int> a_bits_set;  // empty: the backend's activation bits only
   double a_bits_average = 0;    // > 0: the average input-activation bits may not exceed it
-  SensitivityMetric metric = SensitivityMetric::Nsr;
+  SensitivityMetric metric = SensitivityMetric::Kl;
   int64_t samples = kSensitivitySamples;
 };
 

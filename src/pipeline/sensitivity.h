@@ -88,7 +88,7 @@ SensitivityResult measure_sensitivity(const SensitivityInputs& in, const Sensiti
 struct SensitivityConfig {
   bool enabled = false;  // quantize --sensitivity: measure for the report
   SensitivityUnit unit = SensitivityUnit::Layer;
-  SensitivityMetric metric = SensitivityMetric::Nsr;
+  SensitivityMetric metric = SensitivityMetric::Kl;
   int64_t samples = kSensitivitySamples;
   std::vector<BitOption> options;  // empty: each unit at its plan bits (the widest of its layers)
   bool evaluate = false;           // top-1 of every row on the pipeline's evaluation data
