@@ -3,7 +3,8 @@
 //   bench_calibration [MODEL.pt] [OBSERVER] [SAMPLES] [THREADS] [torch]
 //   defaults: examples/zoo/resnet20.pt kl 1024 2
 //
-// Issue 4 target: observers add <= 30% on top of the FP forward over the same samples. Both sides
+// Targets: observers add <= 30% (issue 4), <= 20% (issue 15) on top of the FP forward over the
+// same samples (the "observer overhead" line). Both sides
 // run in this process on the same preloaded batches (64 samples each, Fashion-MNIST training images
 // sampled with seed 0, preprocessing x/255, mean 0.2860, std 0.3530):
 //   forward      Executor::run over the batches, no hooks (the FP forward alone);
@@ -181,7 +182,7 @@ int main(int argc, char** argv) {
         MQCALIB_MARCH);
     std::printf(
         "  FP forward alone      %9.1f ms\n  forward + observers   %9.1f ms\n  observer overhead     %8.1f %%"
-        "  (target <= 30 %%)\n",
+        "  (target <= 20 %% issue 15, <= 30 %% issue 4)\n",
         f, c, 100.0 * (c - f) / f);
     return 0;
   } catch (const std::exception& e) {

@@ -4,14 +4,19 @@
 // Phase planes. The batch x [N, C, H, W] is zero-padded and split by stride phase into
 // sh * sw planes per channel, all samples of a (channel, phase) stacked:
 //   plane(c, a, b)[(n * Hq + r) * Wq + q] = padded x[n][c][r * sh + a][q * sw + b]
-// (Hq = ceil(Hp / sh), Wq = ceil(Wp / sw)). On the planes' grid m = (n * Hq + oh) * Wq + ow (a
-// "wide" column: an output when oh < OH and ow < OW, junk otherwise), tap k = (c, i, j) of output m
+// (Hq = ceil(Hp / sh), Wq = ceil(Wp / sw)). Shared padding (the GEMM's planes): in a stride-1
+// dimension with pad <= dil * (kernel - 1) the grid is Hq = H + pad_h (Wq = W + pad_w): a sample's
+// bottom padding rows are the next sample's top ones (a row's right padding the next row's left),
+// the last sample's is the slack after the planes; fewer junk columns, the same taps. On the planes' grid m = (n * Hq +
+// oh) * Wq + ow (a "wide" column: an output when oh < OH and ow < OW, junk otherwise), tap k = (c, i, j) of output m
 // reads plane(c, (i dh) % sh, (j dw) % sw) at m + ((i dh) / sh) Wq + (j dw) / sw: for every k the
 // taps of consecutive columns are consecutive floats, at koff[k] + m.
 //   wide   the micro-kernel reads the planes in place, columns m (junk computed and dropped): used
 //          when most of the grid are outputs (large maps);
-//   packed per panel of consecutive outputs q = (n, oh, ow), the panel [K][nr] is gathered from the
-//          planes (small maps, where the wide grid is mostly padding).
+//   packed per panel of consecutive outputs q = (n, oh, ow), the panel [K][nr] (rows nr + 8 apart)
+//          is copied from the planes run by run (a run: columns whose taps are consecutive floats,
+//          one map row), on small maps where the wide grid is much padding, or with many output
+//          channels (conv_gemm.cpp's wide_min_useful).
 // Either way every output is the fma chain of gemm_kernel.h: the mode never changes a bit.
 #pragma once
 
@@ -31,8 +36,8 @@ struct ConvGeom {
   int64_t max_tap;                // largest in-plane offset of a tap
 };
 
-// x [N,C,H,W], w [O, Cg, KH, KW], y [N, O, OH, OW].
-ConvGeom conv_geom(const Shape& x, const Shape& w, const Conv2dParams& p, const Shape& y);
+// x [N,C,H,W], w [O, Cg, KH, KW], y [N, O, OH, OW]; shared_padding: the grid above where it applies.
+ConvGeom conv_geom(const Shape& x, const Shape& w, const Conv2dParams& p, const Shape& y, bool shared_padding = false);
 
 // koff[(c * KH + i) * KW + j] = offset of tap (i, j) of input channel c in the planes (group g's
 // taps are koff[g * K ...]).
