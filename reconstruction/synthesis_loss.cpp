@@ -27,6 +27,19 @@ Rows rows_of(ViewF32 x, int64_t min_per_row, const char* what) {
   return r;
 }
 
+// A row's loss term from its mean and std, (mean - m)^2 + (std - sd)^2 over the batch, and its
+// gradient added to g (when given).
+double bn_row_term(const float* x, int64_t s, double mean, double std, double m, double sd, double inv_b, float weight,
+                   float* g) {
+  const double dm = mean - m, ds = std - sd;
+  if (g) {
+    const double a = 2.0 * dm * inv_b / static_cast<double>(s);
+    const double c = 2.0 * ds * inv_b / (static_cast<double>(s - 1) * std);
+    for (int64_t j = 0; j < s; ++j) g[j] += static_cast<float>(weight * (a + c * (x[j] - mean)));
+  }
+  return (dm * dm + ds * ds) * inv_b;
+}
+
 // One (b, c) row of the BN-statistics loss: returns its loss term and adds its gradient.
 double bn_row(const float* x, int64_t s, double m, double sd, double eps, double inv_b, float weight, float* g) {
   double mean = 0.0;
@@ -35,13 +48,7 @@ double bn_row(const float* x, int64_t s, double m, double sd, double eps, double
   double ss = 0.0;
   for (int64_t j = 0; j < s; ++j) ss += (x[j] - mean) * (x[j] - mean);
   const double std = std::sqrt(ss / static_cast<double>(s - 1) + eps);
-  const double dm = mean - m, ds = std - sd;
-  if (g) {
-    const double a = 2.0 * dm * inv_b / static_cast<double>(s);
-    const double c = 2.0 * ds * inv_b / (static_cast<double>(s - 1) * std);
-    for (int64_t j = 0; j < s; ++j) g[j] += static_cast<float>(weight * (a + c * (x[j] - mean)));
-  }
-  return (dm * dm + ds * ds) * inv_b;
+  return bn_row_term(x, s, mean, std, m, sd, inv_b, weight, g);
 }
 
 // sum_j (x[j] - shift)^p for p = 1 or 2 in 8 double partial sums (lane j mod 8, so the compiler keeps
@@ -68,13 +75,7 @@ double lane_sum(const float* x, int64_t s, double shift) {
 double bn_row_fast(const float* x, int64_t s, double m, double sd, double eps, double inv_b, float weight, float* g) {
   const double mean = lane_sum<1>(x, s, 0.0) / static_cast<double>(s);
   const double std = std::sqrt(lane_sum<2>(x, s, mean) / static_cast<double>(s - 1) + eps);
-  const double dm = mean - m, ds = std - sd;
-  if (g) {
-    const double a = 2.0 * dm * inv_b / static_cast<double>(s);
-    const double c = 2.0 * ds * inv_b / (static_cast<double>(s - 1) * std);
-    for (int64_t j = 0; j < s; ++j) g[j] += static_cast<float>(weight * (a + c * (x[j] - mean)));
-  }
-  return (dm * dm + ds * ds) * inv_b;
+  return bn_row_term(x, s, mean, std, m, sd, inv_b, weight, g);
 }
 
 double tv_row(const float* x, int64_t h, int64_t w, double inv_b, float weight, float* g) {
