@@ -24,7 +24,7 @@
 #include <memory>
 
 #include "calibrators/common.h"
-#include "calibrators/internal.h"
+#include "calibrators/value_store.h"
 #include "core/parallel.h"
 
 namespace mqcalib::calib {

@@ -20,7 +20,8 @@ constexpr double kKlSpikeFactor = 8.0;
 // KL(P || Q) in nats of candidate i (levels <= i <= h.size()) after smoothing; +infinity only when
 // the first i bins are all empty. Reference twin: builds P and Q explicitly.
 double kl_divergence_ref(const std::vector<uint64_t>& h, int i, int levels);
-// Fast search: KL of every candidate from prefix sums, O(levels) per candidate.
+// Fast search: KL of every candidate, O(1) each from prefix tables (kl_search.cpp; O(i) on sparse
+// histograms).
 // Returns the chosen i (threshold = i bin widths). Requires levels <= h.size().
 int kl_best_bins(const std::vector<uint64_t>& h, int levels);
 int kl_best_bins_ref(const std::vector<uint64_t>& h, int levels);

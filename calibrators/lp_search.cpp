@@ -20,7 +20,7 @@
 #include <immintrin.h>
 #endif
 
-#include "calibrators/internal.h"
+#include "calibrators/value_store.h"
 #include "core/parallel.h"
 #include "core/quantize.h"
 

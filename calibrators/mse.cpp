@@ -17,7 +17,7 @@
 #include <memory>
 
 #include "calibrators/common.h"
-#include "calibrators/internal.h"
+#include "calibrators/value_store.h"
 
 namespace mqcalib::calib {
 namespace {

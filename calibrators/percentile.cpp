@@ -7,7 +7,7 @@
 //  - exact: while at most options.exact_limit values (default 2^20) have been observed, they are
 //    kept and Q is computed on them (nth_element);
 //  - histogram: beyond that, a signed Pow2Histogram of options.histogram_bins bins per channel
-//    (range [-2^e, 2^e), grown exactly by doubling, see internal.h); Q interpolates inside its bin,
+//    (range [-2^e, 2^e), grown exactly by doubling, see pow2_histogram.h); Q interpolates inside its bin,
 //    error <= one bin width (2^(e+1) / bins), clamped to the observed [min, max].
 // Both modes give the same result for observe(a); observe(b) and for merge, bit for bit, at any
 // thread count (values kept in observation order; integer bin counts).
@@ -15,7 +15,7 @@
 #include <memory>
 
 #include "calibrators/common.h"
-#include "calibrators/internal.h"
+#include "calibrators/value_store.h"
 
 namespace mqcalib::calib {
 namespace {

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "backends/backend.h"
-#include "calibrators/internal.h"
+#include "calibrators/value_store.h"
 #include "calibrators/lp_search.h"
 #include "graph/bn_fold.h"
 #include "import/torchscript_import.h"

@@ -102,6 +102,20 @@ double sum_squares_f32(const float* x, int64_t n) {
   return s;
 }
 
+ScanSumSquares scan_sum_squares_f32(const float* x, int64_t n) {
+  const size_t nc = static_cast<size_t>(num_chunks(n, kSumSquaresChunk));
+  std::vector<float> part(nc);
+  std::vector<ScanResult> scans(nc);
+  parallel_for_chunks(n, kSumSquaresChunk, [&](int64_t b, int64_t e, int64_t k) {
+    scans[static_cast<size_t>(k)] = scan_f32(x + b, e - b);
+    part[static_cast<size_t>(k)] = chunk_sum_squares(x + b, e - b);
+  });
+  ScanSumSquares r;
+  for (const ScanResult& s : scans) r.scan.merge(s);
+  for (float p : part) r.sum_squares += p;
+  return r;
+}
+
 double sum_squares_f32_ref(const float* x, int64_t n) {
   double s = 0.0;
   for (int64_t b = 0; b < n; b += kSumSquaresChunk) {

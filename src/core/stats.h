@@ -42,6 +42,13 @@ ScanResult scan_f32_parallel(const float* x, int64_t n);
 constexpr int64_t kSumSquaresChunk = 1 << 15;
 double sum_squares_f32(const float* x, int64_t n);
 double sum_squares_f32_ref(const float* x, int64_t n);
+// Both in one pass (each kSumSquaresChunk chunk scanned, then its squares summed while in cache):
+// exactly scan_f32_parallel(x, n) and sum_squares_f32(x, n).
+struct ScanSumSquares {
+  ScanResult scan;
+  double sum_squares = 0.0;
+};
+ScanSumSquares scan_sum_squares_f32(const float* x, int64_t n);
 
 struct SqnrSums {
   double signal = 0.0;  // sum x^2

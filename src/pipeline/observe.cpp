@@ -76,8 +76,9 @@ std::vector<ActQuant> observe_activations(const Graph& weight_quantized, const Q
       throw Error("activation '" + acts[static_cast<size_t>(p)].point.tensor + "': " + e.what());
     }
     if (batch_index >= kActStatsBatches) return;
-    po.scan.merge(scan_f32_parallel(t.data(), t.size()));
-    po.sumsq += sum_squares_f32(t.data(), t.size());
+    const ScanSumSquares st = scan_sum_squares_f32(t.data(), t.size());
+    po.scan.merge(st.scan);
+    po.sumsq += st.sum_squares;
     po.count += static_cast<double>(t.size());
   };
   const Executor ex(weight_quantized);

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "calibrators/internal.h"
+#include "calibrators/value_store.h"
 #include "calibrators/kl.h"
 #include "calibrators/observer.h"
 #include "testdata.h"
@@ -75,6 +75,46 @@ TEST_CASE("kl: fast search equals the reference on random histograms") {
     CHECK(fast[static_cast<size_t>(i - 128)] == doctest::Approx(r).epsilon(kFastVsRef));
   }
   CHECK(calib::kl_best_bins(hist.counts(), 128) == calib::kl_best_bins_ref(hist.counts(), 128));
+}
+
+// Every candidate of the search (its O(1) series and, on sparse histograms, its O(i) pass) against
+// the explicit P / Q reference, on histograms declared by what they exercise.
+struct KlSearchCase {
+  const char* name;
+  int64_t values;    // samples drawn
+  uint64_t seed;
+  double laplace_b;  // scale of the Laplace bulk
+  int outliers;      // values at 40 + k (a far tail, clipped by most candidates)
+  int keep_every;    // keep one bin in this many (> 1: a sparse histogram, the O(i) pass)
+  int levels;
+};
+constexpr KlSearchCase kKlSearchCases[] = {
+    {"dense, int8 signed levels", 300000, 31, 1.0, 0, 1, 128},
+    {"dense with a far tail, int8 unsigned levels", 300000, 32, 0.7, 25, 1, 256},
+    {"dense, few values, int4 levels", 4000, 33, 1.0, 3, 1, 8},
+    {"sparse (1 bin in 16 kept) with a tail", 300000, 34, 1.0, 5, 16, 128},
+    {"sparse (1 bin in 64 kept)", 300000, 35, 2.0, 0, 64, 16},
+};
+
+TEST_CASE("kl: every candidate of the search equals the reference (series and per-bin paths)") {
+  for (const KlSearchCase& c : kKlSearchCases) {
+    CAPTURE(c.name);
+    std::vector<float> x = test::laplace(c.values, c.seed, c.laplace_b);
+    for (int k = 0; k < c.outliers; ++k) x.push_back(40.0f + static_cast<float>(k));
+    calib::Pow2Histogram hist(calib::HistKind::Abs, 2048);
+    hist.add(x.data(), static_cast<int64_t>(x.size()));
+    std::vector<uint64_t> h = hist.counts();
+    for (size_t k = 0; k < h.size(); ++k)
+      if (k % static_cast<size_t>(c.keep_every) != 0) h[k] = 0;
+    const auto fast = calib::kl_divergences(h, c.levels);
+    for (int i = c.levels; i <= static_cast<int>(h.size()); ++i) {
+      const double r = calib::kl_divergence_ref(h, i, c.levels);
+      CAPTURE(i);
+      if (std::isinf(r)) CHECK(std::isinf(fast[static_cast<size_t>(i - c.levels)]));
+      else CHECK(fast[static_cast<size_t>(i - c.levels)] == doctest::Approx(r).epsilon(kFastVsRef));
+    }
+    CHECK(calib::kl_best_bins(h, c.levels) == calib::kl_best_bins_ref(h, c.levels));
+  }
 }
 
 TEST_CASE("kl: exact zeros are left out by default (ncnn variant), counted on request (TensorRT)") {
@@ -211,4 +251,38 @@ TEST_CASE("kl: isolated spikes (a constant background) are left out and never cl
   h[20] = 5000;
   h[21] = 700;  // a bump of 7x its neighbourhood's median is not a spike (factor 8)
   CHECK(calib::find_histogram_spikes(h) == std::vector<int>{20});
+}
+
+namespace {
+// The spike rule of kl.h taken literally (a median for every non-empty bin): the twin of
+// find_histogram_spikes, which skips the median where the window's minimum already decides.
+std::vector<int> spikes_by_definition(const std::vector<uint64_t>& h) {
+  const int n = static_cast<int>(h.size()), r = calib::kKlSpikeWindow / 2;
+  std::vector<int> out;
+  for (int k = 0; k < n; ++k) {
+    if (h[static_cast<size_t>(k)] == 0) continue;
+    std::vector<uint64_t> win;
+    for (int j = -r; j <= r; ++j) win.push_back(h[static_cast<size_t>(std::clamp(k + j, 0, n - 1))]);
+    std::sort(win.begin(), win.end());
+    if (static_cast<double>(h[static_cast<size_t>(k)]) > calib::kKlSpikeFactor * std::max(1.0, static_cast<double>(win[static_cast<size_t>(r)])))
+      out.push_back(k);
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("kl: spike detection equals its definition (smooth, sparse and spiky histograms)") {
+  std::vector<float> x = test::laplace(200000, 41);
+  for (int k = 0; k < 3000; ++k) x.push_back(1.25f);  // a constant background
+  for (int k = 0; k < 40; ++k) x.push_back(9.0f + static_cast<float>(k % 3));
+  calib::Pow2Histogram hist(calib::HistKind::Abs, 2048);
+  hist.add(x.data(), static_cast<int64_t>(x.size()));
+  std::vector<uint64_t> sparse = hist.counts();
+  for (size_t k = 0; k < sparse.size(); ++k)
+    if (k % 7 != 0) sparse[k] = 0;
+  for (const std::vector<uint64_t>& h : {hist.counts(), sparse}) {
+    const std::vector<int> expect = spikes_by_definition(h);
+    CHECK(calib::find_histogram_spikes(h) == expect);
+  }
+  CHECK_FALSE(spikes_by_definition(hist.counts()).empty());  // the background is found
 }

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "calibrators/internal.h"
+#include "calibrators/value_store.h"
 #include "calibrators/lp_search.h"
 #include "testdata.h"
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <limits>
 
-#include "calibrators/internal.h"
+#include "calibrators/value_store.h"
 #include "calibrators/observer.h"
 #include "core/error.h"
 #include "testdata.h"
@@ -168,11 +168,16 @@ TEST_CASE("ema: MQBench recurrence, order-dependent merge defined as append") {
 
 TEST_CASE("Pow2Histogram: binning matches its reference; growth and merge equal binning at once") {
   for (calib::HistKind kind : {calib::HistKind::Abs, calib::HistKind::Signed}) {
-    const std::vector<float> small = test::gaussian(10007, 8), big = test::laplace(20011, 9, 7.0);
+    std::vector<float> small = test::gaussian(10007, 8);
+    const std::vector<float> big = test::laplace(20011, 9, 7.0);
+    uint64_t expect_zeros = 0;
+    for (size_t i = 0; i < small.size(); i += 3, ++expect_zeros) small[i] = i % 2 ? 0.0f : -0.0f;  // ReLU-like zeros
     std::vector<float> all = small;
     all.insert(all.end(), big.begin(), big.end());
     calib::Pow2Histogram once(kind, 2048);
-    once.add(all.data(), static_cast<int64_t>(all.size()));
+    uint64_t zeros = 0;
+    once.add(all.data(), static_cast<int64_t>(all.size()), &zeros);
+    CHECK(zeros == expect_zeros);
     // reference binning at the final exponent
     std::vector<uint64_t> ref(2048, 0);
     once.bin_into_ref(all.data(), static_cast<int64_t>(all.size()), once.exponent(), ref.data());

@@ -56,6 +56,10 @@ TEST_CASE("sum_squares_f32 equals its reference bit for bit at any thread count 
     const double two = sum_squares_f32(x.data(), n);
     CHECK(one == ref);
     CHECK(two == ref);
+    const ScanSumSquares both = scan_sum_squares_f32(x.data(), n), ref_scan{scan_f32_ref(x.data(), n), ref};
+    CHECK(both.sum_squares == ref_scan.sum_squares);
+    CHECK(both.scan.min == ref_scan.scan.min);
+    CHECK(both.scan.max == ref_scan.scan.max);
   }
   const std::vector<float> hand = {1.0f, 2.0f, -3.0f};
   CHECK(sum_squares_f32(hand.data(), 3) == 14.0);
