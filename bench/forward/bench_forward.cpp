@@ -5,7 +5,7 @@
 // prepacked) and runs under InferenceMode. Both sides use --threads threads (omp_set_num_threads,
 // at::set_num_threads), the same batch of kBatch random inputs; each side is warmed up, then timed
 // kRuns times, the two sides alternating run by run (both see the same load); the median ms per batch
-// of each side and the ratio engine / LibTorch are printed,
+// of each side and the ratios (engine / LibTorch, sim / FP: medians of the run-by-run ratios) are printed,
 // with the -march of the build (meson option `march`) and the max relative difference of the outputs.
 // Then the W8A8 simulation of the same graph (simulated.h: tensorrt's plan, min-max parameters from
 // the bench batch) run with OutputQuant (fused into the kernels) and with the pipeline's hook, each
@@ -49,7 +49,7 @@ int g_threads = 2;        // --threads N
 bool g_cpu_time = false;  // --cpu-time: process CPU time instead of wall time (for a loaded machine, 1 thread)
 constexpr int64_t kBatch = 32;
 constexpr int kWarmup = 2;
-constexpr int kRuns = 10;  // median of
+constexpr int kRuns = 20;  // median of
 
 struct ModelArg {
   std::string path;
@@ -91,9 +91,9 @@ double median(std::vector<double> ms) {
   return n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
 }
 
-// Median ms of each function, their runs interleaved (one run of each in turn, ...) so that all of them
-// see the same machine load.
-std::vector<double> medians_interleaved(const std::vector<std::function<void()>>& fs) {
+// The ms of every run of each function, their runs interleaved (one run of each in turn, ...) so that
+// all of them see the same machine load.
+std::vector<std::vector<double>> runs_interleaved(const std::vector<std::function<void()>>& fs) {
   for (int i = 0; i < kWarmup; ++i)
     for (const auto& f : fs) f();
   std::vector<std::vector<double>> ms(fs.size());
@@ -103,9 +103,15 @@ std::vector<double> medians_interleaved(const std::vector<std::function<void()>>
       fs[k]();
       ms[k].push_back(now_ms() - t0);
     }
-  std::vector<double> out;
-  for (auto& m : ms) out.push_back(median(m));
-  return out;
+  return ms;
+}
+
+// Median of the run-by-run ratios a[i] / b[i] (runs of one round are seconds apart, so a drift of a
+// shared machine cancels in the ratio better than in the ratio of the two medians).
+double median_ratio(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> r;
+  for (size_t i = 0; i < a.size(); ++i) r.push_back(a[i] / b[i]);
+  return median(r);
 }
 
 double max_rel_diff(const TensorF32& a, const TensorF32& b) {
@@ -177,19 +183,21 @@ void bench_one(const ModelArg& m) {
   const ValueHook hook = sim.hook_quant.hook();
 
   TensorF32 out_engine, out_torch, out_fused, out_hooked;
-  const std::vector<double> ms =
-      medians_interleaved({[&] { out_engine = std::move(ex.run({x})[0]); }, [&] { out_torch = ref.forward(x); },
+  const std::vector<std::vector<double>> runs =
+      runs_interleaved({[&] { out_engine = std::move(ex.run({x})[0]); }, [&] { out_torch = ref.forward(x); },
                            [&] { out_fused = std::move(sim_ex.run({x}, fused)[0]); },
                            [&] { out_hooked = std::move(sim_ex.run({x}, hook)[0]); }});
+  std::vector<double> ms;
+  for (const auto& r : runs) ms.push_back(median(r));
   std::printf(
       "%-30s %-12s %3zu BN folded  engine %8.2f ms  libtorch %8.2f ms  engine/libtorch %5.2f  "
       "max rel diff %.1e\n",
       m.path.substr(m.path.rfind('/') + 1).c_str(), shape_to_string(m.chw).c_str(), folds.folded.size(), ms[0], ms[1],
-      ms[0] / ms[1], max_rel_diff(out_engine, out_torch));
+      median_ratio(runs[0], runs[1]), max_rel_diff(out_engine, out_torch));
   std::printf(
       "%-30s %-12s W8A8 tensorrt, %zu act points: OutputQuant %8.2f ms  sim/fp %5.2f   (hook %8.2f ms  %5.2f; "
       "same bits: %s)\n",
-      "", "", sim.points, ms[2], ms[2] / ms[0], ms[3], ms[3] / ms[0],
+      "", "", sim.points, ms[2], median_ratio(runs[2], runs[0]), ms[3], median_ratio(runs[3], runs[0]),
       out_fused.vec() == out_hooked.vec() ? "yes" : "NO");
   if (g_profile) profile_engine(g, ex, x);
   std::fflush(stdout);

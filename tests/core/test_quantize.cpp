@@ -112,6 +112,31 @@ TEST_CASE("quantize: true division, not multiplication by the reciprocal") {
   for (size_t i = 0; i < picked.size(); ++i) CHECK(q[i] == static_cast<int32_t>(std::nearbyint(picked[i] / s)));
 }
 
+TEST_CASE("fake-quantize: bit for bit the true division around every rounding boundary, every lane") {
+  // Values placed at and a few ulps around boundaries k + 0.5 (where x * (1/s) would round to the
+  // other integer), one per 16 among ordinary values, so that every vector lane meets one.
+  for (float s : {0.1f, 1.0f / 3.0f, 0.0123f, 7.77f, 0.037f, 1e-3f})
+    for (Rounding r : {Rounding::HalfToEven, Rounding::HalfAwayFromZero}) {
+      CAPTURE(s);
+      std::vector<float> x;
+      int lane = 0;
+      for (int k = -300; k <= 300; ++k)
+        for (int u = -3; u <= 3; ++u) {
+          float t = (static_cast<float>(k) + 0.5f) * s;
+          for (int m = 0; m < std::abs(u); ++m) t = std::nextafter(t, u > 0 ? INFINITY : -INFINITY);
+          for (int j = 0; j < 16; ++j) x.push_back(j == lane ? t : static_cast<float>(k) * s * 0.75f);
+          lane = (lane + 1) % 16;
+        }
+      const Shape shape{static_cast<int64_t>(x.size())};
+      const QParams p = per_tensor(s, 0, -128, 127, r);
+      check_twins(x, shape, p);
+      std::vector<float> span(x.size()), ref(x.size());
+      fake_quantize_span_f32(fake_quant_consts(p, "x"), x.data(), span.data(), static_cast<int64_t>(x.size()));
+      fake_quantize_f32_ref(ViewF32{x.data(), shape}, p, ref.data());
+      CHECK(same_bits(span, ref));
+    }
+}
+
 TEST_CASE("quantize: per-channel hand-computed values on axis 0 and axis 1") {
   // shape [2, 3]; axis 0: row c uses scale s[c]; axis 1: column c uses s[c].
   const std::vector<float> x = {1.0f, 2.0f, 3.0f, -1.0f, -2.0f, -3.0f};
