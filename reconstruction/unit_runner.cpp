@@ -124,14 +124,16 @@ void UnitRunner::quantize_value(ValueId v, const UnitRunOptions& opt) {
   const size_t i = static_cast<size_t>(v);
   const ActQuantSpec& s = acts_[static_cast<size_t>(k)];
   t.quant[i] = step_quant_of(s.qparams, effective_step(s), g_.value(v).name);
-  if (t.own[i].empty())
-    t.pre[i] = TensorF32(t.view[i].shape, std::vector<float>(t.view[i].data, t.view[i].data + t.view[i].size()));
-  else
+  // Both buffers from the pool (recycle_tape gives every tape tensor back to it: a fresh one here
+  // would grow the pool by one buffer per quantizer and iteration).
+  if (t.own[i].empty()) {
+    t.pre[i] = pool_.take(t.view[i].shape);
+    std::copy(t.view[i].data, t.view[i].data + t.view[i].size(), t.pre[i].data());
+  } else {
     t.pre[i] = std::move(t.own[i]);
-  const int64_t n = t.pre[i].size();
-  (void)n;
+  }
   t.drop[i] = Drop{mask_seed(opt.drop_seed, v), opt.drop_prob};
-  t.own[i] = TensorF32(t.pre[i].shape());
+  t.own[i] = pool_.take(t.pre[i].shape());  // lsq_fake_quant_f32 writes every element
   lsq_fake_quant_f32(t.pre[i], t.quant[i], drop_of(t.drop[i]), t.own[i].mut_view());
   t.view[i] = t.own[i].view();
 }
@@ -225,7 +227,7 @@ void UnitRunner::unquantize_grad(ValueId v) {
   Tape& t = *tape_;
   const size_t i = static_cast<size_t>(v);
   if (t.pre[i].empty() || t.grad[i].empty()) return;
-  TensorF32 gx(t.pre[i].shape());
+  TensorF32 gx = pool_.take(t.pre[i].shape());  // written element by element by the backward
   const double gs = lsq_fake_quant_backward_f32(t.pre[i], t.grad[i], t.quant[i], drop_of(t.drop[i]), gx.mut_view());
   const ActQuantSpec& s = acts_[static_cast<size_t>(spec_of_value_[i])];
   if (s.step >= 0) {
@@ -311,7 +313,12 @@ void UnitRunner::backward(const std::vector<GradSeed>& seeds, bool input_grads) 
     unquantize_grad(v);
     if (!input_grads) continue;
     TensorF32& g = t.grad[static_cast<size_t>(v)];
-    t.input_grad[k] = g.empty() ? TensorF32(t.view[static_cast<size_t>(v)].shape) : std::move(g);
+    if (g.empty()) {  // no path from the loss: a zero gradient, from the pool like the rest of the tape
+      t.input_grad[k] = pool_.take(t.view[static_cast<size_t>(v)].shape);
+      std::fill(t.input_grad[k].data(), t.input_grad[k].data() + t.input_grad[k].size(), 0.0f);
+    } else {
+      t.input_grad[k] = std::move(g);
+    }
   }
 }
 
