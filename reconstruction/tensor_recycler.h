@@ -30,6 +30,9 @@ class TensorRecycler {
     return TensorF32::uninitialized(std::move(s), std::move(b));
   }
   // Keeps t's storage for a later take(); t becomes empty.
+  // Buffers held for reuse (a runner's tape gives back as many as it takes: this stays flat over
+  // iterations; tests check it).
+  size_t held() const { return free_.size(); }
   void give(TensorF32& t) {
     FloatBuffer b = t.release();
     t = TensorF32();

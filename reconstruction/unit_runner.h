@@ -103,6 +103,8 @@ class UnitRunner {
   // Backward of the last forward. Throws naming the node when a needed op has no backward (gelu, softmax).
   void backward(const std::vector<GradSeed>& seeds, bool input_grads = false);
   ViewF32 input_grad(size_t k) const;  // dL/d(unit input k) (before its quantizer), after backward(..., true)
+  // Buffers the runner holds for the next iteration (flat over iterations once the first has run).
+  size_t pooled_buffers() const { return pool_.held(); }
 
  private:
   struct Soft {

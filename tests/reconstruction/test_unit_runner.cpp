@@ -203,6 +203,16 @@ TEST_CASE("unit runner: QDrop mask, determinism at 1 and 2 threads, errors") {
     CHECK(r1.weight_grad(0) == w2);
     CHECK(r1.step_grads() == s2);
   });
+  // every iteration takes its tape from what the last one gave back: the pool stays flat (a buffer
+  // allocated outside the pool and given back grew it by one per quantizer and iteration)
+  r.forward({fx.x}, ro);
+  r.backward({{fx.t.logits, seed.view()}}, true);
+  const size_t held = r.pooled_buffers();
+  for (int it = 0; it < 5; ++it) {
+    r.forward({fx.x}, ro);
+    r.backward({{fx.t.logits, seed.view()}}, true);
+  }
+  CHECK(r.pooled_buffers() == held);
   // errors name the unit / node
   std::vector<ActQuantSpec> bad = {{fx.t.x, qparams({1.0f, 1.0f}, {0, 0}, -8, 7, 1), false, 0}};
   CHECK_THROWS_AS(UnitRunner(g, fx.unit, {}, bad), Error);
