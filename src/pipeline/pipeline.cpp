@@ -57,7 +57,8 @@ const T& QuantizationPipeline::need(const std::unique_ptr<T>& p, const char* wha
 }
 
 const FoldedModel& QuantizationPipeline::model() const { return need(model_, "the model", "load"); }
-const FoldedModel& QuantizationPipeline::prepared_model() const { return need(prepared_, "the model", "load"); }
+// Without equalization the model quantized is the folded model itself (no second copy of the weights).
+const FoldedModel& QuantizationPipeline::prepared_model() const { return prepared_ ? *prepared_ : model(); }
 const QuantPlan& QuantizationPipeline::quant_plan() const { return need(plan_, "the plan", "plan"); }
 const SampleStore& QuantizationPipeline::samples() const { return need(samples_, "the sample store", "read_samples"); }
 const QuantState& QuantizationPipeline::state() const { return need(state_, "the quantization state", "calibrate"); }
@@ -104,7 +105,9 @@ void QuantizationPipeline::load(const Shape& sample_shape) {
   for (const UnfoldedBn& u : model_->folds.unfolded) report_.unfolded_bn.emplace_back(u.bn, u.reason);
   PhaseTimer t(report_, "equalize");
   transforms_ = TransformReport{};
-  prepared_ = std::make_unique<FoldedModel>(equalize_model(*model_, config_.transforms, transforms_));
+  prepared_.reset();
+  if (config_.transforms.equalize)
+    prepared_ = std::make_unique<FoldedModel>(equalize_model(*model_, config_.transforms, transforms_));
 }
 
 void QuantizationPipeline::open_eval_data(const Graph& model, const Shape& sample_shape) {

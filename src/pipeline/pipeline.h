@@ -177,7 +177,7 @@ class QuantizationPipeline {
   std::unique_ptr<Dataset> calib_data_;
   std::unique_ptr<Dataset> eval_data_;  // opened and checked by load()
   std::vector<int64_t> eval_labels_;
-  std::unique_ptr<FoldedModel> model_, prepared_;
+  std::unique_ptr<FoldedModel> model_, prepared_;  // prepared_: only when equalized (else model_)
   std::vector<std::pair<std::string, double>> synthesis_settings_;  // report.json method_settings
   std::unique_ptr<Graph> unfolded_;    // the model as imported (its BN layers), kept by load for synthesize_samples
   std::unique_ptr<Graph> calibrated_;  // the prepared graph with its biases corrected (the record's)
