@@ -166,6 +166,37 @@ TEST_CASE("ema: MQBench recurrence, order-dependent merge defined as append") {
   CHECK(o1->finalize(s).max[0] == doctest::Approx(9.2).epsilon(1e-6));
 }
 
+TEST_CASE("Pow2Histogram: |x| growing chunk by chunk, at 1, 2 and 3 threads, equals binning at once; NaN leaves it unchanged") {
+  // Magnitudes rising through the array: every thread's later chunks exceed its exponent (its
+  // sub-histograms are flushed and the histogram grown before they are binned).
+  std::vector<float> x(200003);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = (i % 3 == 0 ? 0.0f : 1e-3f * static_cast<float>(i)) * (i % 2 ? -1.0f : 1.0f);
+  uint64_t expect_zeros = 0;
+  for (float v : x) expect_zeros += v == 0.0f ? 1 : 0;
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    omp_set_num_threads(threads);
+    calib::Pow2Histogram h(calib::HistKind::Abs, 2048);
+    uint64_t zeros = 0;
+    const ScanResult s = h.add(x.data(), static_cast<int64_t>(x.size()), &zeros);
+    CHECK(s.finite);
+    const ScanResult expect = scan_f32_ref(x.data(), static_cast<int64_t>(x.size()));
+    CHECK(s.max == expect.max);
+    CHECK(s.min == expect.min);
+    CHECK(zeros == expect_zeros);
+    std::vector<uint64_t> ref(2048, 0);
+    h.bin_into_ref(x.data(), static_cast<int64_t>(x.size()), h.exponent(), ref.data());
+    CHECK(h.counts() == ref);
+    // a NaN in a late chunk: reported, and the histogram keeps what it had
+    std::vector<float> bad = x;
+    bad[bad.size() - 5] = std::numeric_limits<float>::quiet_NaN();
+    const std::vector<uint64_t> before = h.counts();
+    CHECK_FALSE(h.add(bad.data(), static_cast<int64_t>(bad.size())).finite);
+    CHECK(h.counts() == before);
+  }
+  omp_set_num_threads(2);
+}
+
 TEST_CASE("Pow2Histogram: binning matches its reference; growth and merge equal binning at once") {
   for (calib::HistKind kind : {calib::HistKind::Abs, calib::HistKind::Signed}) {
     std::vector<float> small = test::gaussian(10007, 8);
