@@ -121,10 +121,16 @@ struct Run {
   ValueId logits = kNoValue;
 };
 
-void set_weight(Run& r, size_t k, const TensorF32& w) {
-  r.q.nodes()[r.p.weights[k].node].params.weight = w;
-  r.res.weights[k] = w;
+// Weight k as its codes dequantized (bit for bit the hard-rounded weight the unit produced, tested):
+// the run keeps the codes only, not a second float copy of every weight.
+TensorF32 dequantized(const Run& r, size_t k) {
+  const TensorF32& fw = r.p.fp->nodes()[r.p.weights[k].node].params.weight;
+  TensorF32 w = TensorF32::uninitialized(fw.shape());
+  dequantize_i32_f32(r.res.codes[k].data(), fw.shape(), r.p.weights[k].qparams, w.data());
+  return w;
 }
+
+void set_weight(Run& r, size_t k, TensorF32 w) { r.q.nodes()[r.p.weights[k].node].params.weight = std::move(w); }
 
 enum class Phase { Rounding, Steps, Joint };
 
@@ -141,7 +147,7 @@ void run_unit(Run& r, size_t u, Phase phase) {
     Graph qn = r.q;  // the unit itself at round-to-nearest (stage 2: its hard rounding is already in q)
     for (const SoftWeightSpec& s : uq.soft)
       if (phase != Phase::Steps)
-        qn.nodes()[s.node].params.weight = r.res.weights[static_cast<size_t>(r.plan.weight_of_node[s.node])];
+        qn.nodes()[s.node].params.weight = dequantized(r, static_cast<size_t>(r.plan.weight_of_node[s.node]));
     fisher = std::make_unique<ActivationCache>(fisher_weights(
         qn, unit, r.logits, *r.fp, r.calib, acts_on ? owned_before(r.plan, r.p, r.res.act_params, u + 1) : ValueHook{},
         r.o.fisher_damping, remaining(r.o.cache, fp_ram + in.bytes_in_ram())));
@@ -158,7 +164,7 @@ void run_unit(Run& r, size_t u, Phase phase) {
                                              : qdrop_unit(r.q, unit, uq, s, r.o, seed, pf);
   for (size_t k = 0; k < out.weights.size(); ++k) {
     const size_t w = static_cast<size_t>(r.plan.weight_of_node[uq.soft[k].node]);
-    set_weight(r, w, out.weights[k]);
+    set_weight(r, w, std::move(out.weights[k]));
     r.res.codes[w] = std::move(out.codes[k]);
   }
   size_t spec = 0;
@@ -192,11 +198,8 @@ ReconResult reconstruct_model(const ReconProblem& p, const CalibBatchFn& calib, 
   check_problem(p);
   Run r{p, calib, o, progress, make_plan(p, o.granularity), *p.fp, {}, nullptr, kNoValue};
   r.logits = p.fp->outputs().at(0);
-  for (const ReconWeight& w : p.weights) {
+  for (const ReconWeight& w : p.weights) {  // round to nearest until a unit learns its rounding
     const TensorF32& fw = p.fp->nodes()[w.node].params.weight;
-    TensorF32 nearest(fw.shape());
-    fake_quantize_f32(fw.view(), w.qparams, nearest.data());
-    r.res.weights.push_back(nearest);
     r.res.codes.emplace_back(static_cast<size_t>(fw.size()));
     quantize_f32_i32(fw.view(), w.qparams, r.res.codes.back().data());
   }
@@ -225,12 +228,13 @@ ReconResult reconstruct_model(const ReconProblem& p, const CalibBatchFn& calib, 
   } else {
     if (has_acts) {
       Graph nearest = *p.fp;
-      for (size_t k = 0; k < p.weights.size(); ++k) nearest.nodes()[p.weights[k].node].params.weight = r.res.weights[k];
+      for (size_t k = 0; k < p.weights.size(); ++k) nearest.nodes()[p.weights[k].node].params.weight = dequantized(r, k);
       r.res.act_params = calibrated(calibrate, nearest, r.res.codes, p.activations.size());
     }
     for (size_t u = 0; u < r.plan.units.size(); ++u) run_unit(r, u, Phase::Joint);
   }
   r.res.cache_bytes_spilled += fp.bytes_spilled();
+  for (size_t k = 0; k < p.weights.size(); ++k) r.res.weights.push_back(dequantized(r, k));
   return std::move(r.res);
 }
 

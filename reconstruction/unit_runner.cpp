@@ -199,6 +199,12 @@ void UnitRunner::recycle_tape() {
     for (TensorF32& x : *ts) pool_.give(x);
 }
 
+void UnitRunner::release_buffers() {
+  recycle_tape();
+  std::fill(tape_->have.begin(), tape_->have.end(), false);
+  pool_ = recon_detail::TensorRecycler();
+}
+
 ViewF32 UnitRunner::value(ValueId v) const {
   if (v < 0 || static_cast<size_t>(v) >= tape_->have.size() || !tape_->have[static_cast<size_t>(v)])
     throw Error("unit '" + unit_.name + "': value " + std::to_string(v) + " was not computed by the last forward");

@@ -105,6 +105,9 @@ class UnitRunner {
   ViewF32 input_grad(size_t k) const;  // dL/d(unit input k) (before its quantizer), after backward(..., true)
   // Buffers the runner holds for the next iteration (flat over iterations once the first has run).
   size_t pooled_buffers() const { return pool_.held(); }
+  // Frees the last iteration's values and gradients and every pooled buffer (after training: a
+  // forward-only pass needs no gradient buffers). The values of the last forward are gone.
+  void release_buffers();
 
  private:
   struct Soft {

@@ -182,17 +182,20 @@ UnitTrainReport train_unit(UnitRunner& r, const UnitSamples& d, const UnitTrainO
   for (size_t k = 0; k < r.num_soft(); ++k) v0.push_back(r.rounding_vars(k));
   const std::vector<float> s0 = r.steps();
 
-  UnitTrainer trainer(r, o);
-  std::mt19937_64 rng(o.seed);
-  std::vector<int64_t> idx(static_cast<size_t>(o.batch));
-  Batch b;
-  for (int t = 0; t < o.iters; ++t) {
-    for (int64_t& i : idx) i = static_cast<int64_t>(rng() % static_cast<uint64_t>(d.count));
-    load(u, d, idx, mix_in, b);
-    const double loss = trainer.step(b.in, b.fp_in, b.target, b.weight, t);
-    if (progress && o.progress_every > 0 && ((t + 1) % o.progress_every == 0 || t + 1 == o.iters))
-      progress(t + 1, loss, soft_fraction(r));
+  {  // the trainer's gradients and the batch are freed before the final loss pass loads its own
+    UnitTrainer trainer(r, o);
+    std::mt19937_64 rng(o.seed);
+    std::vector<int64_t> idx(static_cast<size_t>(o.batch));
+    Batch b;
+    for (int t = 0; t < o.iters; ++t) {
+      for (int64_t& i : idx) i = static_cast<int64_t>(rng() % static_cast<uint64_t>(d.count));
+      load(u, d, idx, mix_in, b);
+      const double loss = trainer.step(b.in, b.fp_in, b.target, b.weight, t);
+      if (progress && o.progress_every > 0 && ((t + 1) % o.progress_every == 0 || t + 1 == o.iters))
+        progress(t + 1, loss, soft_fraction(r));
+    }
   }
+  r.release_buffers();  // the training tape's gradients are not needed by the loss pass
   rep.iterations = o.iters;
   rep.loss_after = unit_loss(r, d, o, WeightMode::Hard);
   if (o.keep_better && rep.loss_after > rep.loss_before) {  // back to the starting point

@@ -59,6 +59,7 @@ const T& QuantizationPipeline::need(const std::unique_ptr<T>& p, const char* wha
 const FoldedModel& QuantizationPipeline::model() const { return need(model_, "the model", "load"); }
 // Without equalization the model quantized is the folded model itself (no second copy of the weights).
 const FoldedModel& QuantizationPipeline::prepared_model() const { return prepared_ ? *prepared_ : model(); }
+const Graph& QuantizationPipeline::calibrated_graph() const { return corrected_ ? *corrected_ : prepared_model().graph; }
 const QuantPlan& QuantizationPipeline::quant_plan() const { return need(plan_, "the plan", "plan"); }
 const SampleStore& QuantizationPipeline::samples() const { return need(samples_, "the sample store", "read_samples"); }
 const QuantState& QuantizationPipeline::state() const { return need(state_, "the quantization state", "calibrate"); }
@@ -143,9 +144,12 @@ void QuantizationPipeline::read_samples(BatchProvider& provider) {
 }
 
 void QuantizationPipeline::observe_and_reconstruct() {
-  // The graph quantized: the prepared model, biases corrected below (a copy: calibrate can run again).
-  auto calibrated = std::make_unique<Graph>(prepared_model().graph);
-  Graph& prepared = *calibrated;
+  // The graph quantized: the prepared model; with bias correction a copy, its biases corrected below
+  // (a copy: calibrate can run again). Without, the prepared model itself: no further copy of the
+  // weights while reconstruction runs.
+  std::unique_ptr<Graph> corrected =
+      config_.transforms.bias_correction ? std::make_unique<Graph>(prepared_model().graph) : nullptr;
+  const Graph& prepared = corrected ? *corrected : prepared_model().graph;
   const QuantPlan& plan = quant_plan();
   auto st = std::make_unique<QuantState>();
   {
@@ -155,7 +159,7 @@ void QuantizationPipeline::observe_and_reconstruct() {
   record_method_settings();
   if (!config_.data_free.enabled || config_.data_free.synthesis.samples > 0) samples();  // the stage it needs
   if (!samples_) {  // data-free: nearest rounding (validate), activation ranges from BN statistics
-    correct_biases(*st, prepared);
+    correct_biases(*st, corrected.get());
     PhaseTimer t(report_, "observe_activations");
     st->activations = bn_range_activations(prepared, plan, input_ranges(prepared, config_.calib.preprocess),
                                            config_.data_free.range_sigmas);
@@ -179,19 +183,19 @@ void QuantizationPipeline::observe_and_reconstruct() {
       PhaseTimer t(report_, "reconstruct");
       report_.reconstruction = method->run(in, *st);
     }
-    correct_biases(*st, prepared);
+    correct_biases(*st, corrected.get());
     if (!method->needs_activation_params()) st->activations = observe(*st);
   }
   quantize_biases(*st, prepared, plan, config_.backend.weight.rounding);
   state_ = std::move(st);
-  calibrated_ = std::move(calibrated);
+  corrected_ = std::move(corrected);
 }
 
 void QuantizationPipeline::calibrate() {
   observe_and_reconstruct();
   PhaseTimer t(report_, "record");
-  record_ = std::make_unique<QuantRecord>(make_record(*calibrated_, quant_plan(), state(), provenance()));
-  record_weight_changes(*record_, model().graph, *calibrated_, state());
+  record_ = std::make_unique<QuantRecord>(make_record(calibrated_graph(), quant_plan(), state(), provenance()));
+  record_weight_changes(*record_, model().graph, calibrated_graph(), state());
   simulation_ = std::make_unique<Simulation>(build_simulation(model().graph, *record_));
   report_transforms();
 }

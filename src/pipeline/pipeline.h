@@ -166,7 +166,7 @@ class QuantizationPipeline {
   template <class T>
   const T& need(const std::unique_ptr<T>& p, const char* what, const char* stage) const;
   void observe_and_reconstruct();
-  void correct_biases(const QuantState& state, Graph& g);
+  void correct_biases(const QuantState& state, Graph* g);  // g: the copy corrected (--bias-correction only)
   void open_eval_data(const Graph& model, const Shape& sample_shape);
   void record_method_settings();
   Provenance provenance() const;
@@ -180,7 +180,8 @@ class QuantizationPipeline {
   std::unique_ptr<FoldedModel> model_, prepared_;  // prepared_: only when equalized (else model_)
   std::vector<std::pair<std::string, double>> synthesis_settings_;  // report.json method_settings
   std::unique_ptr<Graph> unfolded_;    // the model as imported (its BN layers), kept by load for synthesize_samples
-  std::unique_ptr<Graph> calibrated_;  // the prepared graph with its biases corrected (the record's)
+  std::unique_ptr<Graph> corrected_;  // with --bias-correction: the prepared graph, biases corrected
+  const Graph& calibrated_graph() const;  // the record's graph: corrected_, else the prepared model's
   TransformReport transforms_;
   Shape sample_shape_;  // of one sample, set by load
   std::unique_ptr<QuantPlan> plan_;

@@ -52,10 +52,12 @@ void QuantizationPipeline::synthesize_samples() {
   read_samples(images);
 }
 
-void QuantizationPipeline::correct_biases(const QuantState& state, Graph& g) {
+void QuantizationPipeline::correct_biases(const QuantState& state, Graph* corrected) {
   transforms_.bias_correction = BiasCorrectionMode::None;
   transforms_.corrections.clear();
   if (!config_.transforms.bias_correction) return;
+  MQCALIB_ASSERT(corrected, "bias correction needs the copy of the prepared graph");
+  Graph& g = *corrected;
   PhaseTimer t(report_, "bias_correction");
   if (samples_) {
     transforms_.bias_correction = BiasCorrectionMode::Empirical;
