@@ -45,7 +45,8 @@ void print_header(const QuantizeOptions& o, const QuantizeResult& r) {
                                       : std::string("data-free (BN statistics)"))
                   : "calib " + std::to_string(o.calib_size) + " samples";
   std::printf("\nmqcalib %s  model %s  backend %s  observers w=%s a=%s  %s\n", version().c_str(), o.model.c_str(),
-              r.backend.c_str(), o.w_observer.c_str(), o.data_free ? "bn_stats" : o.a_observer.c_str(), source.c_str());
+              r.backend.c_str(), o.w_observer.c_str(), o.data_free && o.synthesize == 0 ? "bn_stats" : o.a_observer.c_str(),
+              source.c_str());  // synthetic images are observed like real ones
 }
 
 void print_layers(const QuantizeResult& r) {
