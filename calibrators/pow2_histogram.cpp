@@ -196,13 +196,6 @@ uint64_t bin_values(HistKind kind, int bins, int log2_bins, const float* x, int6
 
 }  // namespace
 
-void Pow2Histogram::bin_into(const float* x, int64_t n, int e, uint64_t* counts, uint64_t* zeros) const {
-  SubHistograms sub(bins_);
-  const uint64_t z = bin_values(kind_, bins_, log2_bins_, x, n, e, sub, counts, zeros != nullptr);
-  sub.add_to(counts);
-  if (zeros) *zeros += z;
-}
-
 void Pow2Histogram::bin_into_ref(const float* x, int64_t n, int e, uint64_t* counts) const {
   for (int64_t i = 0; i < n; ++i) {
     double k;

@@ -47,9 +47,8 @@ class Pow2Histogram {
   double lo() const;     // lower edge of bin 0
   // Values of the bin centres (exact in float) - used as weighted samples.
   std::vector<float> centers() const;
-  // Bins an array exactly at exponent e into `counts` (size bins), serial; the kernel of add().
-  // With `zeros`, also adds the number of exact zeros among them (+0 and -0) to *zeros.
-  void bin_into(const float* x, int64_t n, int e, uint64_t* counts, uint64_t* zeros = nullptr) const;
+  // Bins x[0, n) exactly at exponent e into counts (plain loop, double arithmetic): the reference
+  // add()'s kernel (compaction, sub-histograms) is tested against.
   void bin_into_ref(const float* x, int64_t n, int e, uint64_t* counts) const;
 
   static int exponent_above(float absmax);  // smallest e >= kMinExp with 2^e > absmax
