@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <memory>
 
 #if defined(__AVX2__)
@@ -75,14 +74,11 @@ class SubHistograms {
     }
     for (; j < m; ++j) ++s[idx[j]];
   }
-  void add_to(uint64_t* counts) const {
+  // Adds the counts to `counts` and starts again from zero.
+  void flush_to(uint64_t* counts) {
     const uint32_t* s = sub_.data();
     for (int k = 0; k < bins_; ++k)
       counts[k] += static_cast<uint64_t>(s[k]) + s[stride_ + k] + s[2 * stride_ + k] + s[3 * stride_ + k];
-  }
-  // Adds the counts to `counts` and starts again from zero.
-  void flush_to(uint64_t* counts) {
-    add_to(counts);
     std::fill(sub_.begin(), sub_.end(), 0u);
     pending = 0;
   }
@@ -101,6 +97,19 @@ struct ThreadBins {
   std::unique_ptr<SubHistograms> sub;
 };
 
+// The bin indices floor(|x| * scale) (clamped to last) of the non-zero values of xb[0, m), in order,
+// into idx (room for m + 8); returns how many. Exact zeros (+0, -0) are left out.
+int abs_indices_nonzero_scalar(const float* xb, int m, float scale, int32_t last, int32_t* idx) {
+  int w = 0;
+  for (int j = 0; j < m; ++j) {
+    const float a = std::fabs(xb[j]);
+    const int32_t k = static_cast<int32_t>(a * scale);
+    idx[w] = k < last ? k : last;
+    w += a != 0.0f ? 1 : 0;
+  }
+  return w;
+}
+
 #if defined(__AVX2__)
 // Lane permutations that move the lanes set in an 8-bit mask to the front, in order.
 struct CompactTable {
@@ -116,8 +125,7 @@ struct CompactTable {
 };
 const CompactTable kCompact;
 
-// The bin indices floor(|x| * scale) (clamped to last) of the non-zero values of xb[0, m), in order,
-// into idx (room for m + 8); returns how many. Exact zeros (+0, -0) are left out.
+// abs_indices_nonzero_scalar, 8 values at a time (compacted by a lane permutation), the tail by it.
 int abs_indices_nonzero(const float* xb, int m, float scale, int32_t last, int32_t* idx) {
   const __m256 vscale = _mm256_set1_ps(scale), vabs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   const __m256i vlast = _mm256_set1_epi32(last);
@@ -130,24 +138,11 @@ int abs_indices_nonzero(const float* xb, int m, float scale, int32_t last, int32
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + w), k);
     w += __builtin_popcount(static_cast<unsigned>(mask));
   }
-  for (; j < m; ++j) {
-    const float a = std::fabs(xb[j]);
-    if (a == 0.0f) continue;
-    const int32_t k = static_cast<int32_t>(a * scale);
-    idx[w++] = k < last ? k : last;
-  }
-  return w;
+  return w + abs_indices_nonzero_scalar(xb + j, m - j, scale, last, idx + w);
 }
 #else
 int abs_indices_nonzero(const float* xb, int m, float scale, int32_t last, int32_t* idx) {
-  int w = 0;
-  for (int j = 0; j < m; ++j) {
-    const float a = std::fabs(xb[j]);
-    const int32_t k = static_cast<int32_t>(a * scale);
-    idx[w] = k < last ? k : last;
-    w += a != 0.0f ? 1 : 0;
-  }
-  return w;
+  return abs_indices_nonzero_scalar(xb, m, scale, last, idx);
 }
 #endif
 
