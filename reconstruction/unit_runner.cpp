@@ -19,7 +19,8 @@ using recon_detail::unit_op;
 struct UnitRunner::Tape {
   std::vector<ViewF32> view;          // per value id: the value as its consumers read it
   std::vector<TensorF32> own;         // storage of produced (or quantized) values
-  std::vector<TensorF32> pre;         // before the quantizer, where one was applied
+  std::vector<ViewF32> pre;           // before the quantizer, where one was applied (else empty)
+  std::vector<TensorF32> pre_own;     // storage of pre for produced values (unit inputs: the caller's)
   std::vector<Drop> drop;             // QDrop's mask of the value (p >= 1: every element quantized)
   std::vector<StepQuant> quant;       // the quantizer applied to the value
   std::vector<bool> have;             // computed by the last forward
@@ -124,16 +125,14 @@ void UnitRunner::quantize_value(ValueId v, const UnitRunOptions& opt) {
   const size_t i = static_cast<size_t>(v);
   const ActQuantSpec& s = acts_[static_cast<size_t>(k)];
   t.quant[i] = step_quant_of(s.qparams, effective_step(s), g_.value(v).name);
-  // Both buffers from the pool (recycle_tape gives every tape tensor back to it: a fresh one here
-  // would grow the pool by one buffer per quantizer and iteration).
-  if (t.own[i].empty()) {
-    t.pre[i] = pool_.take(t.view[i].shape);
-    std::copy(t.view[i].data, t.view[i].data + t.view[i].size(), t.pre[i].data());
-  } else {
-    t.pre[i] = std::move(t.own[i]);
-  }
+  // The value before the quantizer: a unit input is read where the caller holds it (forward's
+  // contract), a produced value keeps its buffer. The output buffer comes from the pool
+  // (recycle_tape gives every tape tensor back to it: a fresh one here would grow the pool by one
+  // buffer per quantizer and iteration).
+  if (!t.own[i].empty()) t.pre_own[i] = std::move(t.own[i]);
+  t.pre[i] = t.view[i];
   t.drop[i] = Drop{mask_seed(opt.drop_seed, v), opt.drop_prob};
-  t.own[i] = pool_.take(t.pre[i].shape());  // lsq_fake_quant_f32 writes every element
+  t.own[i] = pool_.take(t.pre[i].shape);  // lsq_fake_quant_f32 writes every element
   lsq_fake_quant_f32(t.pre[i], t.quant[i], drop_of(t.drop[i]), t.own[i].mut_view());
   t.view[i] = t.own[i].view();
 }
@@ -149,7 +148,8 @@ void UnitRunner::forward(const std::vector<ViewF32>& inputs, const UnitRunOption
   const size_t nv = g_.values().size();
   t.view.assign(nv, ViewF32{});
   t.own.assign(nv, TensorF32());
-  t.pre.assign(nv, TensorF32());
+  t.pre.assign(nv, ViewF32{});
+  t.pre_own.assign(nv, TensorF32());
   t.drop.assign(nv, Drop{0, 1.0f});
   t.quant.assign(nv, StepQuant{});
   t.have.assign(nv, false);
@@ -195,7 +195,7 @@ void UnitRunner::forward(const std::vector<ViewF32>& inputs, const UnitRunOption
 // The last iteration's values and gradients back to the pool (their views die with them).
 void UnitRunner::recycle_tape() {
   Tape& t = *tape_;
-  for (std::vector<TensorF32>* ts : {&t.own, &t.pre, &t.grad, &t.input_grad})
+  for (std::vector<TensorF32>* ts : {&t.own, &t.pre_own, &t.grad, &t.input_grad})
     for (TensorF32& x : *ts) pool_.give(x);
 }
 
@@ -216,7 +216,7 @@ std::vector<bool> UnitRunner::needs_grad(bool input_grads) const {
   std::vector<bool> need(g_.values().size(), false);
   auto learnable = [&](ValueId v) {
     const int k = spec_of_value_[static_cast<size_t>(v)];
-    return k >= 0 && !t.pre[static_cast<size_t>(v)].empty() && acts_[static_cast<size_t>(k)].step >= 0;
+    return k >= 0 && t.pre[static_cast<size_t>(v)].data && acts_[static_cast<size_t>(k)].step >= 0;
   };
   for (ValueId v : unit_.inputs) need[static_cast<size_t>(v)] = input_grads || learnable(v);
   for (size_t i : unit_.nodes) {
@@ -232,8 +232,8 @@ std::vector<bool> UnitRunner::needs_grad(bool input_grads) const {
 void UnitRunner::unquantize_grad(ValueId v) {
   Tape& t = *tape_;
   const size_t i = static_cast<size_t>(v);
-  if (t.pre[i].empty() || t.grad[i].empty()) return;
-  TensorF32 gx = pool_.take(t.pre[i].shape());  // written element by element by the backward
+  if (!t.pre[i].data || t.grad[i].empty()) return;
+  TensorF32 gx = pool_.take(t.pre[i].shape);  // written element by element by the backward
   const double gs = lsq_fake_quant_backward_f32(t.pre[i], t.grad[i], t.quant[i], drop_of(t.drop[i]), gx.mut_view());
   const ActQuantSpec& s = acts_[static_cast<size_t>(spec_of_value_[i])];
   if (s.step >= 0) {
@@ -268,7 +268,7 @@ void UnitRunner::node_backward(size_t i, const std::vector<bool>& need) {
     for (ValueId v : n.inputs) in.push_back(t.view[static_cast<size_t>(v)]);
     for (ValueId v : n.outputs) {
       const size_t o = static_cast<size_t>(v);
-      out.push_back(t.pre[o].empty() ? t.view[o] : t.pre[o].view());
+      out.push_back(t.pre[o].data ? t.pre[o] : t.view[o]);
       if (t.grad[o].empty()) {
         zeros.emplace_back(out.back().shape);
         gy.push_back(zeros.back().view());
@@ -295,20 +295,28 @@ void UnitRunner::node_backward(size_t i, const std::vector<bool>& need) {
 }
 
 void UnitRunner::backward(const std::vector<GradSeed>& seeds, bool input_grads) {
+  std::vector<OwnedGradSeed> owned;
+  for (const GradSeed& s : seeds) {
+    TensorF32 copy = pool_.take(s.grad.shape);
+    std::copy(s.grad.data, s.grad.data + s.grad.size(), copy.data());
+    owned.push_back({s.value, std::move(copy)});
+  }
+  backward(std::move(owned), input_grads);
+}
+
+void UnitRunner::backward(std::vector<OwnedGradSeed> seeds, bool input_grads) {
   Tape& t = *tape_;
   const std::string who = "unit '" + unit_.name + "': ";
   for (TensorF32& g : t.grad) pool_.give(g);
   t.grad.resize(g_.values().size());
   for (Soft& s : soft_) std::fill(s.gw.begin(), s.gw.end(), 0.0f);
   std::fill(step_grads_.begin(), step_grads_.end(), 0.0);
-  for (const GradSeed& s : seeds) {
+  for (OwnedGradSeed& s : seeds) {
     const ViewF32 v = value(s.value);
-    if (s.grad.shape != v.shape)
-      throw Error(who + "gradient for '" + g_.value(s.value).name + "' has shape " + shape_to_string(s.grad.shape) +
+    if (s.grad.shape() != v.shape)
+      throw Error(who + "gradient for '" + g_.value(s.value).name + "' has shape " + shape_to_string(s.grad.shape()) +
                   ", the value " + shape_to_string(v.shape));
-    TensorF32 copy = pool_.take(s.grad.shape);
-    std::copy(s.grad.data, s.grad.data + s.grad.size(), copy.data());
-    accumulate(t.grad[static_cast<size_t>(s.value)], std::move(copy), pool_);
+    accumulate(t.grad[static_cast<size_t>(s.value)], std::move(s.grad), pool_);
   }
   const std::vector<bool> need = needs_grad(input_grads);
   for (size_t k = unit_.nodes.size(); k-- > 0;) node_backward(unit_.nodes[k], need);

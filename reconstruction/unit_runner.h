@@ -64,6 +64,12 @@ struct GradSeed {
   ViewF32 grad;  // the value's shape
 };
 
+// A seed whose storage the runner takes over (no copy): from UnitRunner::take_buffer.
+struct OwnedGradSeed {
+  ValueId value = kNoValue;
+  TensorF32 grad;  // the value's shape
+};
+
 class UnitRunner {
  public:
   // Keeps a reference to g. Throws naming the unit when a spec names a node / value outside it, a soft
@@ -95,6 +101,8 @@ class UnitRunner {
   QParams act_qparams(size_t spec) const;
 
   // inputs: one per unit().inputs, each [B, ...]. Throws naming the unit / node on a bad input or op.
+  // The runner reads the inputs where they are (no copy): they must stay alive and unchanged until
+  // the backward of this forward has returned.
   void forward(const std::vector<ViewF32>& inputs, const UnitRunOptions& opt);
   // A value of the unit after the last forward (after its quantizer, when one was applied).
   ViewF32 value(ValueId v) const;
@@ -102,6 +110,10 @@ class UnitRunner {
 
   // Backward of the last forward. Throws naming the node when a needed op has no backward (gelu, softmax).
   void backward(const std::vector<GradSeed>& seeds, bool input_grads = false);
+  // The same with seeds the runner takes over (their buffers go back to its pool).
+  void backward(std::vector<OwnedGradSeed> seeds, bool input_grads = false);
+  // A buffer of shape s from the runner's pool, values unset (for an OwnedGradSeed).
+  TensorF32 take_buffer(const Shape& s) { return pool_.take(s); }
   ViewF32 input_grad(size_t k) const;  // dL/d(unit input k) (before its quantizer), after backward(..., true)
   // Buffers the runner holds for the next iteration (flat over iterations once the first has run).
   size_t pooled_buffers() const { return pool_.held(); }

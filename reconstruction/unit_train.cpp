@@ -56,15 +56,19 @@ void mix_inputs(std::vector<TensorF32>& in, const std::vector<TensorF32>& fp_in,
   for (size_t k = 0; k < in.size(); ++k) drop_mix_f32(in[k].mut_view(), fp_in.at(k), Drop{mix(seed, k), p});
 }
 
-// rec over the unit's outputs; with grads, also dL/dy into grad.
-double output_loss(const UnitRunner& r, const std::vector<TensorF32>& target, const std::vector<TensorF32>& weight,
-                   float p, std::vector<TensorF32>* grad) {
+// rec over the unit's outputs; with seeds, also dL/dy into buffers of the runner's pool (handed to
+// its backward without a copy: at 32x256x56x56 a seed is 103 MB).
+double output_loss(UnitRunner& r, const std::vector<TensorF32>& target, const std::vector<TensorF32>& weight,
+                   float p, std::vector<OwnedGradSeed>* seeds) {
   double rec = 0.0;
   for (size_t k = 0; k < target.size(); ++k) {
     const ViewF32 y = r.output(k);
-    if (grad && (*grad)[k].shape() != y.shape) (*grad)[k] = TensorF32(y.shape);
-    rec +=
-        lp_loss_f32(y, target[k], p, weight.empty() ? nullptr : weight[k].data(), grad ? (*grad)[k].data() : nullptr);
+    float* g = nullptr;
+    if (seeds) {
+      seeds->push_back({r.unit().outputs[k], r.take_buffer(y.shape)});  // lp_loss_f32 writes every element
+      g = seeds->back().grad.data();
+    }
+    rec += lp_loss_f32(y, target[k], p, weight.empty() ? nullptr : weight[k].data(), g);
   }
   return rec;
 }
@@ -108,12 +112,10 @@ UnitTrainer::UnitTrainer(UnitRunner& r, const UnitTrainOptions& o)
     adam_v_.emplace_back(r.soft_weight(k).size(), vp);
     gv_.emplace_back(static_cast<size_t>(r.soft_weight(k).size()));
   }
-  grad_.resize(r.unit().outputs.size());
 }
 
 double UnitTrainer::step(std::vector<TensorF32>& inputs, const std::vector<TensorF32>& fp_inputs,
                          const std::vector<TensorF32>& targets, const std::vector<TensorF32>& weights, int t) {
-  const Unit& u = r_.unit();
   UnitRunOptions ro;
   ro.weights = o_.learn_rounding ? WeightMode::Soft : WeightMode::Hard;
   ro.act_quant = o_.act_quant;
@@ -121,10 +123,9 @@ double UnitTrainer::step(std::vector<TensorF32>& inputs, const std::vector<Tenso
   if (o_.drop_prob < 1.0f) mix_inputs(inputs, fp_inputs, o_.drop_prob, mix(o_.seed, 2 * static_cast<uint64_t>(t)));
   ro.drop_seed = mix(o_.seed, 2 * static_cast<uint64_t>(t) + 1);
   r_.forward(std::vector<ViewF32>(inputs.begin(), inputs.end()), ro);
-  double loss = output_loss(r_, targets, weights, o_.p, &grad_);
-  std::vector<GradSeed> seeds;
-  for (size_t k = 0; k < u.outputs.size(); ++k) seeds.push_back({u.outputs[k], grad_[k].view()});
-  r_.backward(seeds, false);
+  std::vector<OwnedGradSeed> seeds;
+  double loss = output_loss(r_, targets, weights, o_.p, &seeds);
+  r_.backward(std::move(seeds), false);
   if (o_.learn_rounding) {
     std::optional<float> beta;
     if (round_regularizer_active(t, o_.iters, o_.rounding.warmup))

@@ -91,7 +91,6 @@ class UnitTrainer {
   AdamF32 adam_s_;
   std::vector<float> gs_;
   std::vector<double> reg_part_;
-  std::vector<TensorF32> grad_;
 };
 
 // Runs the loop on r (its V and steps are updated in place). Throws naming the unit when the caches

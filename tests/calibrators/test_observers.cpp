@@ -197,6 +197,29 @@ TEST_CASE("Pow2Histogram: |x| growing chunk by chunk, at 1, 2 and 3 threads, equ
   omp_set_num_threads(2);
 }
 
+TEST_CASE("Pow2Histogram: one bin holding millions of values (past the 16-bit sub-histogram counters)") {
+  // Every value in one bin, so each of a thread's four sub-histogram copies would pass 65535 within a
+  // few chunks if they were not flushed in time; odd-sized blocks (one non-zero value in three,
+  // compacted) exercise the running lane over block tails.
+  for (calib::HistKind kind : {calib::HistKind::Abs, calib::HistKind::Signed}) {
+    std::vector<float> x(3 * 1000003);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = i % 3 ? 0.0f : 0.3f;
+    for (int threads : {1, 2}) {
+      CAPTURE(threads);
+      omp_set_num_threads(threads);
+      calib::Pow2Histogram h(kind, 2048);
+      h.add(x.data(), static_cast<int64_t>(x.size()));
+      h.add(x.data(), static_cast<int64_t>(x.size()));  // and again into the same histogram
+      std::vector<uint64_t> ref(2048, 0);
+      h.bin_into_ref(x.data(), static_cast<int64_t>(x.size()), h.exponent(), ref.data());
+      for (uint64_t& c : ref) c *= 2;
+      CHECK(h.counts() == ref);
+      CHECK(h.total() == 2 * x.size());
+    }
+  }
+  omp_set_num_threads(2);
+}
+
 TEST_CASE("Pow2Histogram: binning matches its reference; growth and merge equal binning at once") {
   for (calib::HistKind kind : {calib::HistKind::Abs, calib::HistKind::Signed}) {
     std::vector<float> small = test::gaussian(10007, 8);
