@@ -132,6 +132,7 @@ class UnitRunner {
   float effective_step(const ActQuantSpec& s) const;
   void quantize_value(ValueId v, const UnitRunOptions& opt);
   void node_backward(size_t node, const std::vector<bool>& need);
+  bool add_backward_by_move(size_t node, const std::vector<bool>& need);
   std::vector<bool> needs_grad(bool input_grads) const;
   void unquantize_grad(ValueId v);
   void recycle_tape();

@@ -70,12 +70,15 @@ std::vector<UnitReport> BlockReconMethod::run(const ReconstructInputs& in, Quant
                   p.soft_fraction);
   };
   const BatchSource batches = in.calib.batches(in.calib.batch());
-  const ReconResult r = reconstruct_model(problem, batches, o, calibrate, progress);
+  // The reconstruction starts from round-to-nearest and returns every code, and nothing reads the
+  // state's codes meanwhile (calibrate's copy takes the run's): freed for the run (resnet50: 100 MB).
+  for (WeightQuant& w : state.weights) std::vector<int32_t>().swap(w.codes);
+  ReconResult r = reconstruct_model(problem, batches, o, calibrate, progress);
   if (in.record_setting) {
     in.record_setting("cache_bytes_spilled", static_cast<double>(r.cache_bytes_spilled));
     in.record_setting("cache_peak_ram_bytes", static_cast<double>(r.cache_peak_ram_bytes));
   }
-  for (size_t k = 0; k < state.weights.size(); ++k) state.weights[k].codes = r.codes[k];
+  for (size_t k = 0; k < state.weights.size(); ++k) state.weights[k].codes = std::move(r.codes[k]);
   state.activations = observed;
   for (size_t k = 0; k < state.activations.size(); ++k) {
     state.activations[k].params = r.act_params[k];

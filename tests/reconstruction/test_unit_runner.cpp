@@ -234,3 +234,26 @@ TEST_CASE("unit runner: an op without backward is an error only when a gradient 
   fp.backward({{y, gy.view()}}, false);  // nothing upstream needs a gradient: no error
   CHECK_THROWS_WITH_AS(fp.backward({{y, gy.view()}}, true), doctest::Contains("'gelu' (gelu) has no backward"), Error);
 }
+
+TEST_CASE("unit runner: an add's gradient handed to both inputs, also x + x (by move, no copy)") {
+  // z = (x + x) + relu(x), L = <seed, z>: dL/dx = 2 seed + seed [x > 0], exactly (sums of floats
+  // that are seed values and their doubles).
+  testing::GraphBuilder b;
+  const ValueId x = b.input("x", {2, 3, 4, 4});
+  const ValueId y = b.binary(OpKind::Add, "twice", x, x);
+  const ValueId z = b.binary(OpKind::Add, "sum", y, b.unary(OpKind::Relu, "relu", x));
+  b.output(z);
+  const Unit unit = whole_graph_unit(b.g);
+  UnitRunner r(b.g, unit);
+  const TensorF32 in = random_tensor({2, 3, 4, 4}, 3, -1.0f, 1.0f);
+  const TensorF32 seed = random_tensor({2, 3, 4, 4}, 4, -1.0f, 1.0f);
+  for (int it = 0; it < 2; ++it) {  // the second iteration runs on pooled buffers
+    r.forward({in.view()}, UnitRunOptions{});
+    r.backward({GradSeed{z, seed.view()}}, true);
+    const ViewF32 gx = r.input_grad(0);
+    for (int64_t i = 0; i < in.size(); ++i) {
+      const float want = (seed[i] + seed[i]) + (in[i] > 0.0f ? seed[i] : 0.0f);
+      REQUIRE(gx.data[i] == want);
+    }
+  }
+}
