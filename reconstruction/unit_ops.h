@@ -61,6 +61,11 @@ const UnitOp& unit_op(OpKind k);
 Pool2dParams pool2d_params_of(const Node& n);
 Activation activation_of_node(const Node& n);  // throws for non-activations
 bool is_activation_kind(OpKind k);
+// Relu, relu6, hardtanh: f'(x) is 1 exactly where lo < x < hi, and there y = f(x) = x; elsewhere y sits
+// on a bound, where f' is 0 too. So f'(y) = f'(x): their backward may read y where it reads x, and the
+// forward may overwrite its input (activation_in_place), bit-identical.
+bool derivative_same_at_output(OpKind k);
+void activation_in_place(const Node& n, TensorF32& x);  // x = f(x), elementwise
 
 // The entries, one file per op family (unit_ops_layers.cpp, unit_ops_pointwise.cpp, unit_ops_shape.cpp).
 void conv2d_forward(const OpForward&);

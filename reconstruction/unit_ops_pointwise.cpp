@@ -65,6 +65,14 @@ Activation activation_of_node(const Node& n) {
   return *a;
 }
 
+bool derivative_same_at_output(OpKind k) {
+  return k == OpKind::Relu || k == OpKind::Relu6 || k == OpKind::Hardtanh;
+}
+
+void activation_in_place(const Node& n, TensorF32& x) {
+  activation_f32(activation_of_node(n), x.view(), x.mut_view(), activation_params_of(n));
+}
+
 void activation_forward(const OpForward& f) {
   f.new_output(f.in.at(0).shape);
   activation_f32(activation_of_node(f.node), f.in[0], f.out[0].mut_view(), activation_params_of(f.node));

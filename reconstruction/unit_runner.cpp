@@ -24,6 +24,7 @@ struct UnitRunner::Tape {
   std::vector<Drop> drop;             // QDrop's mask of the value (p >= 1: every element quantized)
   std::vector<StepQuant> quant;       // the quantizer applied to the value
   std::vector<bool> have;             // computed by the last forward
+  std::vector<bool> overwritten;      // overwritten in place by its activation (in_place_activations)
   std::vector<TensorF32> grad;        // backward: dL/d(value as read)
   std::vector<TensorF32> input_grad;  // per unit input
 };
@@ -62,10 +63,15 @@ UnitRunner::UnitRunner(const Graph& g, Unit unit, std::vector<SoftWeightSpec> so
   const std::string who = "unit '" + unit_.name + "': ";
   soft_of_node_.assign(g.nodes().size(), -1);
   std::vector<bool> in_unit(g.nodes().size(), false), reads(g.values().size(), false);
+  reads_.assign(g.values().size(), 0);
+  is_output_.assign(g.values().size(), false);
   for (size_t i : unit_.nodes) {
     in_unit.at(i) = true;
     for (ValueId v : g.nodes()[i].outputs) reads[static_cast<size_t>(v)] = true;
+    for (ValueId v : g.nodes()[i].inputs) ++reads_[static_cast<size_t>(v)];
   }
+  for (ValueId v : unit_.outputs) is_output_.at(static_cast<size_t>(v)) = true;
+  for (ValueId v : g.outputs()) is_output_.at(static_cast<size_t>(v)) = true;
   for (ValueId v : unit_.inputs) reads[static_cast<size_t>(v)] = true;
   for (SoftWeightSpec& s : soft) {
     if (s.node >= g.nodes().size() || !in_unit[s.node])
@@ -153,6 +159,7 @@ void UnitRunner::forward(const std::vector<ViewF32>& inputs, const UnitRunOption
   t.drop.assign(nv, Drop{0, 1.0f});
   t.quant.assign(nv, StepQuant{});
   t.have.assign(nv, false);
+  t.overwritten.assign(nv, false);
   for (Soft& s : soft_) {
     if (opt.weights == WeightMode::Soft)
       s.sw.soft(s.v.data(), s.w.data(), s.h.data(), s.dh.data());
@@ -177,7 +184,7 @@ void UnitRunner::forward(const std::vector<ViewF32>& inputs, const UnitRunOption
       in.push_back(t.view[static_cast<size_t>(v)]);
     }
     try {
-      unit_op(n.kind).forward(OpForward{n, in, weight_in_use(i), out, &pool_});
+      if (!in_place_activation(n, opt, out)) unit_op(n.kind).forward(OpForward{n, in, weight_in_use(i), out, &pool_});
       if (out.size() != n.outputs.size()) throw Error("produced " + std::to_string(out.size()) + " outputs");
     } catch (const Error& e) {
       throw Error(who + node_label(n) + ": " + e.what());
@@ -190,6 +197,21 @@ void UnitRunner::forward(const std::vector<ViewF32>& inputs, const UnitRunOption
       quantize_value(n.outputs[k], opt);
     }
   }
+}
+
+// UnitRunOptions::in_place_activations: the activation takes its input's buffer and overwrites it
+// (the input's view, which the activation's backward reads, now shows f(x): the same derivative).
+bool UnitRunner::in_place_activation(const Node& n, const UnitRunOptions& opt, std::vector<TensorF32>& out) {
+  if (!opt.in_place_activations || !recon_detail::derivative_same_at_output(n.kind) || n.inputs.size() != 1)
+    return false;
+  Tape& t = *tape_;
+  const size_t v = static_cast<size_t>(n.inputs[0]);
+  if (t.own[v].empty() || t.pre[v].data || reads_[v] != 1 || is_output_[v]) return false;
+  out.push_back(std::move(t.own[v]));
+  t.own[v] = TensorF32();
+  t.overwritten[v] = true;
+  recon_detail::activation_in_place(n, out.back());
+  return true;
 }
 
 // The last iteration's values and gradients back to the pool (their views die with them).
@@ -208,6 +230,8 @@ void UnitRunner::release_buffers() {
 ViewF32 UnitRunner::value(ValueId v) const {
   if (v < 0 || static_cast<size_t>(v) >= tape_->have.size() || !tape_->have[static_cast<size_t>(v)])
     throw Error("unit '" + unit_.name + "': value " + std::to_string(v) + " was not computed by the last forward");
+  if (tape_->overwritten[static_cast<size_t>(v)])
+    throw Error("unit '" + unit_.name + "': value '" + g_.value(v).name + "' was overwritten in place by its activation");
   return tape_->view[static_cast<size_t>(v)];
 }
 

@@ -57,6 +57,10 @@ struct UnitRunOptions {
   bool act_quant = false;
   float drop_prob = 1.0f;  // probability that an element takes its quantized value (QDrop: 0.5)
   uint64_t drop_seed = 0;  // one per iteration: the masks are a function of (seed, value, element)
+  // Relu / relu6 / hardtanh overwrite their input where the runner holds it, only this node reads
+  // it, it is not quantized and not a unit output (unit_ops.h: the backward is the same). Such an
+  // input is then gone: value() of it throws, and no gradient seed can be attached to it.
+  bool in_place_activations = false;
 };
 
 struct GradSeed {
@@ -133,6 +137,7 @@ class UnitRunner {
   void quantize_value(ValueId v, const UnitRunOptions& opt);
   void node_backward(size_t node, const std::vector<bool>& need);
   bool add_backward_by_move(size_t node, const std::vector<bool>& need);
+  bool in_place_activation(const Node& n, const UnitRunOptions& opt, std::vector<TensorF32>& out);
   std::vector<bool> needs_grad(bool input_grads) const;
   void unquantize_grad(ValueId v);
   void recycle_tape();
@@ -143,6 +148,8 @@ class UnitRunner {
   std::vector<int> soft_of_node_;  // node index -> soft index or -1
   std::vector<ActQuantSpec> acts_;
   std::vector<int> spec_of_value_;  // value id -> act spec index or -1
+  std::vector<int> reads_;          // value id -> how many input slots of the unit's nodes read it
+  std::vector<bool> is_output_;     // value id -> a unit output
   std::vector<float> steps_;
   std::vector<double> step_grads_;
   std::unique_ptr<Tape> tape_;

@@ -120,6 +120,7 @@ double UnitTrainer::step(std::vector<TensorF32>& inputs, const std::vector<Tenso
   ro.weights = o_.learn_rounding ? WeightMode::Soft : WeightMode::Hard;
   ro.act_quant = o_.act_quant;
   ro.drop_prob = o_.drop_prob;
+  ro.in_place_activations = true;  // only the unit's outputs are read and seeded
   if (o_.drop_prob < 1.0f) mix_inputs(inputs, fp_inputs, o_.drop_prob, mix(o_.seed, 2 * static_cast<uint64_t>(t)));
   ro.drop_seed = mix(o_.seed, 2 * static_cast<uint64_t>(t) + 1);
   r_.forward(std::vector<ViewF32>(inputs.begin(), inputs.end()), ro);
@@ -152,6 +153,7 @@ double unit_loss(UnitRunner& r, const UnitSamples& d, const UnitTrainOptions& o,
   UnitRunOptions ro;
   ro.weights = mode;
   ro.act_quant = o.act_quant;
+  ro.in_place_activations = true;
   Batch b;
   double total = 0.0;
   for (int64_t s = 0; s < d.count; s += o.batch) {

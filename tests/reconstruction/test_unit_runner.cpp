@@ -257,3 +257,46 @@ TEST_CASE("unit runner: an add's gradient handed to both inputs, also x + x (by 
     }
   }
 }
+
+TEST_CASE("unit runner: in-place activations give the same outputs and gradients, and refuse the overwritten value") {
+  // The ResNet-like graph as one unit, soft 4-bit weights, quantizers on the input, on a relu's
+  // output and on a conv output a relu reads (a quantized value is never overwritten).
+  ResNetLike net;
+  const Graph& g = net.b.g;
+  const Unit unit = whole_graph_unit(g);
+  std::vector<SoftWeightSpec> soft;
+  ValueId conv_into_relu = kNoValue;  // layer2.0.conv1's output, read by layer2.0.relu
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    if (g.nodes()[i].kind == OpKind::Conv2d || g.nodes()[i].kind == OpKind::Linear)
+      soft.push_back({i, weight_params(g.nodes()[i].params.weight, 4)});
+    if (g.nodes()[i].name == "layer2.0.relu") conv_into_relu = g.nodes()[i].inputs[0];
+  }
+  REQUIRE(conv_into_relu != kNoValue);
+  const std::vector<ActQuantSpec> acts = {{net.in, act_params(0.02f, 0, -128, 127), false, 0},
+                                          {net.b1, act_params(0.03f, 0, 0, 255), false, 1},
+                                          {conv_into_relu, act_params(0.05f, 0, -128, 127), false, 2}};
+  const TensorF32 x = random_tensor({2, 3, 8, 8}, 8, -1.0f, 1.0f);
+  const TensorF32 seed = random_tensor({2, 10}, 9);
+  UnitRunner copy_run(g, unit, soft, acts), in_place(g, unit, soft, acts);
+  UnitRunOptions ro;
+  ro.act_quant = true;
+  for (UnitRunner* r : {&copy_run, &in_place}) {
+    ro.in_place_activations = r == &in_place;
+    for (int it = 0; it < 2; ++it) {  // the second iteration on pooled buffers
+      r->forward({x.view()}, ro);
+      r->backward({{net.logits, seed.view()}}, true);
+    }
+  }
+  const ViewF32 a = copy_run.output(0), b = in_place.output(0);
+  CHECK(std::vector<float>(a.data, a.data + a.size()) == std::vector<float>(b.data, b.data + b.size()));
+  for (size_t k = 0; k < soft.size(); ++k) CHECK(copy_run.weight_grad(k) == in_place.weight_grad(k));
+  CHECK(copy_run.step_grads() == in_place.step_grads());
+  const ViewF32 ga = copy_run.input_grad(0), gb = in_place.input_grad(0);
+  CHECK(std::vector<float>(ga.data, ga.data + ga.size()) == std::vector<float>(gb.data, gb.data + gb.size()));
+  // the stem conv's output was overwritten by its relu; the copying run still has it
+  const ValueId stem_conv = g.nodes()[static_cast<size_t>(g.producer(net.stem))].inputs[0];
+  CHECK_NOTHROW(copy_run.value(stem_conv));
+  CHECK_THROWS_WITH_AS(in_place.value(stem_conv), doctest::Contains("overwritten in place"), Error);
+  CHECK_NOTHROW(in_place.value(net.stem));
+  CHECK_NOTHROW(in_place.value(conv_into_relu));
+}
