@@ -13,7 +13,8 @@ MQCALIB_DEBS=(
 )
 missing=()
 for p in "${MQCALIB_DEBS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 # The deploy suite runs ONNX Runtime's Node binding (npm, into build/): node and npm from Debian
 # unless some other install already provides the commands.

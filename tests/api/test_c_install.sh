@@ -22,7 +22,10 @@ for h in "$DESTDIR"/usr/local/include/mqcalib/*.h; do
   fi
 done
 cc -std=c99 -Wall -Wextra -Werror -o "$T/calibrate_trt" "$SRC/examples/c_api/calibrate_trt.c" $flags -lz
-LD_LIBRARY_PATH="$libdir" ldd "$T/calibrate_trt" | grep -q "$libdir/libmqcalib.so" || { echo "not linked to the installed library"; exit 1; }
+# ldd's output is captured before it is searched: `ldd | grep -q` under pipefail fails whenever grep exits on
+# its match before ldd has written its last line (ldd then dies of SIGPIPE); CI hit that race once.
+links=$(LD_LIBRARY_PATH="$libdir" ldd "$T/calibrate_trt")
+case "$links" in *"$libdir/libmqcalib.so"*) ;; *) printf 'not linked to the installed library %s:\n%s\n' "$libdir" "$links"; exit 1;; esac
 
 D=/usr/share/datasets/fashion-mnist
 /usr/bin/python3 - "$D/train-images-idx3-ubyte.gz" "$T/first256.gz" <<'PY'
