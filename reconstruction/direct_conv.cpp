@@ -1,6 +1,6 @@
 // mqcalib/reconstruction/direct_conv.cpp: direct conv2d forward / weight-gradient kernels on phase
-// planes (layout and formulas in direct_conv.h). Built with -ffp-contract=fast (reconstruction/
-// meson.build) so the vector multiply-adds become FMAs.
+// planes (layout and formulas in direct_conv.h). Every multiply-add is an explicit fma8_f32
+// (reconstruction/simd_f32.h): the documented fma chains, at any optimization level.
 #include "reconstruction/direct_conv.h"
 
 #include <algorithm>
@@ -27,9 +27,9 @@ void forward_tile(const float* w, int64_t K, const int64_t* koff, const float* p
     const float* xp = planes + koff[k] + m0;
     const V8 x0 = load8_f32(xp), x1 = load8_f32(xp + 8);
     for (int r = 0; r < R; ++r) {
-      const float wv = w[r * K + k];
-      acc[r][0] += wv * x0;
-      acc[r][1] += wv * x1;
+      const V8 wv = splat8_f32(w[r * K + k]);
+      acc[r][0] = fma8_f32(wv, x0, acc[r][0]);
+      acc[r][1] = fma8_f32(wv, x1, acc[r][1]);
     }
   }
   for (int r = 0; r < R; ++r) {
@@ -66,7 +66,7 @@ void grad_tile(const float* gz, int64_t ldz, const int64_t* koff, const float* p
       for (int r = 0; r < R; ++r) gv[r] = load8_f32(gs + r * ldz + m);
       for (int c = 0; c < C; ++c) {
         const V8 x = load8_f32(xs[c] + m);
-        for (int r = 0; r < R; ++r) acc[r][c] += gv[r] * x;
+        for (int r = 0; r < R; ++r) acc[r][c] = fma8_f32(gv[r], x, acc[r][c]);
       }
     }
   }

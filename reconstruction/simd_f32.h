@@ -1,10 +1,16 @@
 // mqcalib/reconstruction/simd_f32.h: internal, 8-float vectors for the reconstruction kernels,
 // written with the GCC/Clang vector extension (one AVX register with -march=x86-64-v3, two SSE
-// registers without AVX): no intrinsics, so the same source builds for every -march.
+// registers without AVX), so the same source builds for every -march; the one intrinsic is the fused
+// multiply-add, where the instruction set has it.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 namespace mqcalib::recon_detail {
 
@@ -18,6 +24,18 @@ inline V8F32 load8_f32(const float* p) {
 }
 inline void store8_f32(float* p, V8F32 v) { std::memcpy(p, &v, sizeof v); }
 inline V8F32 splat8_f32(float s) { return V8F32{} + s; }
+// a * b + c rounded once, lane by lane (std::fma's result), whatever the compiler's contraction
+// settings and optimization level: written out, not left to -ffp-contract (gcc at -O1 does not contract
+// `c += a * b`, -O3 does, and the kernels' reference twins use std::fma).
+inline V8F32 fma8_f32(V8F32 a, V8F32 b, V8F32 c) {
+#if defined(__FMA__)
+  return _mm256_fmadd_ps(a, b, c);
+#else
+  V8F32 r;
+  for (int l = 0; l < 8; ++l) r[l] = std::fma(a[l], b[l], c[l]);
+  return r;
+#endif
+}
 // Lane-wise a ? b : c for a comparison mask a (all-ones / all-zero lanes).
 inline V8F32 select8_f32(V8I32 mask, V8F32 b, V8F32 c) {
   V8I32 bi, ci;

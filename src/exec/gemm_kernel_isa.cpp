@@ -1,7 +1,11 @@
 // mqcalib/src/exec/gemm_kernel_isa.cpp: the GEMM micro-kernel of gemm_kernel.h for one instruction
 // set, compiled once per ISA (src/exec/meson.build): MQCALIB_GEMM_AVX512 with -march=x86-64-v4, else
-// the AVX2 build with -march=x86-64-v3. Both with -ffp-contract=fast, so `s += w * b` is one FMA:
-// the documented chain c = fma(a, b, c) over k ascending. GCC/Clang vector extensions, no intrinsics.
+// the AVX2 build with -march=x86-64-v3. GCC/Clang vector extensions; every multiply-add is an
+// explicit fused multiply-add (the one intrinsic, and std::fma in the scalar tail): the documented
+// chain c = fma(a, b, c) over k ascending, whatever the optimization level and contraction flags.
+#include <immintrin.h>
+
+#include <cmath>
 #include <cstring>
 
 #include "exec/gemm_kernel.h"
@@ -32,6 +36,13 @@ inline Vec load(const float* p) {
   return v;
 }
 inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
+inline Vec splat(float w) { return Vec{} + w; }
+// a * b + c rounded once.
+#ifdef MQCALIB_GEMM_AVX512
+inline Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+#else
+inline Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+#endif
 
 template <int R>
 void tile(const float* a, int64_t lda, const float* b, const int64_t* koff, int64_t K, float* c, bool accumulate) {
@@ -43,8 +54,8 @@ void tile(const float* a, int64_t lda, const float* b, const int64_t* koff, int6
     Vec x[kVecs];
     for (int v = 0; v < kVecs; ++v) x[v] = load(bk + v * kLanes);
     for (int r = 0; r < R; ++r) {
-      const float w = a[r * lda + k];
-      for (int v = 0; v < kVecs; ++v) s[r][v] += w * x[v];
+      const Vec w = splat(a[r * lda + k]);
+      for (int v = 0; v < kVecs; ++v) s[r][v] = fma(w, x[v], s[r][v]);
     }
   }
   for (int r = 0; r < R; ++r)
@@ -75,9 +86,9 @@ void row_block(const float* a, const float* b, const int64_t* koff, int64_t K, f
   Vec s[V];
   for (int v = 0; v < V; ++v) s[v] = Vec{};
   for (int64_t k = 0; k < K; ++k) {
-    const float w = a[k];
+    const Vec w = splat(a[k]);
     const float* bk = b + koff[k];
-    for (int v = 0; v < V; ++v) s[v] += w * load(bk + v * kLanes);
+    for (int v = 0; v < V; ++v) s[v] = fma(w, load(bk + v * kLanes), s[v]);
   }
   for (int v = 0; v < V; ++v) store(c + v * kLanes, s[v]);
 }
@@ -88,7 +99,7 @@ void row(const float* a, const float* b, const int64_t* koff, int64_t K, float* 
   for (; j + kLanes <= len; j += kLanes) row_block<1>(a, b + j, koff, K, c + j);
   for (; j < len; ++j) {
     float s = 0.0f;
-    for (int64_t k = 0; k < K; ++k) s += a[k] * b[koff[k] + j];  // contracted: s = fma(a, b, s)
+    for (int64_t k = 0; k < K; ++k) s = std::fma(a[k], b[koff[k] + j], s);
     c[j] = s;
   }
 }
