@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <utility>
 
 #include "core/bias_i32.h"
 #include "core/error.h"
@@ -52,6 +53,13 @@ bool is_graph_input(const Graph& g, ValueId v) {
 
 }  // namespace
 
+RunOptions point_hook_run(const QuantPlan& plan, ValueHook hook) {
+  RunOptions run;
+  run.hook = std::move(hook);
+  for (const ActQuantPoint& p : plan.activations) run.hooked.push_back(p.value);
+  return run;
+}
+
 std::vector<ActQuant> observe_activations(const Graph& weight_quantized, const QuantPlan& plan,
                                           const SampleStore& calib, const ObserverChoice& observer,
                                           const ProgressFn& progress) {
@@ -82,10 +90,11 @@ std::vector<ActQuant> observe_activations(const Graph& weight_quantized, const Q
     po.count += static_cast<double>(t.size());
   };
   const Executor ex(weight_quantized);
+  const RunOptions run = point_hook_run(plan, hook);
   const BatchSource batches = calib.batches(calib.batch());
   TensorF32 x;
   for (batch_index = 0; batches(batch_index, x); ++batch_index) {
-    ex.run({x}, hook);
+    ex.run({x}, run);
     if (progress) progress("calibrate", std::min(calib.size(), (batch_index + 1) * calib.batch()), calib.size());
   }
   for (size_t k = 0; k < np; ++k) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "calibrators/observer.h"
+#include "exec/executor.h"
 #include "graph/ir.h"
 #include "pipeline/quant_plan.h"
 #include "pipeline/quant_state.h"
@@ -26,6 +27,12 @@ namespace mqcalib {
 // Report statistics (ActStats) are taken over this many calibration batches: they feed the outlier
 // findings, not the parameters, and a full extra pass over every activation cost ~10% of the forward.
 constexpr int64_t kActStatsBatches = 4;
+
+// Run options that call `hook` on the plan's activation points only: every other value may be fused
+// away (a conv's output read only by its activation is never written out), as in the forward without
+// observers; the points' bits are the same either way (exec/executor.h). A hook on every value costs
+// the fusions: 4-5 points of observer overhead on the zoo mobilenetv2 (docs/results.md).
+RunOptions point_hook_run(const QuantPlan& plan, ValueHook hook);
 
 struct ObserverChoice {
   std::string name;         // registry name (calibrators/observer.h)

@@ -52,8 +52,9 @@ std::vector<PointObservers> observe_all(const Executor& ex, const QuantPlan& pla
     p.scan.merge(scan_f32_parallel(t.data(), t.size()));
     for (auto& o : p.observers) o->observe(t.view());
   };
+  const RunOptions run = point_hook_run(plan, hook);
   TensorF32 x;
-  for (int64_t i = 0; first(i, x); ++i) ex.run({x}, hook);
+  for (int64_t i = 0; first(i, x); ++i) ex.run({x}, run);
   return pts;
 }
 

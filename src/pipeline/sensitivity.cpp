@@ -58,10 +58,11 @@ std::vector<std::unique_ptr<Observer>> observe_fp_activations(const SensitivityI
     }
   };
   const Executor ex(in.folded);
+  const RunOptions run = point_hook_run(in.plan, hook);
   const BatchSource batches = in.calib.batches(in.calib.batch());
   TensorF32 x;
   for (int64_t i = 0; batches(i, x); ++i) {
-    ex.run({x}, hook);
+    ex.run({x}, run);
     if (progress)
       progress("sensitivity observe", std::min(in.calib.size(), (i + 1) * in.calib.batch()), in.calib.size());
   }
