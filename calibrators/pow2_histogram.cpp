@@ -189,17 +189,6 @@ uint64_t bin_values(HistKind kind, int bins, int log2_bins, const float* x, int6
   return n_zero;
 }
 
-// The chunk size of Pow2Histogram::add for n values, a function of n alone: at most 2^14 values (64
-// KiB, in L2 between the scan and the binning), a multiple of 8, and the chunk count a multiple of 4,
-// so that 1, 2 or 4 threads get as many chunks each (with fixed 2^14-value chunks, a tensor of 15
-// chunks kept one of two threads idle an eighth of the time). n <= 2^14: one chunk, no thread fork.
-int64_t hist_chunk(int64_t n) {
-  constexpr int64_t kMaxChunk = int64_t{1} << 14;
-  if (n <= kMaxChunk) return std::max<int64_t>(1, n);
-  const int64_t chunks = (n + 4 * kMaxChunk - 1) / (4 * kMaxChunk) * 4;
-  return ((n + chunks - 1) / chunks + 7) / 8 * 8;
-}
-
 }  // namespace
 
 void Pow2Histogram::bin_into_ref(const float* x, int64_t n, int e, uint64_t* counts) const {
@@ -242,20 +231,20 @@ void Pow2Histogram::merge(const Pow2Histogram& o) {
   for (size_t k = 0; k < counts_.size(); ++k) counts_[k] += tmp.counts_[k];
 }
 
-// One pass over memory: each chunk (hist_chunk values, in L2) is scanned, then binned from
+// One pass over memory: each fixed chunk (kHistChunk values, in L2) is scanned, then binned from
 // cache into the thread's sub-histograms at that thread's histogram's current exponent (flushed
 // and grown exactly when the chunk exceeds it). Thread histograms are merged afterwards; integer
 // counts make every order exact, so the counts are those of binning everything at the final
 // exponent, at any thread count and any chunk size.
 ScanResult Pow2Histogram::add(const float* x, int64_t n, uint64_t* zeros) {
+  constexpr int64_t kHistChunk = 1 << 14;  // small, so that both threads get about as many chunks
   ScanResult all;
   if (n <= 0) return all;
   const int threads = std::max(1, num_threads());
-  const int64_t chunk = hist_chunk(n);
   std::vector<ThreadBins> local(static_cast<size_t>(threads));
-  std::vector<ScanResult> part(static_cast<size_t>(num_chunks(n, chunk)));
+  std::vector<ScanResult> part(static_cast<size_t>(num_chunks(n, kHistChunk)));
   std::vector<uint64_t> zero_part(part.size(), 0);
-  parallel_for_chunks(n, chunk, [&](int64_t b, int64_t end, int64_t k) {
+  parallel_for_chunks(n, kHistChunk, [&](int64_t b, int64_t end, int64_t k) {
     const ScanResult s = scan_f32(x + b, end - b);
     part[static_cast<size_t>(k)] = s;
     if (!s.finite) return;
