@@ -30,8 +30,8 @@ constexpr int64_t kActStatsBatches = 4;
 
 // Run options that call `hook` on the plan's activation points only: every other value may be fused
 // away (a conv's output read only by its activation is never written out), as in the forward without
-// observers; the points' bits are the same either way (exec/executor.h). A hook on every value costs
-// the fusions: 4-5 points of observer overhead on the zoo mobilenetv2 (docs/results.md).
+// observers; the points' bits are the same either way (exec/executor.h). (A hook on every value turns
+// every fusion off; on the zoo mobilenetv2 the difference was below what bench_calibration resolves.)
 RunOptions point_hook_run(const QuantPlan& plan, ValueHook hook);
 
 struct ObserverChoice {
