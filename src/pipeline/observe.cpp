@@ -55,6 +55,7 @@ bool is_graph_input(const Graph& g, ValueId v) {
 
 RunOptions point_hook_run(const QuantPlan& plan, ValueHook hook) {
   RunOptions run;
+  if (plan.activations.empty()) return run;  // no hook: an empty `hooked` would mean every value
   run.hook = std::move(hook);
   for (const ActQuantPoint& p : plan.activations) run.hooked.push_back(p.value);
   return run;
