@@ -193,6 +193,40 @@ TEST_CASE("Pow2Histogram: |x| growing chunk by chunk, at 1, 2 and 3 threads, equ
     const std::vector<uint64_t> before = h.counts();
     CHECK_FALSE(h.add(bad.data(), static_cast<int64_t>(bad.size())).finite);
     CHECK(h.counts() == before);
+    // +inf and -inf, in the first block and in a tail (past the last 8-lane group): the same
+    for (size_t at : {size_t{3}, bad.size() - 1}) {
+      for (float v : {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+        bad = x;
+        bad[at] = v;
+        CHECK_FALSE(h.add(bad.data(), static_cast<int64_t>(bad.size())).finite);
+        CHECK(h.counts() == before);
+      }
+    }
+  }
+  omp_set_num_threads(2);
+}
+
+TEST_CASE("Pow2Histogram: a block whose magnitude jumps mid-chunk (1e30 after small values) is binned at its grown range") {
+  // The Abs path scans each block while binning it at the current exponent; a block that does not
+  // fit must be binned again after the growth, never counted at the old range.
+  std::vector<float> x(70001);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = 1e-3f * static_cast<float>(i % 977);
+  x[40000] = 1e30f;
+  x[40001] = -3e29f;
+  x[69999] = 2e30f;  // in the scalar tail of its block
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    omp_set_num_threads(threads);
+    calib::Pow2Histogram h(calib::HistKind::Abs, 2048);
+    uint64_t zeros = 0;
+    const ScanResult s = h.add(x.data(), static_cast<int64_t>(x.size()), &zeros);
+    REQUIRE(s.finite);
+    CHECK(s.max == 2e30f);
+    CHECK(s.min == -3e29f);
+    CHECK(h.exponent() == calib::Pow2Histogram::exponent_above(2e30f));
+    std::vector<uint64_t> ref(2048, 0);
+    h.bin_into_ref(x.data(), static_cast<int64_t>(x.size()), h.exponent(), ref.data());
+    CHECK(h.counts() == ref);
   }
   omp_set_num_threads(2);
 }
