@@ -166,6 +166,23 @@ TEST_CASE("ema: MQBench recurrence, order-dependent merge defined as append") {
   CHECK(o1->finalize(s).max[0] == doctest::Approx(9.2).epsilon(1e-6));
 }
 
+namespace {
+// x added to a fresh |x| histogram of 2048 bins: its scan is scan_f32_ref's and its counts are those
+// of binning all of x at the final exponent (bin_into_ref).
+calib::Pow2Histogram abs_histogram_checked(const std::vector<float>& x, uint64_t* zeros) {
+  calib::Pow2Histogram h(calib::HistKind::Abs, 2048);
+  const ScanResult s = h.add(x.data(), static_cast<int64_t>(x.size()), zeros);
+  CHECK(s.finite);
+  const ScanResult expect = scan_f32_ref(x.data(), static_cast<int64_t>(x.size()));
+  CHECK(s.max == expect.max);
+  CHECK(s.min == expect.min);
+  std::vector<uint64_t> ref(2048, 0);
+  h.bin_into_ref(x.data(), static_cast<int64_t>(x.size()), h.exponent(), ref.data());
+  CHECK(h.counts() == ref);
+  return h;
+}
+}  // namespace
+
 TEST_CASE("Pow2Histogram: |x| growing chunk by chunk, at 1, 2 and 3 threads, equals binning at once; NaN leaves it unchanged") {
   // Magnitudes rising through the array: every thread's later chunks exceed its exponent (its
   // sub-histograms are flushed and the histogram grown before they are binned).
@@ -176,17 +193,9 @@ TEST_CASE("Pow2Histogram: |x| growing chunk by chunk, at 1, 2 and 3 threads, equ
   for (int threads : {1, 2, 3}) {
     CAPTURE(threads);
     omp_set_num_threads(threads);
-    calib::Pow2Histogram h(calib::HistKind::Abs, 2048);
     uint64_t zeros = 0;
-    const ScanResult s = h.add(x.data(), static_cast<int64_t>(x.size()), &zeros);
-    CHECK(s.finite);
-    const ScanResult expect = scan_f32_ref(x.data(), static_cast<int64_t>(x.size()));
-    CHECK(s.max == expect.max);
-    CHECK(s.min == expect.min);
+    calib::Pow2Histogram h = abs_histogram_checked(x, &zeros);
     CHECK(zeros == expect_zeros);
-    std::vector<uint64_t> ref(2048, 0);
-    h.bin_into_ref(x.data(), static_cast<int64_t>(x.size()), h.exponent(), ref.data());
-    CHECK(h.counts() == ref);
     // a NaN in a late chunk: reported, and the histogram keeps what it had
     std::vector<float> bad = x;
     bad[bad.size() - 5] = std::numeric_limits<float>::quiet_NaN();
@@ -206,27 +215,21 @@ TEST_CASE("Pow2Histogram: |x| growing chunk by chunk, at 1, 2 and 3 threads, equ
   omp_set_num_threads(2);
 }
 
-TEST_CASE("Pow2Histogram: a block whose magnitude jumps mid-chunk (1e30 after small values) is binned at its grown range") {
-  // The Abs path scans each block while binning it at the current exponent; a block that does not
-  // fit must be binned again after the growth, never counted at the old range.
+TEST_CASE("Pow2Histogram: a chunk whose magnitude jumps (1e30 after small values) is counted at its grown range") {
+  // The histogram must grow before a chunk that does not fit its range is counted (a value counted
+  // at the old range would land, clamped, in the last bin), also for a value in a chunk's scalar tail.
   std::vector<float> x(70001);
   for (size_t i = 0; i < x.size(); ++i) x[i] = 1e-3f * static_cast<float>(i % 977);
   x[40000] = 1e30f;
   x[40001] = -3e29f;
-  x[69999] = 2e30f;  // in the scalar tail of its block
+  x[69999] = 2e30f;
   for (int threads : {1, 2, 3}) {
     CAPTURE(threads);
     omp_set_num_threads(threads);
-    calib::Pow2Histogram h(calib::HistKind::Abs, 2048);
     uint64_t zeros = 0;
-    const ScanResult s = h.add(x.data(), static_cast<int64_t>(x.size()), &zeros);
-    REQUIRE(s.finite);
-    CHECK(s.max == 2e30f);
-    CHECK(s.min == -3e29f);
+    const calib::Pow2Histogram h = abs_histogram_checked(x, &zeros);
     CHECK(h.exponent() == calib::Pow2Histogram::exponent_above(2e30f));
-    std::vector<uint64_t> ref(2048, 0);
-    h.bin_into_ref(x.data(), static_cast<int64_t>(x.size()), h.exponent(), ref.data());
-    CHECK(h.counts() == ref);
+    CHECK(zeros == 72);  // i % 977 == 0 for i = 0, 977, ..., 69367: 72 values
   }
   omp_set_num_threads(2);
 }
