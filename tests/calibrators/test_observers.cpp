@@ -216,8 +216,9 @@ TEST_CASE("Pow2Histogram: |x| growing chunk by chunk, at 1, 2 and 3 threads, equ
 }
 
 TEST_CASE("Pow2Histogram: a chunk whose magnitude jumps (1e30 after small values) is counted at its grown range") {
-  // The histogram must grow before a chunk that does not fit its range is counted (a value counted
-  // at the old range would land, clamped, in the last bin), also for a value in a chunk's scalar tail.
+  // The histogram must grow before a chunk that does not fit its range is counted (at the old range
+  // such a value's index would be clamped to the last bin, or overflow int32 as 1e30 does), also for
+  // a value in the last, partial chunk (69999: chunk 4 holds 4465 values).
   std::vector<float> x(70001);
   for (size_t i = 0; i < x.size(); ++i) x[i] = 1e-3f * static_cast<float>(i % 977);
   x[40000] = 1e30f;
