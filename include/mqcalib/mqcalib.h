@@ -75,6 +75,7 @@ struct QuantizeOptions {
   std::string method = "nearest";
   int adaround_iters = 20000;     // per layer (the papers' default; 2000 is a usable quick run)
   float adaround_lambda = 0.01f;  // rounding regularizer weight
+  float round_lr = 1e-3f;         // Adam lr of the rounding variables V (AdaRound / BRECQ / QDrop: 1e-3)
   int adaround_batch = 32;
   std::string granularity;  // reconstruction units: "" (the method's), layer, block, stage, network
   // RAM for cached activations (reconstruction caches, the calibration samples); beyond it they are

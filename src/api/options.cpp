@@ -133,6 +133,7 @@ PipelineConfig to_config(const QuantizeOptions& o) {
   c.reconstruct.method = o.method;
   c.reconstruct.iters = o.adaround_iters;
   c.reconstruct.lambda = o.adaround_lambda;
+  c.reconstruct.round_lr = o.round_lr;
   c.reconstruct.batch = o.adaround_batch;
   c.reconstruct.seed = o.seed;
   c.reconstruct.granularity = o.granularity;

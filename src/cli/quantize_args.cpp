@@ -57,6 +57,8 @@ po::options_description rounding_options(QuantizeOptions& o) {
       "adaround / brecq / qdrop: rounding iterations per layer or unit (20000 as the papers; 2000 is a quick run)")(
       "lambda", po::value(&o.adaround_lambda)->default_value(o.adaround_lambda, "0.01"),
       "rounding regularizer weight (BRECQ / QDrop use 0.1 on MobileNetV2)")(
+      "round-lr", po::value(&o.round_lr)->default_value(o.round_lr, "0.001"),
+      "Adam lr of the rounding variables (the papers' 1e-3 was set for 20000 iterations)")(
       "adaround-batch", po::value(&o.adaround_batch)->default_value(o.adaround_batch),
       "samples per reconstruction iteration")(
       "granularity", po::value(&o.granularity),

@@ -138,6 +138,7 @@ std::vector<UnitReport> AdaRoundMethod::run(const ReconstructInputs& in, QuantSt
     AdaRoundOptions o;
     o.iters = in.options.iters;
     o.lambda = in.options.lambda;
+    o.lr = in.options.round_lr;
     o.batch = in.options.batch;
     o.seed = in.options.seed + k;
     o.progress_every = std::max(1, in.options.iters / 20);

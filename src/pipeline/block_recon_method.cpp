@@ -29,6 +29,7 @@ ReconOptions options_of(const ReconstructOptions& ro, ReconMethod m, const Sampl
   o.act_iters = ro.act_iters;
   o.batch = ro.batch;
   o.rounding.lambda = ro.lambda;
+  o.rounding.lr = ro.round_lr;
   o.drop_prob = ro.drop_prob;
   if (ro.step_lr > 0.0f) o.step_lr = ro.step_lr;
   o.seed = ro.seed;

@@ -206,7 +206,7 @@ void QuantizationPipeline::record_method_settings() {
   report_.method_choices.clear();
   if (r.method == "nearest") return;
   for (const auto& kv : std::vector<std::pair<std::string, double>>{
-           {"iters", r.iters}, {"lambda", r.lambda}, {"batch", r.batch}, {"seed", static_cast<double>(r.seed)}})
+           {"iters", r.iters}, {"lambda", r.lambda}, {"round_lr", r.round_lr}, {"batch", r.batch}, {"seed", static_cast<double>(r.seed)}})
     report_.method_settings.push_back(kv);
   if (r.method != "brecq" && r.method != "qdrop") return;
   report_.method_settings.emplace_back("act_iters", r.method == "brecq" ? r.act_iters : 0);

@@ -32,6 +32,7 @@ struct ReconstructOptions {
   std::string method = "nearest";
   int iters = 20000;     // rounding iterations per unit
   float lambda = 0.01f;  // rounding regularizer weight
+  float round_lr = 1e-3f;  // Adam lr of the rounding variables V (the papers' 1e-3, set for 20k iterations)
   int batch = 32;        // samples per iteration
   uint64_t seed = 0;
   std::string granularity;  // "": the method's own; layer | block | stage | network where the method has units

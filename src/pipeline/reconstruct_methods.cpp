@@ -58,6 +58,9 @@ void validate(const ReconstructOptions& o) {
   if (o.iters <= 0) throw Error("--iters must be positive, got " + std::to_string(o.iters));
   if (o.batch <= 0) throw Error("--adaround-batch must be positive, got " + std::to_string(o.batch));
   if (!(o.lambda >= 0.0f)) throw Error("--lambda must be >= 0, got " + std::to_string(o.lambda));
+  // V lives in about [-6, 6] (h(V) saturates there): an Adam step beyond 1 per iteration is a typo.
+  if (!(o.round_lr > 0.0f && o.round_lr <= 1.0f))
+    throw Error("--round-lr must be in (0, 1], got " + std::to_string(o.round_lr));
   if (o.cache_budget_bytes < 0) throw Error("--cache-budget must be >= 0");
   if (o.method != "brecq" && o.method != "qdrop") return;
   if (!o.granularity.empty()) parse_unit_granularity(o.granularity);

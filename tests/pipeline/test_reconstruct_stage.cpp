@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <omp.h>
 
+#include <limits>
+
 #include "backends/backend.h"
 #include "pipeline/observe.h"
 #include "pipeline/reconstruct.h"
@@ -25,10 +27,11 @@ struct Setup {
     plan = plan_quantization(g, resolve_backend(find_backend("fbgemm"), ov).profile, {});
     st.weights = observe_weights(g, plan, ObserverChoice{"minmax", {}});
   }
-  std::vector<UnitReport> run(const std::string& method, int iters, int64_t budget = -1) {
+  std::vector<UnitReport> run(const std::string& method, int iters, int64_t budget = -1, float round_lr = 1e-3f) {
     ReconstructOptions o;
     o.method = method;
     o.iters = iters;
+    o.round_lr = round_lr;
     o.batch = 8;
     o.cache_budget_bytes = budget;
     const ReconstructInputs in{g, plan, store, o, {}, {}, {}};
@@ -49,6 +52,12 @@ TEST_CASE("method table: names, lookup, validation naming the option") {
   o.batch = 0;
   CHECK_THROWS_WITH(validate(o), doctest::Contains("--adaround-batch"));
   o.batch = 32;
+  for (const float lr : {0.0f, -1e-3f, 2.0f, std::numeric_limits<float>::quiet_NaN()}) {
+    o.round_lr = lr;
+    CHECK_THROWS_WITH(validate(o), doctest::Contains("--round-lr"));
+  }
+  o.round_lr = 1.0f;
+  CHECK_NOTHROW(validate(o));
   o.method = "brecq";
   o.granularity = "blocks";
   CHECK_THROWS_WITH(validate(o), doctest::Contains("granularity 'blocks'"));
@@ -93,6 +102,24 @@ TEST_CASE(
     CHECK(w.codes == b.st.weights[k].codes);
     CHECK(ra[k].loss_after == rb[k].loss_after);
   }
+}
+
+TEST_CASE("adaround: the rounding lr reaches the optimiser (another lr, another result, deterministic)") {
+  omp_set_num_threads(2);
+  Setup a, b, c;
+  const std::vector<UnitReport> ra = a.run("adaround", 200);
+  const std::vector<UnitReport> rb = b.run("adaround", 200, -1, 1e-2f);
+  const std::vector<UnitReport> rc = c.run("adaround", 200, -1, 1e-2f);
+  REQUIRE(ra.size() == rb.size());
+  bool differs = false;
+  for (size_t k = 0; k < ra.size(); ++k) {
+    CAPTURE(ra[k].unit);
+    differs = differs || ra[k].loss_after != rb[k].loss_after;
+    CHECK(rb[k].loss_after <= rb[k].loss_before * 1.0001);
+    CHECK(rb[k].loss_after == rc[k].loss_after);
+    CHECK(b.st.weights[k].codes == c.st.weights[k].codes);
+  }
+  CHECK(differs);
 }
 
 TEST_CASE("brecq / qdrop through the stage: codes on the grid, learned steps marked, the last observation kept") {
