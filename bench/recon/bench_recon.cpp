@@ -97,6 +97,50 @@ bool bench_torch(const std::string& dir, int threads, double min_seconds, std::m
   });
 }
 
+// The blocks of both zoo models (those whose name contains `only`, if given); without a filter each is
+// also written under `dir` for the torch side, its base path appended to `files`.
+std::vector<bench::BlockSpec> collect_blocks(const std::string& only, const std::string& dir,
+                                             std::vector<std::string>& files) {
+  std::vector<bench::BlockSpec> blocks;
+  for (const char* model : {"resnet20", "mobilenetv2"}) {
+    std::vector<bench::BlockSpec> mb = bench::zoo_blocks(model);
+    for (size_t k = 0; k < mb.size(); ++k) {
+      if (!only.empty()) {
+        if (mb[k].name.find(only) != std::string::npos) blocks.push_back(std::move(mb[k]));
+        continue;
+      }
+      const std::string base = dir + "/" + std::string(model) + "_" + std::to_string(k);
+      bench::write_block(mb[k], base);
+      files.push_back(base);
+      blocks.push_back(std::move(mb[k]));
+    }
+  }
+  return blocks;
+}
+
+// The per-block table, the total ratio against the target, and whether torch ran at all.
+void print_results(const std::vector<EngineResult>& engine, const std::map<std::string, TorchResult>& tr,
+                   bool have_torch) {
+  std::printf("%-28s %10s %10s %7s %10s\n", "block", "engine ms", "torch ms", "ratio", "d loss0");
+  double se = 0.0, st = 0.0;
+  for (const EngineResult& e : engine) {
+    se += e.ms;
+    const auto it = tr.find(e.name);
+    if (it == tr.end()) {
+      std::printf("%-28s %10.3f %10s\n", e.name.c_str(), e.ms, "-");
+      continue;
+    }
+    st += it->second.ms;
+    std::printf("%-28s %10.3f %10.3f %7.2f %10.1e\n", e.name.c_str(), e.ms, it->second.ms, it->second.ms / e.ms,
+                std::fabs(e.loss0 - it->second.loss0) / std::max(kLossFloor, std::fabs(it->second.loss0)));
+  }
+  if (have_torch) {
+    std::printf("%-28s %10.3f %10.3f %7.2f\n", "total", se, st, st / se);
+    std::printf("engine / torch = %.2f (issue 10 target <= %.1f): target %s\n", se / st, kTargetEngineOverTorch,
+                se <= kTargetEngineOverTorch * st ? "met" : "NOT met");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,21 +156,8 @@ int main(int argc, char** argv) {
     char tmpl[] = "/tmp/mqcalib_bench_recon_XXXXXX";
     if (!mkdtemp(tmpl)) throw Error("bench_recon: cannot create a temporary directory");
     const std::string dir = tmpl;
-    std::vector<bench::BlockSpec> blocks;
     std::vector<std::string> files;
-    for (const char* model : {"resnet20", "mobilenetv2"}) {
-      std::vector<bench::BlockSpec> mb = bench::zoo_blocks(model);
-      for (size_t k = 0; k < mb.size(); ++k) {
-        if (!only.empty()) {
-          if (mb[k].name.find(only) != std::string::npos) blocks.push_back(std::move(mb[k]));
-          continue;
-        }
-        const std::string base = dir + "/" + std::string(model) + "_" + std::to_string(k);
-        bench::write_block(mb[k], base);
-        files.push_back(base);
-        blocks.push_back(std::move(mb[k]));
-      }
-    }
+    const std::vector<bench::BlockSpec> blocks = collect_blocks(only, dir, files);
     // Rounds of engine-then-torch; per block and side the lowest median of the rounds (load only adds time,
     // and on a shared machine it changes between the two sides' phases).
     std::vector<EngineResult> engine;
@@ -161,24 +192,7 @@ int main(int argc, char** argv) {
       std::remove((f + ".bin").c_str());
     }
     rmdir(dir.c_str());
-    std::printf("%-28s %10s %10s %7s %10s\n", "block", "engine ms", "torch ms", "ratio", "d loss0");
-    double se = 0.0, st = 0.0;
-    for (const EngineResult& e : engine) {
-      se += e.ms;
-      const auto it = tr.find(e.name);
-      if (it == tr.end()) {
-        std::printf("%-28s %10.3f %10s\n", e.name.c_str(), e.ms, "-");
-        continue;
-      }
-      st += it->second.ms;
-      std::printf("%-28s %10.3f %10.3f %7.2f %10.1e\n", e.name.c_str(), e.ms, it->second.ms, it->second.ms / e.ms,
-                  std::fabs(e.loss0 - it->second.loss0) / std::max(kLossFloor, std::fabs(it->second.loss0)));
-    }
-    if (have_torch) {
-      std::printf("%-28s %10.3f %10.3f %7.2f\n", "total", se, st, st / se);
-      std::printf("engine / torch = %.2f (issue 10 target <= %.1f): target %s\n", se / st, kTargetEngineOverTorch,
-                  se <= kTargetEngineOverTorch * st ? "met" : "NOT met");
-    }
+    print_results(engine, tr, have_torch);
     std::printf("peak RSS: engine %.1f MiB", engine_rss);
     if (have_torch) std::printf(", torch %.1f MiB", torch_rss);
     std::printf("\n");

@@ -126,6 +126,27 @@ std::vector<int64_t> argmax_rows(const std::vector<float>& v, int64_t k) {
   return r;
 }
 
+// The model ONNX Runtime optimised in `dir` runs on integer kernels: QLinearConv and an integer GEMM, and
+// a float Conv only where verify listed the conv's output as unquantized.
+void check_integer_ops(const std::string& dir) {
+  const std::vector<std::string> ops = onnx_op_types(dir + "/ort_optimized.onnx");
+  auto has = [&](const char* op) { return std::find(ops.begin(), ops.end(), op) != ops.end(); };
+  CHECK(has("QLinearConv"));
+  CHECK((has("QGemm") || has("QLinearMatMul") || has("MatMulIntegerToFloat")));
+  // No float Conv, except a conv whose output the backend's placement leaves unquantized (verify
+  // lists them; the last conv of MobileNetV2, read by ReLU6 -> average pool: the plan quantizes
+  // no pool input, so the runtime has no grid for it): warned about, and nothing else may be float.
+  std::ifstream rf0(dir + "/report.json");
+  const auto fo = nlohmann::json::parse(rf0).at("verify").at("float_output_convs").get<std::vector<std::string>>();
+  const std::set<std::string> float_ok(fo.begin(), fo.end());
+  for (const auto& [op, name] : onnx_nodes(dir + "/ort_optimized.onnx")) {
+    if (op != "Conv") continue;
+    CAPTURE(name);
+    CHECK(float_ok.count(name) == 1);
+    WARN_MESSAGE(false, "ONNX Runtime runs '" << name << "' in float: the placement leaves its output unquantized");
+  }
+}
+
 }  // namespace
 
 TEST_CASE("deploy: ONNX Runtime runs the exported QDQ models on integer kernels, as the engine's integer executor") {
@@ -159,22 +180,7 @@ TEST_CASE("deploy: ONNX Runtime runs the exported QDQ models on integer kernels,
       run("node " + src + "/tests/deploy/run_ort.js " + modules + " " + dir + "/model.qdq.onnx " + inputs + " " + dir +
           "/ort.npy " + dir + "/ort_optimized.onnx 2> " + dir + ".ort.log");
 
-      const std::vector<std::string> ops = onnx_op_types(dir + "/ort_optimized.onnx");
-      auto has = [&](const char* op) { return std::find(ops.begin(), ops.end(), op) != ops.end(); };
-      CHECK(has("QLinearConv"));
-      CHECK((has("QGemm") || has("QLinearMatMul") || has("MatMulIntegerToFloat")));
-      // No float Conv, except a conv whose output the backend's placement leaves unquantized (verify
-      // lists them; the last conv of MobileNetV2, read by ReLU6 -> average pool: the plan quantizes
-      // no pool input, so the runtime has no grid for it): warned about, and nothing else may be float.
-      std::ifstream rf0(dir + "/report.json");
-      const auto fo = nlohmann::json::parse(rf0).at("verify").at("float_output_convs").get<std::vector<std::string>>();
-      const std::set<std::string> float_ok(fo.begin(), fo.end());
-      for (const auto& [op, name] : onnx_nodes(dir + "/ort_optimized.onnx")) {
-        if (op != "Conv") continue;
-        CAPTURE(name);
-        CHECK(float_ok.count(name) == 1);
-        WARN_MESSAGE(false, "ONNX Runtime runs '" << name << "' in float: the placement leaves its output unquantized");
-      }
+      check_integer_ops(dir);
 
       std::vector<int64_t> so, si;
       const std::vector<float> ort = read_npy_f32(dir + "/ort.npy", &so), in = read_npy_f32(dir + "/int.npy", &si);

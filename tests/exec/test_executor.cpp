@@ -205,7 +205,11 @@ TEST_CASE("executor: bit-identical at 1 and 2 threads") {
   }
 }
 
-TEST_CASE("executor: squeeze-excite, channel shuffle, chunk/cat, reshape/transpose, avg pool, mean, softmax") {
+namespace {
+
+// conv -> hardswish -> squeeze-excite gate -> chunk/cat -> channel shuffle (reshape, transpose, flatten)
+// -> avg pool (ceil, pad excluded) -> mean -> scalar mul -> softmax
+Graph se_shuffle_graph() {
   Builder b;
   ValueId in = b.input("input");
   ValueId conv = b.node(OpKind::Conv2d, "conv", {in}, conv_attrs(1, 1, 0), weights({8, 4, 1, 1}, {8}, 10));
@@ -255,13 +259,14 @@ TEST_CASE("executor: squeeze-excite, channel shuffle, chunk/cat, reshape/transpo
   sm.axis = 1;
   ValueId out = b.node(OpKind::Softmax, "softmax", {s3}, sm);
   b.g.outputs() = {out};
+  return std::move(b.g);
 
-  const int64_t N = 3;
-  const TensorF32 x = random_tensor({N, 4, 6, 6}, 400, -4.0f, 4.0f);
-  const auto got = Executor(b.g).run({x});
+}
 
-  // by hand from the reference kernels
-  const Params& cp = b.g.find_node("conv").params;
+// The same graph by hand from the reference kernels.
+TensorF32 se_shuffle_ref(const Graph& g, const TensorF32& x) {
+  const int64_t N = x.shape()[0];
+  const Params& cp = g.find_node("conv").params;
   TensorF32 c({N, 8, 6, 6}), h({N, 8, 6, 6}), mean({N, 8, 1, 1}), sig({N, 8, 1, 1}), se_out({N, 8, 6, 6});
   conv2d_nchw_f32_ref(x, cp.weight, cp.bias.data(), conv_params(1, 0), c.mut_view());
   activation_f32_ref(Activation::Hardswish, c, h.mut_view());
@@ -284,6 +289,18 @@ TEST_CASE("executor: squeeze-excite, channel shuffle, chunk/cat, reshape/transpo
   mean_f32_ref(apo, {2, 3}, false, mo.mut_view());
   binary_scalar_f32_ref(BinaryOp::Mul, mo, 3.0f, so.mut_view());
   softmax_f32_ref(so, 1, sm_out.mut_view());
+
+  return sm_out;
+}
+
+}  // namespace
+
+TEST_CASE("executor: squeeze-excite, channel shuffle, chunk/cat, reshape/transpose, avg pool, mean, softmax") {
+  const Graph g = se_shuffle_graph();
+  const int64_t N = 3;
+  const TensorF32 x = random_tensor({N, 4, 6, 6}, 400, -4.0f, 4.0f);
+  const auto got = Executor(g).run({x});
+  const TensorF32 sm_out = se_shuffle_ref(g, x);
 
   REQUIRE(got.size() == 1);
   CHECK(got[0].shape() == Shape{N, 8});

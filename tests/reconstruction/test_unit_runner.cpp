@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -64,6 +65,31 @@ struct Fixture {
 
 std::vector<ValueId> seed_values(const AllOpsGraph& t) { return {t.logits, t.stats, t.f}; }
 
+// The reference's activation quantizers: spec k's step is s[k] * ratio[k] (the runner's power-of-two
+// rounding, frozen), x / step plus the rounding residual recorded at the base point (record = true),
+// clamped: the fake-quant as a differentiable function of x and the steps.
+struct FrozenActQuant {
+  const std::vector<ActQuantSpec>& acts;
+  std::vector<double> ratio;
+  std::map<ValueId, VecD> resid;
+  std::function<void(ValueId, ValD&)> hook(const std::vector<double>& s, bool record) {
+    return [this, s, record](ValueId v, ValD& val) {
+      for (size_t k = 0; k < acts.size(); ++k) {
+        if (acts[k].value != v) continue;
+        const QParams& p = acts[k].qparams;
+        const double se = s[k] * ratio[k], lo = p.qmin - p.zero_point[0], hi = p.qmax - p.zero_point[0];
+        if (record) {
+          VecD d(val.v.size());
+          for (size_t i = 0; i < d.size(); ++i) d[i] = std::nearbyint(val.v[i] / se) - val.v[i] / se;
+          resid[v] = d;
+        }
+        const VecD& d = resid.at(v);
+        for (size_t i = 0; i < val.v.size(); ++i) val.v[i] = se * std::min(std::max(val.v[i] / se + d[i], lo), hi);
+      }
+    };
+  }
+};
+
 }  // namespace
 
 TEST_CASE("unit runner forward (FP, no quantizer) equals the executor on every op") {
@@ -113,23 +139,8 @@ TEST_CASE("unit runner gradients vs double finite differences: inputs, soft weig
     s0.push_back(fx.acts[k].qparams.scale[0]);
     ratio.push_back(static_cast<double>(r.act_qparams(k).scale[0]) / s0.back());  // power-of-two rounding, frozen
   }
-  std::map<ValueId, VecD> resid;
-  auto make_hook = [&](const std::vector<double>& s, bool record) {
-    return [&, s, record](ValueId v, ValD& val) {
-      for (size_t k = 0; k < fx.acts.size(); ++k) {
-        if (fx.acts[k].value != v) continue;
-        const QParams& p = fx.acts[k].qparams;
-        const double se = s[k] * ratio[k], lo = p.qmin - p.zero_point[0], hi = p.qmax - p.zero_point[0];
-        if (record) {
-          VecD d(val.v.size());
-          for (size_t i = 0; i < d.size(); ++i) d[i] = std::nearbyint(val.v[i] / se) - val.v[i] / se;
-          resid[v] = d;
-        }
-        const VecD& d = resid.at(v);
-        for (size_t i = 0; i < val.v.size(); ++i) val.v[i] = se * std::min(std::max(val.v[i] / se + d[i], lo), hi);
-      }
-    };
-  };
+  FrozenActQuant fq{fx.acts, ratio, {}};
+  auto make_hook = [&](const std::vector<double>& s, bool record) { return fq.hook(s, record); };
   const ValD xin{to_double(fx.x), fx.x.shape()};
   auto loss = [&](const ValD& in, const std::map<size_t, VecD>& w, const std::vector<double>& s) {
     const std::vector<ValD> vals = run_unit_d(g, fx.unit, {in}, w, make_hook(s, false));

@@ -146,6 +146,38 @@ inline ValD transpose_d(const Node& n, const ValD& x) {
   return y;
 }
 
+// BatchNorm in inference form, per channel of NC...
+inline ValD batchnorm_d(const Node& n, const ValD& x) {
+  ValD y = x;
+  const int64_t C = x.s[1], inner = numel(x.s) / (x.s[0] * C);
+  for (size_t i = 0; i < y.v.size(); ++i) {
+    const int64_t c = (static_cast<int64_t>(i) / inner) % C;
+    y.v[i] = (x.v[i] - n.params.running_mean[c]) /
+                 std::sqrt(static_cast<double>(n.params.running_var[c]) + n.attrs.eps) * n.params.weight[c] +
+             n.params.bias[c];
+  }
+  return y;
+}
+
+// Add or Mul: with a scalar (one input) or two broadcast inputs.
+inline ValD add_mul_d(const Node& n, const std::vector<const ValD*>& in) {
+  const bool add = n.kind == OpKind::Add;
+  const ValD& x = *in.at(0);
+  if (in.size() == 1) {
+    ValD y = x;
+    for (double& v : y.v) v = add ? v + n.attrs.scalar : v * n.attrs.scalar;
+    return y;
+  }
+  const ValD& b = *in[1];
+  const Shape ys = broadcast_shape(x.s, b.s);
+  ValD y{VecD(static_cast<size_t>(numel(ys))), ys};
+  for (size_t i = 0; i < y.v.size(); ++i) {
+    const double u = x.v[bcast_offset(i, ys, x.s)], v = b.v[bcast_offset(i, ys, b.s)];
+    y.v[i] = add ? u + v : u * v;
+  }
+  return y;
+}
+
 inline std::vector<ValD> node_d(const Node& n, const std::vector<const ValD*>& in, const VecD& w) {
   const Attrs& at = n.attrs;
   const ValD& x = *in.at(0);
@@ -164,34 +196,11 @@ inline std::vector<ValD> node_d(const Node& n, const std::vector<const ValD*>& i
       return {
           {linear_d(x.v, {numel(x.s) / I, I}, w, n.params.weight.shape(), n.params.bias.empty() ? nullptr : &b), ys}};
     }
-    case OpKind::BatchNorm: {
-      ValD y = x;
-      const int64_t C = x.s[1], inner = numel(x.s) / (x.s[0] * C);
-      for (size_t i = 0; i < y.v.size(); ++i) {
-        const int64_t c = (static_cast<int64_t>(i) / inner) % C;
-        y.v[i] = (x.v[i] - n.params.running_mean[c]) /
-                     std::sqrt(static_cast<double>(n.params.running_var[c]) + at.eps) * n.params.weight[c] +
-                 n.params.bias[c];
-      }
-      return {y};
-    }
+    case OpKind::BatchNorm:
+      return {batchnorm_d(n, x)};
     case OpKind::Add:
-    case OpKind::Mul: {
-      const bool add = n.kind == OpKind::Add;
-      if (in.size() == 1) {
-        ValD y = x;
-        for (double& v : y.v) v = add ? v + at.scalar : v * at.scalar;
-        return {y};
-      }
-      const ValD& b = *in[1];
-      const Shape ys = broadcast_shape(x.s, b.s);
-      ValD y{VecD(static_cast<size_t>(numel(ys))), ys};
-      for (size_t i = 0; i < y.v.size(); ++i) {
-        const double u = x.v[bcast_offset(i, ys, x.s)], v = b.v[bcast_offset(i, ys, b.s)];
-        y.v[i] = add ? u + v : u * v;
-      }
-      return {y};
-    }
+    case OpKind::Mul:
+      return {add_mul_d(n, in)};
     case OpKind::Cat:
       return {cat_d(n, in)};
     case OpKind::Chunk:
