@@ -211,6 +211,35 @@ TEST_CASE("Pow2Histogram: |x| growing chunk by chunk, at 1, 2 and 3 threads, equ
         CHECK(h.counts() == before);
       }
     }
+    // nothing of the rejected calls is left behind: x again doubles every count
+    CHECK(h.add(x.data(), static_cast<int64_t>(x.size())).finite);
+    std::vector<uint64_t> twice = before;
+    for (uint64_t& c : twice) c *= 2;
+    CHECK(h.counts() == twice);
+  }
+  omp_set_num_threads(2);
+}
+
+TEST_CASE("Pow2Histogram: histograms of different bin counts and kinds added in turn keep their own counts") {
+  // Nothing of one histogram's add may reach another's (per-thread scratch reused across calls would):
+  // 2048-, 256- and 16384-bin histograms, |x| and signed, added in turn, each equals binning at once.
+  std::vector<float> x(100001);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.001f * static_cast<float>(i)) * static_cast<float>(i % 7);
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    omp_set_num_threads(threads);
+    std::vector<calib::Pow2Histogram> hs;
+    for (int bins : {2048, 256, 1 << 14})
+      for (calib::HistKind kind : {calib::HistKind::Abs, calib::HistKind::Signed}) hs.emplace_back(kind, bins);
+    const int64_t half = static_cast<int64_t>(x.size()) / 2;
+    for (int round = 0; round < 2; ++round)
+      for (calib::Pow2Histogram& h : hs) h.add(x.data() + round * half, round == 0 ? half : static_cast<int64_t>(x.size()) - half);
+    for (const calib::Pow2Histogram& h : hs) {
+      CAPTURE(h.bins());
+      std::vector<uint64_t> ref(static_cast<size_t>(h.bins()), 0);
+      h.bin_into_ref(x.data(), static_cast<int64_t>(x.size()), h.exponent(), ref.data());
+      CHECK(h.counts() == ref);
+    }
   }
   omp_set_num_threads(2);
 }
