@@ -74,6 +74,8 @@ PY
   echo "$name: $(cat "$out/$name.result")" >&2
 }
 field() { if [ -s "$out/$1.result" ]; then awk -v k="$2" '{print $k}' "$out/$1.result"; else echo nan; fi; }
+# bestdrop TAG: FP32 top-1 minus the better of BRECQ and QDrop on that row
+bestdrop() { awk -v f="$(field ${1}_nearest 2)" -v a="$(field ${1}_brecq 1)" -v b="$(field ${1}_qdrop 1)" 'BEGIN{m = a > b ? a : b; printf "%.2f", f - m}'; }
 
 # The run list, the rows with targets first (a stopped run still leaves them).
 specs=()
@@ -116,8 +118,7 @@ for model in resnet20 mobilenetv2; do
   for wa in w4a4 w2a4 w3a3 w2a2; do
     t="${model}_$wa"
     fp=$(field "${t}_nearest" 2); b=$(field "${t}_brecq" 1); q=$(field "${t}_qdrop" 1)
-    drop=$(awk -v f="$fp" -v b="$b" -v q="$q" 'BEGIN{m = b > q ? b : q; printf "%.2f", f - m}')
-    echo "| $model | ${wa^^} | $fp | $(field "${t}_nearest" 1) | $(field "${t}_adaround" 1) | $b | $q | $drop |" \
+    echo "| $model | ${wa^^} | $fp | $(field "${t}_nearest" 1) | $(field "${t}_adaround" 1) | $b | $q | $(bestdrop "$t") |" \
       "$(field "${t}_brecq" 3) / $(field "${t}_brecq" 4) | $(field "${t}_qdrop" 3) / $(field "${t}_qdrop" 4) |" \
       "\`$(method_args "$model" "$wa" brecq)\` / \`$(method_args "$model" "$wa" qdrop)\` |" >> "$md"
   done
@@ -170,7 +171,6 @@ for model in resnet20 mobilenetv2; do
   done
 done
 check "mobilenetv2_w3a3: BRECQ >= AdaRound + 1.0" "$(field mobilenetv2_w3a3_brecq 1) >= $(field mobilenetv2_w3a3_adaround 1) + 1.0"
-bestdrop() { awk -v f="$(field ${1}_nearest 2)" -v a="$(field ${1}_brecq 1)" -v b="$(field ${1}_qdrop 1)" 'BEGIN{m = a > b ? a : b; printf "%.2f", f - m}'; }
 check "resnet20 W2A4 drop <= 0.7 ($(bestdrop resnet20_w2a4))" "$(bestdrop resnet20_w2a4) <= 0.7"
 check "resnet20 W3A3 drop <= 1.0 ($(bestdrop resnet20_w3a3))" "$(bestdrop resnet20_w3a3) <= 1.0"
 check "mobilenetv2 W2A4 drop <= 1.5 ($(bestdrop mobilenetv2_w2a4))" "$(bestdrop mobilenetv2_w2a4) <= 1.5"
