@@ -260,7 +260,6 @@ Graph se_shuffle_graph() {
   ValueId out = b.node(OpKind::Softmax, "softmax", {s3}, sm);
   b.g.outputs() = {out};
   return std::move(b.g);
-
 }
 
 // The same graph by hand from the reference kernels.

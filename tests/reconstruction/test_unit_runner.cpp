@@ -140,16 +140,15 @@ TEST_CASE("unit runner gradients vs double finite differences: inputs, soft weig
     ratio.push_back(static_cast<double>(r.act_qparams(k).scale[0]) / s0.back());  // power-of-two rounding, frozen
   }
   FrozenActQuant fq{fx.acts, ratio, {}};
-  auto make_hook = [&](const std::vector<double>& s, bool record) { return fq.hook(s, record); };
   const ValD xin{to_double(fx.x), fx.x.shape()};
   auto loss = [&](const ValD& in, const std::map<size_t, VecD>& w, const std::vector<double>& s) {
-    const std::vector<ValD> vals = run_unit_d(g, fx.unit, {in}, w, make_hook(s, false));
+    const std::vector<ValD> vals = run_unit_d(g, fx.unit, {in}, w, fq.hook(s, false));
     double l = 0.0;
     const std::vector<ValueId> sv = seed_values(fx.t);
     for (size_t k = 0; k < sv.size(); ++k) l += dot(to_double(seeds[k]), vals[static_cast<size_t>(sv[k])].v);
     return l;
   };
-  run_unit_d(g, fx.unit, {xin}, w0, make_hook(s0, true));  // records the residuals at the base point
+  run_unit_d(g, fx.unit, {xin}, w0, fq.hook(s0, true));  // records the residuals at the base point
 
   const VecD fdx = finite_diff([&](const VecD& v) { return loss({v, xin.s}, w0, s0); }, xin.v);
   const ViewF32 gx = r.input_grad(0);
