@@ -8,6 +8,8 @@
 // run in this process on the same preloaded batches (64 samples each, Fashion-MNIST training images
 // sampled with seed 0, preprocessing x/255, mean 0.2860, std 0.3530):
 //   forward      Executor::run over the batches, no hooks (the FP forward alone);
+//   no-op hooks  the same forward with an empty hook on every activation point (what keeping the
+//                points as tensors and calling the hook costs, before any observer work);
 //   calibrate    observe_activations(): the same forward with every activation point of the
 //                tensorrt placement observed (hook) and finalized (KL search included).
 // Weights are fake-quantized first on both sides (as the pipeline does), so the forwards are the same
@@ -165,10 +167,14 @@ int main(int argc, char** argv) {
     if (argc > 5 && std::string(argv[5]) == "torch")
       return compare_with_torch(root, model, g, store, batches, observer, threads);
     const Executor ex(quantized);
-    std::vector<double> fwd, cal, ratio, fin;
+    std::vector<double> fwd, cal, ratio, fin, hooked;
+    const RunOptions noop = point_hook_run(plan, [](ValueId, TensorF32&) {});
     for (int r = 0; r <= kReps; ++r) {
       const double f = time_ms([&] {
         for (const TensorF32& x : batches) ex.run({x});
+      });
+      const double h = time_ms([&] {
+        for (const TensorF32& x : batches) ex.run({x}, noop);
       });
       // The progress call after the last batch marks where the observers' finalize begins.
       std::chrono::steady_clock::time_point last_batch{};
@@ -179,6 +185,7 @@ int main(int argc, char** argv) {
       fwd.push_back(f);
       cal.push_back(k);
       fin.push_back(finalize);
+      hooked.push_back(h / f);
       ratio.push_back(k / f);  // the pair measured back to back: a slow drift of the machine cancels
     }
     const double f = median(fwd), c = median(cal), overhead = median(ratio) - 1.0;
@@ -188,11 +195,12 @@ int main(int argc, char** argv) {
         model.c_str(), static_cast<long long>(samples), kBatch, observer.c_str(), plan.activations.size(), threads,
         MQCALIB_MARCH);
     std::printf(
-        "  FP forward alone      %9.1f ms\n  forward + observers   %9.1f ms\n"
+        "  FP forward alone      %9.1f ms\n  forward + no-op hooks %8.1f %%  (the points exist as tensors: what the hooks cost "
+        "before any observer work)\n  forward + observers   %9.1f ms\n"
         "    of which finalize   %9.1f ms  (after the last batch: the observers' finalize, KL search included)\n"
         "  observer overhead     %8.1f %%"
         "  (median of the %d back-to-back pairs; target <= 20 %% issue 15, <= 30 %% issue 4)\n",
-        f, c, median(fin), 100.0 * overhead, kReps);
+        f, 100.0 * (median(hooked) - 1.0), c, median(fin), 100.0 * overhead, kReps);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_calibration: %s\n", e.what());

@@ -9,6 +9,7 @@
 
 #include "core/bias_i32.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/stats.h"
 #include "exec/executor.h"
 
@@ -98,7 +99,11 @@ std::vector<ActQuant> observe_activations(const Graph& weight_quantized, const Q
     ex.run({x}, run);
     if (progress) progress("calibrate", std::min(calib.size(), (batch_index + 1) * calib.batch()), calib.size());
   }
-  for (size_t k = 0; k < np; ++k) {
+  // The points' finalizes run side by side, one thread each (an observer's own parallel loops run
+  // serially inside, with the same fixed chunks, so the ranges do not change); the first failing
+  // point in plan order is the one reported, at any thread count.
+  parallel_for_chunks(static_cast<int64_t>(np), 1, [&](int64_t b, int64_t, int64_t) {
+    const size_t k = static_cast<size_t>(b);
     acts[k].stats.min = obs[k].scan.min;
     acts[k].stats.max = obs[k].scan.max;
     acts[k].stats.rms = obs[k].count > 0 ? std::sqrt(obs[k].sumsq / obs[k].count) : 0.0;
@@ -107,7 +112,7 @@ std::vector<ActQuant> observe_activations(const Graph& weight_quantized, const Q
     } catch (const Error& e) {
       throw Error("activation '" + acts[k].point.tensor + "': " + e.what());
     }
-  }
+  });
   choose_activation_params(acts);
   return acts;
 }

@@ -1,6 +1,7 @@
 // The observe and choose-params stages alone, against references computed here: per-channel min/max of
 // the weights, the executor's own activations over the store, concat groups, int32 biases.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <algorithm>
 
@@ -79,6 +80,36 @@ TEST_CASE("observe_activations: ranges over every stored sample of the weight-qu
   REQUIRE(in >= 0);
   CHECK(kl[static_cast<size_t>(in)].observer == "minmax");
   CHECK(kl[static_cast<size_t>(in)].range.max[0] == acts[static_cast<size_t>(in)].range.max[0]);
+}
+
+TEST_CASE("observe_activations: the finalizes side by side give the ranges of one thread, for every histogram observer") {
+  // The points are finalized in parallel (one point per thread, the observers' own loops serial
+  // inside): the ranges must equal those computed on one thread, and at three threads.
+  const Graph g = stage_model();
+  const QuantPlan plan = plan_quantization(g, trt(), {});
+  QuantState st;
+  st.weights = observe_weights(g, plan, ObserverChoice{"minmax", {}});
+  const Graph wq = with_quantized_weights(g, st);
+  const SampleStore store = stage_store(50, 16);
+  for (const char* name : {"kl", "percentile", "mse"}) {
+    CAPTURE(name);
+    omp_set_num_threads(1);
+    const std::vector<ActQuant> one = observe_activations(wq, plan, store, ObserverChoice{name, {}});
+    for (int threads : {2, 3}) {
+      CAPTURE(threads);
+      omp_set_num_threads(threads);
+      const std::vector<ActQuant> many = observe_activations(wq, plan, store, ObserverChoice{name, {}});
+      REQUIRE(many.size() == one.size());
+      for (size_t k = 0; k < one.size(); ++k) {
+        CAPTURE(one[k].point.tensor);
+        CHECK(many[k].range.min == one[k].range.min);
+        CHECK(many[k].range.max == one[k].range.max);
+        CHECK(many[k].params.scale == one[k].params.scale);
+        CHECK(many[k].stats.rms == one[k].stats.rms);
+      }
+    }
+  }
+  omp_set_num_threads(2);
 }
 
 TEST_CASE("choose_activation_params: a shared-scale group takes the union of its members, learned steps stay") {
