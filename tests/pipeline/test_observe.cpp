@@ -34,6 +34,13 @@ std::pair<float, float> value_minmax(const Graph& g, ValueId v, const SampleStor
   return {lo, hi};
 }
 
+// `g` with its weights quantized from their min-max ranges: what observe_activations receives.
+Graph minmax_weight_quantized(const Graph& g, const QuantPlan& plan) {
+  QuantState st;
+  st.weights = observe_weights(g, plan, ObserverChoice{"minmax", {}});
+  return with_quantized_weights(g, st);
+}
+
 }  // namespace
 
 TEST_CASE("observe_weights: one record per planned weight, minmax per channel, choose_qparams of it") {
@@ -61,9 +68,7 @@ TEST_CASE("observe_weights: one record per planned weight, minmax per channel, c
 TEST_CASE("observe_activations: ranges over every stored sample of the weight-quantized model") {
   const Graph g = stage_model();
   const QuantPlan plan = plan_quantization(g, trt(), {});
-  QuantState st;
-  st.weights = observe_weights(g, plan, ObserverChoice{"minmax", {}});
-  const Graph wq = with_quantized_weights(g, st);
+  const Graph wq = minmax_weight_quantized(g, plan);
   const SampleStore store = stage_store(50, 16);
   const std::vector<ActQuant> acts = observe_activations(wq, plan, store, ObserverChoice{"minmax", {}});
   REQUIRE(acts.size() == plan.activations.size());
@@ -87,9 +92,7 @@ TEST_CASE("observe_activations: the finalizes side by side give the ranges of on
   // inside): the ranges must equal those computed on one thread, and at three threads.
   const Graph g = stage_model();
   const QuantPlan plan = plan_quantization(g, trt(), {});
-  QuantState st;
-  st.weights = observe_weights(g, plan, ObserverChoice{"minmax", {}});
-  const Graph wq = with_quantized_weights(g, st);
+  const Graph wq = minmax_weight_quantized(g, plan);
   const SampleStore store = stage_store(50, 16);
   for (const char* name : {"kl", "percentile", "mse"}) {
     CAPTURE(name);
