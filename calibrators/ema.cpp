@@ -38,6 +38,7 @@ class EmaObserver final : public Observer {
   }
 
   std::unique_ptr<Observer> clone_empty() const override { return std::make_unique<EmaObserver>(options_); }
+  bool merge_in_order_is_exact() const override { return true; }
 
   Range finalize(const QScheme&) const override {
     if (batches_.empty()) throw_no_data(name());

@@ -69,6 +69,7 @@ class KlObserver final : public Observer {
     zeros_ += o.zeros_;
   }
   std::unique_ptr<Observer> clone_empty() const override { return std::make_unique<KlObserver>(options_); }
+  bool merge_in_order_is_exact() const override { return true; }
 
   Range finalize(const QScheme& scheme) const override {
     if (hist_.empty()) throw_no_data(name());

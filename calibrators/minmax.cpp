@@ -50,6 +50,7 @@ class MinMaxObserver final : public Observer {
   }
 
   std::unique_ptr<Observer> clone_empty() const override { return std::make_unique<MinMaxObserver>(options_); }
+  bool merge_in_order_is_exact() const override { return true; }
 
   Range finalize(const QScheme&) const override {
     if (r_.empty()) throw_no_data(name());

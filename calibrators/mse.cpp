@@ -37,6 +37,7 @@ class MseObserver final : public Observer {
   }
   void merge(const Observer& other) override { store_.merge(same_observer<MseObserver>(*this, other).store_, name()); }
   std::unique_ptr<Observer> clone_empty() const override { return std::make_unique<MseObserver>(options_); }
+  bool merge_in_order_is_exact() const override { return true; }
 
   // Every channel searched alone (lp_search_shrink_channels, channels in parallel). Histogram bins
   // with no count are left out: their terms are exact zeros, so the loss is the same number.

@@ -62,6 +62,12 @@ class Observer {
   virtual void merge(const Observer& other) = 0;
   // A fresh observer with the same options and no data.
   virtual std::unique_ptr<Observer> clone_empty() const = 0;
+  // Whether observing contiguous runs of batches on separate observers and merging them in run order
+  // (A.merge(B), B's batches after A's) gives the bits of observing every batch on one: true where
+  // merge() is exact (integer counts, min / max, kept values in order) or, as ema's, defined as
+  // appending; false where it only agrees up to rounding (aciq's sums). The calibration pass runs its
+  // batches on several threads only when every point's observer says true.
+  virtual bool merge_in_order_is_exact() const { return false; }
   // The final range for quantizing with `scheme`. Throws Error if nothing was observed.
   virtual Range finalize(const QScheme& scheme) const = 0;
   const ObserverOptions& options() const { return options_; }

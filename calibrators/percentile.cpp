@@ -34,6 +34,7 @@ class PercentileObserver final : public Observer {
   }
   void merge(const Observer& other) override { store_.merge(same_observer<PercentileObserver>(*this, other).store_, name()); }
   std::unique_ptr<Observer> clone_empty() const override { return std::make_unique<PercentileObserver>(options_); }
+  bool merge_in_order_is_exact() const override { return true; }
 
   Range finalize(const QScheme&) const override {
     if (store_.empty()) throw_no_data(name());

@@ -12,6 +12,7 @@
 // no resolution worth the saturation (KL put the Fashion-MNIST input at [-1.49, 1.49] of [-0.81, 2.02]).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,9 +45,19 @@ std::vector<WeightQuant> observe_weights(const Graph& folded, const QuantPlan& p
 
 // One ActQuant per planned activation, in plan order. `weight_quantized` is the folded graph with the
 // weights of the state applied (with_quantized_weights, simulation.h). Reads every batch of `calib`.
+// Schedule: when every point's observer merges in order exactly (Observer::merge_in_order_is_exact:
+// all but aciq), the batches run in contiguous runs on the OpenMP threads, one executor (and its
+// buffers: one batch's live activations) per thread, kernels serial inside, the runs' observers merged
+// in batch order; otherwise one batch at a time on all threads. The bits are the same either way and
+// at any thread count. `progress` is called on the calling thread only, ending at calib.size().
 std::vector<ActQuant> observe_activations(const Graph& weight_quantized, const QuantPlan& plan,
                                           const SampleStore& calib, const ObserverChoice& observer,
                                           const ProgressFn& progress = {});
+
+// Feeds value `v` of a run to its activation point's observer (obs in plan order) and returns the
+// point's index, or -1 when `v` is no point; an observer's error is rethrown naming the tensor.
+int observe_point(const QuantPlan& plan, const std::vector<std::unique_ptr<Observer>>& obs, ValueId v,
+                  const TensorF32& t);
 
 // The activation params from the observed ranges: choose_qparams per point, shared-scale groups on
 // the union of their members' ranges. Points marked `learned` keep their params.

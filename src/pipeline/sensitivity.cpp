@@ -48,15 +48,7 @@ std::vector<std::unique_ptr<Observer>> observe_fp_activations(const SensitivityI
     obs.push_back(
         ObserverRegistry::instance().create(is_graph_input(in.folded, a.value) ? "minmax" : in.a_observer.name, o));
   }
-  const ValueHook hook = [&](ValueId v, TensorF32& t) {
-    const int p = in.plan.act_index(v);
-    if (p < 0) return;
-    try {
-      obs[static_cast<size_t>(p)]->observe(t.view());
-    } catch (const Error& e) {
-      throw Error("activation '" + in.plan.activations[static_cast<size_t>(p)].tensor + "': " + e.what());
-    }
-  };
+  const ValueHook hook = [&](ValueId v, TensorF32& t) { observe_point(in.plan, obs, v, t); };
   const Executor ex(in.folded);
   const RunOptions run = point_hook_run(in.plan, hook);
   const BatchSource batches = in.calib.batches(in.calib.batch());

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "backends/backend.h"
 #include "core/bias_i32.h"
@@ -87,21 +88,33 @@ TEST_CASE("observe_activations: ranges over every stored sample of the weight-qu
   CHECK(kl[static_cast<size_t>(in)].range.max[0] == acts[static_cast<size_t>(in)].range.max[0]);
 }
 
-TEST_CASE("observe_activations: the finalizes side by side give the ranges of one thread, for every histogram observer") {
-  // The points are finalized in parallel (one point per thread, the observers' own loops serial
-  // inside): the ranges must equal those computed on one thread, and at three threads.
+TEST_CASE("observe_activations: batches and finalizes on several threads give the ranges of one thread") {
+  // The batches are observed in contiguous runs on several threads (observers whose in-order merge
+  // is exact; aciq's is not, and runs serially) and the points finalized side by side: ranges and
+  // report statistics must equal those of one thread, at two and three threads. The progress ends
+  // at the store's size, called on this thread only.
   const Graph g = stage_model();
   const QuantPlan plan = plan_quantization(g, trt(), {});
   const Graph wq = minmax_weight_quantized(g, plan);
   const SampleStore store = stage_store(50, 16);
-  for (const char* name : {"kl", "percentile", "mse"}) {
+  for (const char* name : {"kl", "percentile", "mse", "minmax", "ema", "aciq"}) {
     CAPTURE(name);
     omp_set_num_threads(1);
     const std::vector<ActQuant> one = observe_activations(wq, plan, store, ObserverChoice{name, {}});
     for (int threads : {2, 3}) {
       CAPTURE(threads);
       omp_set_num_threads(threads);
-      const std::vector<ActQuant> many = observe_activations(wq, plan, store, ObserverChoice{name, {}});
+      int64_t last = 0;
+      const std::thread::id caller = std::this_thread::get_id();
+      bool same_thread = true;
+      const ProgressFn progress = [&](const std::string&, int64_t done, int64_t) {
+        CHECK(done > last);
+        last = done;
+        same_thread = same_thread && std::this_thread::get_id() == caller;
+      };
+      const std::vector<ActQuant> many = observe_activations(wq, plan, store, ObserverChoice{name, {}}, progress);
+      CHECK(last == store.size());
+      CHECK(same_thread);
       REQUIRE(many.size() == one.size());
       for (size_t k = 0; k < one.size(); ++k) {
         CAPTURE(one[k].point.tensor);
