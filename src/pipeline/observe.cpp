@@ -1,13 +1,12 @@
 // mqcalib/src/pipeline/observe.cpp: see observe.h.
 #include "pipeline/observe.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <exception>
 #include <limits>
 #include <memory>
+#include <thread>
 #include <utility>
 
 #include "core/bias_i32.h"
@@ -57,8 +56,8 @@ bool is_graph_input(const Graph& g, ValueId v) {
   return std::find(g.inputs().begin(), g.inputs().end(), v) != g.inputs().end();
 }
 
-// What the calibration pass shares between its threads (read-only but for the batch reads and the
-// progress count, which are serialized).
+// What the calibration pass shares between its threads: read-only but for the batch reads and the
+// progress count (serialized) and the statistics slots (each batch's own, written by its thread).
 struct CalibrationPass {
   const Graph& graph;
   const QuantPlan& plan;
@@ -67,6 +66,7 @@ struct CalibrationPass {
   std::vector<std::vector<BatchStats>>& stats;  // [batch < kActStatsBatches][point]
   int64_t batches_done = 0;
   int64_t reported = -1;  // the last sample count passed to `progress`
+  std::thread::id caller = std::this_thread::get_id();  // the thread that reports progress
   void report(int64_t samples) {
     if (progress && samples > reported) progress("calibrate", samples, calib.size());
     reported = std::max(reported, samples);
@@ -74,9 +74,9 @@ struct CalibrationPass {
 };
 
 // Observes the batches [begin, end) of the store into `obs` through an executor of this thread.
-// Only the calling thread of the pass (thread 0) reports progress, so the callback never runs on
-// another thread.
-void observe_batch_range(CalibrationPass& pass, int64_t begin, int64_t end, PointObservers& obs, bool reports) {
+// Only the thread that called the pass reports progress, so the callback never runs on another.
+void observe_batch_range(CalibrationPass& pass, int64_t begin, int64_t end, PointObservers& obs) {
+  const bool reports = std::this_thread::get_id() == pass.caller;
   int64_t batch_index = begin;
   const ValueHook hook = [&](ValueId v, TensorF32& t) {
     const int p = observe_point(pass.plan, obs, v, t);
@@ -119,7 +119,7 @@ int calibration_threads(const PointObservers& obs, int64_t batches) {
 void run_calibration_pass(CalibrationPass& pass, PointObservers& obs) {
   const int64_t nb = (pass.calib.size() + pass.calib.batch() - 1) / std::max<int64_t>(1, pass.calib.batch());
   const int threads = calibration_threads(obs, nb);
-  if (threads == 1) return observe_batch_range(pass, 0, nb, obs, true);
+  if (threads == 1) return observe_batch_range(pass, 0, nb, obs);
   std::vector<PointObservers> local(static_cast<size_t>(threads));
   for (int t = 1; t < threads; ++t)
     for (const auto& o : obs) local[static_cast<size_t>(t)].push_back(o->clone_empty());
@@ -130,7 +130,7 @@ void run_calibration_pass(CalibrationPass& pass, PointObservers& obs) {
   for (int t = 0; t < threads; ++t) {
     try {
       PointObservers& mine = t == 0 ? obs : local[static_cast<size_t>(t)];
-      observe_batch_range(pass, nb * t / threads, nb * (t + 1) / threads, mine, omp_get_thread_num() == 0);
+      observe_batch_range(pass, nb * t / threads, nb * (t + 1) / threads, mine);
     } catch (...) {
       errors[static_cast<size_t>(t)] = std::current_exception();
     }
