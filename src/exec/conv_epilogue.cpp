@@ -2,6 +2,7 @@
 // sums. Built like the rest of src/exec with -ffp-contract=off and from the same row functions as
 // the unfused ops (fake_quantize_span_f32, activation_span_f32, IEEE add), so fused == unfused.
 #include <algorithm>
+#include <cstring>
 
 #include "exec/conv_gemm.h"
 
@@ -52,6 +53,91 @@ void conv_epilogue_panel(const ConvEpilogue& ep, float* c, int64_t rows, int64_t
     }
     j = e;
   }
+}
+
+namespace {
+
+typedef float V8 __attribute__((vector_size(8 * sizeof(float))));
+
+// out[k][i] = in[i][k] for an 8 x 8 block of floats (8 rows in[i], 8 columns out[k]); GCC vector
+// shuffles (unpack, 64-bit pairs, 128-bit halves), whatever the instruction set. Moves only.
+void transpose8x8(const float* const in[8], float* const out[8]) {
+  V8 r[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) std::memcpy(&r[i], in[i], sizeof(V8));
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int i = 0; i < 8; i += 4)
+    for (int h = 0; h < 2; ++h) {
+      u[i + 2 * h] = __builtin_shufflevector(t[i + h], t[i + 2 + h], 0, 1, 8, 9, 4, 5, 12, 13);
+      u[i + 2 * h + 1] = __builtin_shufflevector(t[i + h], t[i + 2 + h], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+  for (int k = 0; k < 4; ++k) {
+    const V8 lo = __builtin_shufflevector(u[k], u[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    const V8 hi = __builtin_shufflevector(u[k], u[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    std::memcpy(out[k], &lo, sizeof(V8));
+    std::memcpy(out[k + 4], &hi, sizeof(V8));
+  }
+}
+
+// True when the np = 8 panels are 8 consecutive positions of the same samples, every column an
+// output: dst[i * nr + j] = dst[j] + i (the block transposes below apply).
+bool eight_consecutive(const int64_t* dst, int64_t np, int64_t nr) {
+  if (np != 8 || nr % 8 != 0) return false;
+  for (int64_t j = 0; j < nr; ++j)
+    for (int64_t i = 0; i < np; ++i)
+      if (dst[j] < 0 || dst[i * nr + j] != dst[j] + i) return false;
+  return true;
+}
+
+// Row r's values of the panels moved between the panels' blocks (panel i's column j at
+// c[i * block + j]) and the map (at m + dst[i * nr + j]); to_map: c into the map, else the map into c.
+void move_positions_row(float* c, int64_t np, int64_t block, int64_t nr, const int64_t* dst, bool eight, bool to_map,
+                        float* m) {
+  if (eight) {
+    for (int64_t j0 = 0; j0 < nr; j0 += 8) {
+      float* panel_rows[8];
+      float* sample_rows[8];
+      for (int k = 0; k < 8; ++k) {
+        panel_rows[k] = c + k * block + j0;
+        sample_rows[k] = m + dst[j0 + k];
+      }
+      if (to_map)
+        transpose8x8(panel_rows, sample_rows);
+      else
+        transpose8x8(sample_rows, panel_rows);
+    }
+    return;
+  }
+  for (int64_t j = 0; j < nr; ++j)
+    for (int64_t i = 0; i < np; ++i) {
+      const int64_t d = dst[i * nr + j];
+      if (to_map && d >= 0) m[d] = c[i * block + j];
+      if (!to_map) c[i * block + j] = d >= 0 ? m[d] : 0.0f;
+    }
+}
+
+}  // namespace
+
+void conv_epilogue_positions(const ConvEpilogue& ep, float* c, int64_t np, int64_t rows, int64_t o0, int64_t nr,
+                             const int64_t* dst, int64_t plane, float* scratch, float* y) {
+  const int64_t block = rows * nr;
+  const bool eight = eight_consecutive(dst, np, nr);
+  if (ep.bias)
+    for (int64_t i = 0; i < np; ++i)
+      for (int64_t r = 0; r < rows; ++r) {
+        const float b = ep.bias[o0 + r];
+        float* cr = c + i * block + r * nr;
+        for (int64_t j = 0; j < nr; ++j) cr[j] = cr[j] + b;
+      }
+  // Panel-minor moves: panel i's column j and panel i + 1's are consecutive positions of one sample.
+  if (ep.residual)
+    for (int64_t r = 0; r < rows; ++r)
+      move_positions_row(scratch + r * nr, np, block, nr, dst, eight, false,
+                         const_cast<float*>(ep.residual) + (o0 + r) * plane);
+  if (has_post_bias_steps(ep)) conv_epilogue_values(ep, c, ep.residual ? scratch : nullptr, np * block);
+  for (int64_t r = 0; r < rows; ++r) move_positions_row(c + r * nr, np, block, nr, dst, eight, true, y + (o0 + r) * plane);
 }
 
 }  // namespace mqcalib::exec_detail

@@ -17,7 +17,18 @@
 //          is copied from the planes run by run (a run: columns whose taps are consecutive floats,
 //          one map row), on small maps where the wide grid is much padding, or with many output
 //          channels (conv_gemm.cpp's wide_min_useful).
-// Either way every output is the fma chain of gemm_kernel.h: the mode never changes a bit.
+//   positions  on sample-minor planes (below), a panel is nr consecutive samples at one output
+//          position, read in place: batches of at least nr samples.
+// Every output is the fma chain of gemm_kernel.h whatever the mode (a mode that skips taps on the
+// padding skips zeros, conv_tap_classes.h): the mode never changes a bit.
+//
+// Sample-minor planes, on the unshared grid (Hq = ceil(Hp / sh), Wq = ceil(Wp / sw)):
+//   plane(c, a, b)[(r * Wq + q) * N + n] = padded x[n][c][r * sh + a][q * sw + b]
+// Output (oh, ow) of sample n reads tap k = (c, i, j) at koff[k] + (oh * Wq + ow) * N + n with
+// koff[k] = plane index * plane + (((i dh) / sh) * Wq + (j dw) / sw) * N: consecutive samples at one
+// position are consecutive floats for every tap. A panel of them is read where it lies (no packing,
+// no junk column) and all its columns have the same taps inside the input, so it runs over exactly
+// those (conv_tap_classes.h).
 #pragma once
 
 #include <cstdint>
@@ -40,12 +51,16 @@ struct ConvGeom {
 ConvGeom conv_geom(const Shape& x, const Shape& w, const Conv2dParams& p, const Shape& y, bool shared_padding = false);
 
 // koff[(c * KH + i) * KW + j] = offset of tap (i, j) of input channel c in the planes (group g's
-// taps are koff[g * K ...]).
-std::vector<int64_t> tap_offsets(const ConvGeom& g);
+// taps are koff[g * K ...]); sample_minor: in the sample-minor planes.
+std::vector<int64_t> tap_offsets(const ConvGeom& g, bool sample_minor = false);
 
 // The planes of the batch x (padding = pad_value), plus `slack` floats of pad_value after them that
 // junk columns may read; `planes` grows as needed. Parallel over (channel, sample).
 void build_planes(const ConvGeom& g, const float* x, int64_t slack, float pad_value, std::vector<float>& planes);
+
+// The sample-minor planes of the batch x (padding 0; g on the unshared grid), plus `slack` zeros.
+// Parallel over channels.
+void build_planes_sample_minor(const ConvGeom& g, const float* x, int64_t slack, std::vector<float>& planes);
 
 // The planes of input channel c alone (all samples, every phase) into out[phases * plane + slack]:
 // out's layout is the channel's block of build_planes' (tap offsets relative to the channel:
@@ -67,6 +82,10 @@ bool depthwise_prefers_channels_last(const Shape& x, const Shape& w, const Conv2
 // output channel a vector loop over the grid per tap.
 void conv2d_depthwise_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams& p, MutViewF32 y);
 
+// The mode conv2d_gemm_nchw_f32 takes for these shapes with this CPU's micro-kernel: "wide",
+// "packed", "direct" or "positions" (for tests that cover each).
+const char* conv2d_gemm_mode_name(const Shape& x, const Shape& w, const Conv2dParams& p, const Shape& y);
+
 // The GEMM path of conv2d_nchw_f32 (groups >= 1; used for everything but depthwise).
 void conv2d_gemm_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Conv2dParams& p, MutViewF32 y);
 
@@ -75,6 +94,12 @@ void conv2d_gemm_nchw_f32(ViewF32 x, ViewF32 w, const ConvEpilogue& ep, const Co
 // rows * nr floats (the gathered residual).
 void conv_epilogue_panel(const ConvEpilogue& ep, float* c, int64_t rows, int64_t o0, int64_t nr, const int64_t* dst,
                          int64_t plane, float* scratch, float* y);
+
+// The same for np panels at once, c and dst holding np such blocks: stored panel-minor (panel i's
+// column j beside panel i + 1's), for the positions panels, whose consecutive panels are one
+// sample's consecutive positions. `scratch` holds np * rows * nr floats.
+void conv_epilogue_positions(const ConvEpilogue& ep, float* c, int64_t np, int64_t rows, int64_t o0, int64_t nr,
+                             const int64_t* dst, int64_t plane, float* scratch, float* y);
 
 // The steps after the bias on n contiguous values v, with `residual` the n matching residual values
 // (ignored when ep.residual is null; must not alias v). For kernels that add the bias themselves.

@@ -35,7 +35,8 @@ ConvGeom conv_geom(const Shape& x, const Shape& w, const Conv2dParams& p, const 
 }
 
 // koff[(c * KH + i) * KW + j] for every input channel c (group g's taps start at g * K).
-std::vector<int64_t> tap_offsets(const ConvGeom& g) {
+std::vector<int64_t> tap_offsets(const ConvGeom& g, bool sample_minor) {
+  const int64_t per_position = sample_minor ? g.N : 1;
   std::vector<int64_t> koff(static_cast<size_t>(g.C * g.KH * g.KW));
   const Conv2dParams& p = g.p;
   for (int64_t c = 0; c < g.C; ++c)
@@ -44,7 +45,7 @@ std::vector<int64_t> tap_offsets(const ConvGeom& g) {
         const int64_t a = i * p.dil_h, b = j * p.dil_w;
         const int64_t phase = (a % p.stride_h) * p.stride_w + b % p.stride_w;
         koff[static_cast<size_t>((c * g.KH + i) * g.KW + j)] =
-            (c * g.phases + phase) * g.plane + (a / p.stride_h) * g.Wq + b / p.stride_w;
+            (c * g.phases + phase) * g.plane + ((a / p.stride_h) * g.Wq + b / p.stride_w) * per_position;
       }
   return koff;
 }
@@ -134,6 +135,57 @@ void grid_columns(const ConvGeom& g, int64_t m0, int64_t len, int64_t* dst, int6
       }
     }
   }
+}
+
+}  // namespace mqcalib::exec_detail
+
+namespace mqcalib::exec_detail {
+
+namespace {
+
+// True when some tap t < taps reads phase a (t * dil % stride == a): a 1x1 stride-2 conv reads one
+// phase of four.
+bool phase_read(int64_t a, int64_t taps, int64_t dil, int64_t stride) {
+  for (int64_t t = 0; t < taps; ++t)
+    if (t * dil % stride == a) return true;
+  return false;
+}
+
+// Channel c of every sample into its sample-minor phase planes (conv_gemm.h) at `channel`: each
+// grid position's N floats, padding where the position falls outside the input.
+void build_channel_sample_minor(const ConvGeom& g, const float* xc, float* channel) {
+  const Conv2dParams& p = g.p;
+  const int64_t N = g.N, sample = g.C * g.H * g.W;
+  for (int64_t a = 0; a < p.stride_h; ++a)
+    for (int64_t b = 0; b < p.stride_w; ++b) {
+      if (!phase_read(a, g.KH, p.dil_h, p.stride_h) || !phase_read(b, g.KW, p.dil_w, p.stride_w)) continue;
+      float* dst = channel + (a * p.stride_w + b) * g.plane;
+      for (int64_t rq = 0; rq < g.Hq; ++rq) {
+        const int64_t ih = rq * p.stride_h + a - p.pad_h;
+        for (int64_t cq = 0; cq < g.Wq; ++cq) {
+          const int64_t iw = cq * p.stride_w + b - p.pad_w;
+          float* at = dst + (rq * g.Wq + cq) * N;
+          if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) {
+            std::fill(at, at + N, 0.0f);
+            continue;
+          }
+          const float* from = xc + ih * g.W + iw;
+          for (int64_t n = 0; n < N; ++n) at[n] = from[n * sample];
+        }
+      }
+    }
+}
+
+}  // namespace
+
+void build_planes_sample_minor(const ConvGeom& g, const float* x, int64_t slack, std::vector<float>& planes) {
+  const int64_t total = g.C * g.phases * g.plane + slack;
+  if (static_cast<int64_t>(planes.size()) < total) planes.resize(static_cast<size_t>(total));
+  float* pl = planes.data();
+  std::fill(pl + g.C * g.phases * g.plane, pl + total, 0.0f);
+  parallel_for_chunks(g.C, 1, [&](int64_t b, int64_t e, int64_t) {
+    for (int64_t c = b; c < e; ++c) build_channel_sample_minor(g, x + c * g.H * g.W, pl + c * g.phases * g.plane);
+  });
 }
 
 }  // namespace mqcalib::exec_detail

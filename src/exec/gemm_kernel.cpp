@@ -6,12 +6,12 @@
 
 namespace mqcalib::exec_detail {
 
-void gemm_panel_f32_ref(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff, int64_t K,
-                        int64_t nr, float* c, bool accumulate) {
+void gemm_panel_f32_ref(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff,
+                        const int64_t* ka, int64_t K, int64_t nr, float* c, bool accumulate) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < nr; ++j) {
       float s = accumulate ? c[r * nr + j] : 0.0f;
-      for (int64_t k = 0; k < K; ++k) s = std::fma(a[r * lda + k], b[koff[k] + j], s);
+      for (int64_t k = 0; k < K; ++k) s = std::fma(a[r * lda + (ka ? ka[k] : k)], b[koff[k] + j], s);
       c[r * nr + j] = s;
     }
 }
@@ -20,13 +20,13 @@ namespace {
 
 constexpr int64_t kScalarNr = 8;
 
-void scalar_panel(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff, int64_t K, float* c,
-                  bool accumulate) {
-  gemm_panel_f32_ref(a, lda, rows, b, koff, K, kScalarNr, c, accumulate);
+void scalar_panel(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff, const int64_t* ka,
+                  int64_t K, float* c, bool accumulate) {
+  gemm_panel_f32_ref(a, lda, rows, b, koff, ka, K, kScalarNr, c, accumulate);
 }
 
 void scalar_row(const float* a, const float* b, const int64_t* koff, int64_t K, float* c, int64_t len) {
-  gemm_panel_f32_ref(a, K, 1, b, koff, K, len, c, false);
+  gemm_panel_f32_ref(a, K, 1, b, koff, nullptr, K, len, c, false);
 }
 
 }  // namespace

@@ -44,17 +44,20 @@ inline Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
 inline Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
 #endif
 
-template <int R>
-void tile(const float* a, int64_t lda, const float* b, const int64_t* koff, int64_t K, float* c, bool accumulate) {
+// kTaps: the weight of tap k is column ka[k] of a (a tap list), else column k.
+template <int R, bool kTaps>
+void tile(const float* a, int64_t lda, const float* b, const int64_t* koff, const int64_t* ka, int64_t K, float* c,
+          bool accumulate) {
   Vec s[R][kVecs];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < kVecs; ++v) s[r][v] = accumulate ? load(c + r * kNr + v * kLanes) : Vec{};
   for (int64_t k = 0; k < K; ++k) {
     const float* bk = b + koff[k];
+    const float* ak = a + (kTaps ? ka[k] : k);
     Vec x[kVecs];
     for (int v = 0; v < kVecs; ++v) x[v] = load(bk + v * kLanes);
     for (int r = 0; r < R; ++r) {
-      const Vec w = splat(a[r * lda + k]);
+      const Vec w = splat(ak[r * lda]);
       for (int v = 0; v < kVecs; ++v) s[r][v] = fma(w, x[v], s[r][v]);
     }
   }
@@ -62,20 +65,30 @@ void tile(const float* a, int64_t lda, const float* b, const int64_t* koff, int6
     for (int v = 0; v < kVecs; ++v) store(c + r * kNr + v * kLanes, s[r][v]);
 }
 
-template <int R>
-void tail(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff, int64_t K, float* c,
-          bool accumulate) {
+template <int R, bool kTaps>
+void tail(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff, const int64_t* ka, int64_t K,
+          float* c, bool accumulate) {
   if constexpr (R > 0) {
-    if (rows == R) return tile<R>(a, lda, b, koff, K, c, accumulate);
-    tail<R - 1>(a, lda, rows, b, koff, K, c, accumulate);
+    if (rows == R) return tile<R, kTaps>(a, lda, b, koff, ka, K, c, accumulate);
+    tail<R - 1, kTaps>(a, lda, rows, b, koff, ka, K, c, accumulate);
   }
 }
 
-void panel(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff, int64_t K, float* c,
-           bool accumulate) {
+template <bool kTaps>
+void panel_tiles(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff, const int64_t* ka,
+                 int64_t K, float* c, bool accumulate) {
   int64_t r = 0;
-  for (; r + kRows <= rows; r += kRows) tile<kRows>(a + r * lda, lda, b, koff, K, c + r * kNr, accumulate);
-  tail<kRows - 1>(a + r * lda, lda, rows - r, b, koff, K, c + r * kNr, accumulate);
+  for (; r + kRows <= rows; r += kRows)
+    tile<kRows, kTaps>(a + r * lda, lda, b, koff, ka, K, c + r * kNr, accumulate);
+  tail<kRows - 1, kTaps>(a + r * lda, lda, rows - r, b, koff, ka, K, c + r * kNr, accumulate);
+}
+
+void panel(const float* a, int64_t lda, int64_t rows, const float* b, const int64_t* koff, const int64_t* ka, int64_t K,
+           float* c, bool accumulate) {
+  if (ka)
+    panel_tiles<true>(a, lda, rows, b, koff, ka, K, c, accumulate);
+  else
+    panel_tiles<false>(a, lda, rows, b, koff, ka, K, c, accumulate);
 }
 
 // One row, blocks of kRowVecs vectors held in registers across all k (loads of b only).

@@ -34,30 +34,44 @@ bool cpu_has_avx512() {
          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
 
-// Runs kernel k's panel and row on a random problem, returns both outputs.
-std::vector<float> run_kernel(const GemmKernel& k, int64_t rows, int64_t K, uint32_t seed, bool row) {
+// A random problem of the panel formula: a [rows][lda], b [K + 1][4 nr + 8] read through koff;
+// with a tap list (taps), the weights of tap k are column ka[k] = 2k + 1 of a [rows][2K + 1].
+struct GemmProblem {
+  TensorF32 a, b;
+  int64_t lda;
+  std::vector<int64_t> koff, ka;
+};
+
+GemmProblem gemm_problem(int64_t nr, int64_t rows, int64_t K, uint32_t seed, bool taps) {
+  const int64_t lda = taps ? 2 * K + 1 : K;
+  GemmProblem g{random_tensor({rows, lda}, seed), random_tensor({K + 1, 4 * nr + 8}, seed + 1), lda, {}, {}};
+  for (int64_t i = 0; i < K; ++i) g.koff.push_back((i * 7 % (K + 1)) * (4 * nr + 8) + i % 3);
+  if (taps)
+    for (int64_t i = 0; i < K; ++i) g.ka.push_back(2 * i + 1);
+  return g;
+}
+
+// Runs kernel k's panel (or row) on the problem, returns its output.
+std::vector<float> run_kernel(const GemmKernel& k, int64_t rows, int64_t K, uint32_t seed, bool row, bool taps = false) {
   const int64_t nr = k.nr, len = 3 * nr + 5;
-  const TensorF32 a = random_tensor({rows, K}, seed), b = random_tensor({K + 1, 4 * nr + 8}, seed + 1);
-  std::vector<int64_t> koff(static_cast<size_t>(K));
-  for (int64_t i = 0; i < K; ++i) koff[static_cast<size_t>(i)] = (i * 7 % (K + 1)) * (4 * nr + 8) + i % 3;
+  const GemmProblem g = gemm_problem(nr, rows, K, seed, taps);
   std::vector<float> c(static_cast<size_t>(row ? len : rows * nr), 0.0f);
   if (row)
-    k.row(a.data(), b.data(), koff.data(), K, c.data(), len);
+    k.row(g.a.data(), g.b.data(), g.koff.data(), K, c.data(), len);
   else
-    k.panel(a.data(), K, rows, b.data(), koff.data(), K, c.data(), false);
+    k.panel(g.a.data(), g.lda, rows, g.b.data(), g.koff.data(), taps ? g.ka.data() : nullptr, K, c.data(), false);
   return c;
 }
 
-std::vector<float> run_ref(int64_t nr, int64_t rows, int64_t K, uint32_t seed, bool row) {
+std::vector<float> run_ref(int64_t nr, int64_t rows, int64_t K, uint32_t seed, bool row, bool taps = false) {
   const int64_t len = 3 * nr + 5;
-  const TensorF32 a = random_tensor({rows, K}, seed), b = random_tensor({K + 1, 4 * nr + 8}, seed + 1);
-  std::vector<int64_t> koff(static_cast<size_t>(K));
-  for (int64_t i = 0; i < K; ++i) koff[static_cast<size_t>(i)] = (i * 7 % (K + 1)) * (4 * nr + 8) + i % 3;
+  const GemmProblem g = gemm_problem(nr, rows, K, seed, taps);
   std::vector<float> c(static_cast<size_t>(row ? len : rows * nr), 0.0f);
+  const int64_t* ka = taps ? g.ka.data() : nullptr;
   if (row)
-    exec_detail::gemm_panel_f32_ref(a.data(), K, 1, b.data(), koff.data(), K, len, c.data(), false);
+    exec_detail::gemm_panel_f32_ref(g.a.data(), K, 1, g.b.data(), g.koff.data(), nullptr, K, len, c.data(), false);
   else
-    exec_detail::gemm_panel_f32_ref(a.data(), K, rows, b.data(), koff.data(), K, nr, c.data(), false);
+    exec_detail::gemm_panel_f32_ref(g.a.data(), g.lda, rows, g.b.data(), g.koff.data(), ka, K, nr, c.data(), false);
   return c;
 }
 
@@ -78,7 +92,7 @@ double ulps_apart(float a, float b) {
 
 }  // namespace
 
-TEST_CASE("gemm kernel: every ISA build equals the scalar fma chain, bit for bit") {
+TEST_CASE("gemm kernel: every ISA build equals the scalar fma chain, bit for bit (dense and with a tap list)") {
   std::vector<const GemmKernel*> kernels = {&exec_detail::gemm_kernel_avx2(), &exec_detail::gemm_kernel_scalar()};
   if (cpu_has_avx512()) kernels.push_back(&exec_detail::gemm_kernel_avx512());
   for (const GemmKernel* k : kernels) {
@@ -88,6 +102,7 @@ TEST_CASE("gemm kernel: every ISA build equals the scalar fma chain, bit for bit
         CAPTURE(rows);
         CAPTURE(K);
         CHECK(run_kernel(*k, rows, K, 7, false) == run_ref(k->nr, rows, K, 7, false));
+        CHECK(run_kernel(*k, rows, K, 8, false, true) == run_ref(k->nr, rows, K, 8, false, true));
         CHECK(run_kernel(*k, 1, K, 9, true) == run_ref(k->nr, 1, K, 9, true));
       }
   }
@@ -104,6 +119,9 @@ TEST_CASE("conv2d: the fused epilogue gives the bits of the unfused ops") {
       {"3x3 packed (small map)", {4, 8, 3, 3}, {16, 8, 3, 3}, conv_params(1, 1)},
       {"depthwise", {2, 8, 9, 9}, {8, 1, 3, 3}, conv_params(1, 1, 1, 8)},
       {"1x1 s2", {2, 8, 9, 9}, {12, 8, 1, 1}, conv_params(2, 0)},
+      {"positions, 8-panel tasks (block transposes)", {32, 8, 8, 8}, {16, 8, 3, 3}, conv_params(1, 1)},
+      {"positions, shorter tasks", {32, 8, 5, 5}, {16, 8, 3, 3}, conv_params(1, 1)},
+      {"positions, a partial panel per position", {60, 8, 4, 4}, {16, 8, 3, 3}, conv_params(1, 1)},
   };
   const FakeQuantF32 q_pre = fq(0.05f, 3, -128, 127), q_sum = fq(0.07f, 0, -128, 127), q_out = fq(0.04f, 0, 0, 255);
   const Activation act = Activation::Relu6;
