@@ -91,31 +91,38 @@ bool eight_consecutive(const int64_t* dst, int64_t np, int64_t nr) {
   return true;
 }
 
-// Row r's values of the panels moved between the panels' blocks (panel i's column j at
-// c[i * block + j]) and the map (at m + dst[i * nr + j]); to_map: c into the map, else the map into c.
-void move_positions_row(float* c, int64_t np, int64_t block, int64_t nr, const int64_t* dst, bool eight, bool to_map,
-                        float* m) {
+// Row r's values of the panels (panel i's column j at c[i * block + j]) into the map at
+// m + dst[i * nr + j].
+void store_positions_row(const float* c, int64_t np, int64_t block, int64_t nr, const int64_t* dst, bool eight,
+                         float* m) {
   if (eight) {
     for (int64_t j0 = 0; j0 < nr; j0 += 8) {
-      float* panel_rows[8];
+      const float* panel_rows[8];
       float* sample_rows[8];
-      for (int k = 0; k < 8; ++k) {
-        panel_rows[k] = c + k * block + j0;
-        sample_rows[k] = m + dst[j0 + k];
-      }
-      if (to_map)
-        transpose8x8(panel_rows, sample_rows);
-      else
-        transpose8x8(sample_rows, panel_rows);
+      for (int k = 0; k < 8; ++k) panel_rows[k] = c + k * block + j0, sample_rows[k] = m + dst[j0 + k];
+      transpose8x8(panel_rows, sample_rows);
     }
     return;
   }
   for (int64_t j = 0; j < nr; ++j)
-    for (int64_t i = 0; i < np; ++i) {
-      const int64_t d = dst[i * nr + j];
-      if (to_map && d >= 0) m[d] = c[i * block + j];
-      if (!to_map) c[i * block + j] = d >= 0 ? m[d] : 0.0f;
+    for (int64_t i = 0; i < np; ++i)
+      if (dst[i * nr + j] >= 0) m[dst[i * nr + j]] = c[i * block + j];
+}
+
+// The reverse: the map's values at m + dst[i * nr + j] into the panels' layout (0 past the batch).
+void load_positions_row(const float* m, int64_t np, int64_t block, int64_t nr, const int64_t* dst, bool eight,
+                        float* c) {
+  if (eight) {
+    for (int64_t j0 = 0; j0 < nr; j0 += 8) {
+      const float* sample_rows[8];
+      float* panel_rows[8];
+      for (int k = 0; k < 8; ++k) panel_rows[k] = c + k * block + j0, sample_rows[k] = m + dst[j0 + k];
+      transpose8x8(sample_rows, panel_rows);
     }
+    return;
+  }
+  for (int64_t j = 0; j < nr; ++j)
+    for (int64_t i = 0; i < np; ++i) c[i * block + j] = dst[i * nr + j] >= 0 ? m[dst[i * nr + j]] : 0.0f;
 }
 
 }  // namespace
@@ -134,10 +141,9 @@ void conv_epilogue_positions(const ConvEpilogue& ep, float* c, int64_t np, int64
   // Panel-minor moves: panel i's column j and panel i + 1's are consecutive positions of one sample.
   if (ep.residual)
     for (int64_t r = 0; r < rows; ++r)
-      move_positions_row(scratch + r * nr, np, block, nr, dst, eight, false,
-                         const_cast<float*>(ep.residual) + (o0 + r) * plane);
+      load_positions_row(ep.residual + (o0 + r) * plane, np, block, nr, dst, eight, scratch + r * nr);
   if (has_post_bias_steps(ep)) conv_epilogue_values(ep, c, ep.residual ? scratch : nullptr, np * block);
-  for (int64_t r = 0; r < rows; ++r) move_positions_row(c + r * nr, np, block, nr, dst, eight, true, y + (o0 + r) * plane);
+  for (int64_t r = 0; r < rows; ++r) store_positions_row(c + r * nr, np, block, nr, dst, eight, y + (o0 + r) * plane);
 }
 
 }  // namespace mqcalib::exec_detail

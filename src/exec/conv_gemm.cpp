@@ -146,11 +146,20 @@ bool contiguous(const int64_t* src, int64_t nr) {
   return true;
 }
 
+// Tap block [kb, kb + kc) of panel i (its tap list, or every tap): the offsets of its taps in the
+// planes (koff_i: job.koff's own when dense, else gathered into `sel`) and its packed rows.
+struct TapBlock {
+  int64_t kc;           // taps in the block (0: the panel has no more)
+  const int64_t* ka;    // weight columns of the block's taps, null when dense (columns kb..)
+  const int64_t* koff;  // their offsets in the planes / x
+};
+
 // Per-thread scratch of a panel task.
 struct PanelScratch {
   std::vector<float> c, res, packed;
   std::vector<int64_t> dst, src, koff_packed, nruns, koff_taps, ka, ntaps, ka_at;
   std::vector<ColumnRun> runs;
+  std::vector<TapBlock> blocks;
 };
 
 struct PanelJob {
@@ -163,7 +172,7 @@ struct PanelJob {
   float* y;
   Mode mode;
   int64_t cols;
-  const TapClasses& classes;  // packed: the column order and the panels' tap masks (none: dense)
+  const TapClasses& classes;  // packed: the column order; packed and positions: the panels' tap masks
 };
 
 // One task: panels [p0, p1).
@@ -215,14 +224,6 @@ int64_t task_taps(const PanelJob& job, PanelScratch& s, int64_t p0, int64_t np) 
   return most;
 }
 
-// Tap block [kb, kb + kc) of panel i (its tap list, or every tap): the offsets of its taps in the
-// planes (koff_i: job.koff's own when dense, else gathered into `sel`) and its packed rows.
-struct TapBlock {
-  int64_t kc;           // taps in the block (0: the panel has no more)
-  const int64_t* ka;    // weight columns of the block's taps, null when dense (columns kb..)
-  const int64_t* koff;  // their offsets in the planes / x
-};
-
 TapBlock tap_block(const PanelScratch& s, const int64_t* koff, int64_t i, int64_t kb, int64_t* sel) {
   const int64_t kc = std::max<int64_t>(0, std::min(kKc, s.ntaps[static_cast<size_t>(i)] - kb));
   const int64_t at = s.ka_at[static_cast<size_t>(i)];
@@ -247,7 +248,7 @@ void run_task(const PanelJob& job, PanelScratch& s, const TaskRange& t) {
   int64_t* sel = grown(s.koff_taps, np * kc_max);
   ColumnRun* runs = grown(s.runs, np * nr);
   int64_t* nruns = grown(s.nruns, np);
-  std::vector<TapBlock> blocks(static_cast<size_t>(np));
+  TapBlock* blocks = grown(s.blocks, np);
   for (int64_t k = 0; k < kc_max; ++k) koff_p[k] = k * stride;
   task_columns(job, t.p0, np, dst, src, runs, nruns);
   const int64_t most_taps = task_taps(job, s, t.p0, np);
@@ -257,13 +258,13 @@ void run_task(const PanelJob& job, PanelScratch& s, const TaskRange& t) {
     const float* a = job.w + grp * g.Og * g.K;
     for (int64_t kb = 0; kb < most_taps; kb += kKc) {
       for (int64_t i = 0; i < np; ++i) {
-        const TapBlock& tb = blocks[static_cast<size_t>(i)] = tap_block(s, koff, i, kb, sel + i * kc_max);
+        const TapBlock& tb = blocks[i] = tap_block(s, koff, i, kb, sel + i * kc_max);
         if (nruns[i] >= 0 && tb.kc > 0)
           pack_panel(job.base, tb.koff, tb.kc, runs + i * nr, nruns[i], nr, overrun, packed + i * kc_max * stride);
       }
       for (int64_t mb = 0; mb < rows; mb += kMc)
         for (int64_t i = 0; i < np; ++i) {
-          const TapBlock& tb = blocks[static_cast<size_t>(i)];
+          const TapBlock& tb = blocks[i];
           if (tb.kc == 0) continue;
           const bool direct = nruns[i] < 0;
           const float* b = !direct                  ? packed + i * kc_max * stride
